@@ -1,0 +1,159 @@
+from django.utils.translation import gettext_lazy as _
+from rest_framework import serializers
+
+from accounts.models import AuditEntry, Membership, Role, Shop
+from backoffice.authz.catalog import ACTIONS
+
+
+class SignupSerializer(serializers.Serializer):
+    username = serializers.CharField(max_length=150)
+    email = serializers.EmailField()
+    password = serializers.CharField(write_only=True, style={"input_type": "password"})
+    shop_name = serializers.CharField(max_length=120)
+
+
+class TokenRequestSerializer(serializers.Serializer):
+    username = serializers.CharField()
+    password = serializers.CharField(write_only=True)
+    otp = serializers.CharField(required=False, allow_blank=True)
+    name = serializers.CharField(required=False, max_length=80)
+    expires_at = serializers.DateTimeField(required=False, allow_null=True)
+
+
+class TokenResponseSerializer(serializers.Serializer):
+    token = serializers.CharField()
+    id = serializers.IntegerField()
+    expires_at = serializers.DateTimeField(allow_null=True)
+
+
+class ReauthSerializer(serializers.Serializer):
+    password = serializers.CharField(required=False, allow_blank=True, write_only=True)
+    otp = serializers.CharField(required=False, allow_blank=True)
+
+    def validate(self, attrs):
+        if not attrs.get("password") and not attrs.get("otp"):
+            raise serializers.ValidationError(_("Give your password or a one-time code."))
+        return attrs
+
+
+class PasswordChangeSerializer(serializers.Serializer):
+    old_password = serializers.CharField(write_only=True)
+    new_password = serializers.CharField(write_only=True)
+
+
+class ShopBriefSerializer(serializers.ModelSerializer):
+    class Meta:
+        model = Shop
+        fields = ["id", "name"]
+
+
+class ShopSerializer(serializers.ModelSerializer):
+    class Meta:
+        model = Shop
+        fields = [
+            "id", "name", "tier", "currency", "timezone", "language", "low_stock_default",
+            "return_window_days", "auto_confirm_orders", "require_2fa_roles", "created_at",
+        ]  # fmt: skip
+        read_only_fields = ["id", "tier", "created_at"]
+
+
+class RoleBriefSerializer(serializers.ModelSerializer):
+    class Meta:
+        model = Role
+        fields = ["id", "key", "name"]
+
+
+class RoleSerializer(serializers.ModelSerializer):
+    permissions = serializers.ListField(child=serializers.ChoiceField(choices=sorted(ACTIONS)))
+
+    class Meta:
+        model = Role
+        fields = ["id", "key", "name", "description", "is_template", "permissions"]
+        read_only_fields = ["id", "is_template"]
+        extra_kwargs = {"key": {"required": False, "validators": []}}
+
+    def to_representation(self, instance):
+        data = super().to_representation(instance)
+        perms = self.context.get("role_permissions", {}).get(instance.pk)
+        data["permissions"] = sorted(perms) if perms is not None else []
+        return data
+
+
+class MembershipSerializer(serializers.ModelSerializer):
+    """A staff member as clients see it."""
+
+    username = serializers.CharField(source="user.username", read_only=True)
+    email = serializers.CharField(source="user.email", read_only=True)
+    first_name = serializers.CharField(source="user.first_name", read_only=True)
+    last_name = serializers.CharField(source="user.last_name", read_only=True)
+    role = RoleBriefSerializer(read_only=True)
+    manager = serializers.PrimaryKeyRelatedField(read_only=True)
+
+    class Meta:
+        model = Membership
+        fields = [
+            "id", "username", "email", "first_name", "last_name", "is_owner", "role", "manager",
+            "is_active", "expires_at", "scope_types", "created_at", "deactivated_at",
+        ]  # fmt: skip
+        read_only_fields = fields
+
+
+class StaffCreateSerializer(serializers.Serializer):
+    username = serializers.CharField(max_length=150)
+    email = serializers.EmailField()
+    password = serializers.CharField(write_only=True)
+    first_name = serializers.CharField(required=False, allow_blank=True, max_length=150, default="")
+    last_name = serializers.CharField(required=False, allow_blank=True, max_length=150, default="")
+    role = serializers.CharField(help_text="Role key (e.g. operator) or id")
+    manager = serializers.IntegerField(required=False, allow_null=True, help_text="Membership id")
+    expires_at = serializers.DateTimeField(required=False, allow_null=True)
+    extra_grants = serializers.ListField(child=serializers.ChoiceField(choices=sorted(ACTIONS)), required=False, default=list)
+    scope = serializers.DictField(child=serializers.ListField(child=serializers.IntegerField()), required=False)
+
+
+class StaffUpdateSerializer(serializers.Serializer):
+    email = serializers.EmailField(required=False)
+    first_name = serializers.CharField(required=False, allow_blank=True, max_length=150)
+    last_name = serializers.CharField(required=False, allow_blank=True, max_length=150)
+    role = serializers.CharField(required=False)
+    manager = serializers.IntegerField(required=False, allow_null=True)
+    expires_at = serializers.DateTimeField(required=False, allow_null=True)
+    extra_grants = serializers.ListField(child=serializers.ChoiceField(choices=sorted(ACTIONS)), required=False)
+    scope = serializers.DictField(child=serializers.ListField(child=serializers.IntegerField()), required=False)
+
+
+class ReactivateSerializer(serializers.Serializer):
+    expires_at = serializers.DateTimeField(required=False, allow_null=True)
+
+
+class AccessRowSerializer(serializers.Serializer):
+    action = serializers.CharField()
+    label = serializers.CharField()
+    sources = serializers.ListField(child=serializers.CharField())
+
+
+class AuditEntrySerializer(serializers.ModelSerializer):
+    actor = serializers.CharField(source="actor.username", default=None, read_only=True)
+
+    class Meta:
+        model = AuditEntry
+        fields = [
+            "id", "created_at", "actor", "membership", "action", "target_type", "target_id",
+            "target_repr", "changes", "ip", "request_id",
+        ]  # fmt: skip
+        read_only_fields = fields
+
+
+class MembershipInfoSerializer(serializers.Serializer):
+    shop = ShopBriefSerializer()
+    role = serializers.CharField()
+    is_owner = serializers.BooleanField()
+    permissions = serializers.ListField(child=serializers.CharField())
+
+
+class MeSerializer(serializers.Serializer):
+    id = serializers.IntegerField()
+    username = serializers.CharField()
+    email = serializers.CharField()
+    two_factor_enabled = serializers.BooleanField()
+    memberships = MembershipInfoSerializer(many=True)

@@ -1,0 +1,385 @@
+"""REST endpoints for accounts. Thin: shape in serializers, meaning in services/selectors."""
+
+from __future__ import annotations
+
+import csv
+
+from django.contrib.auth import authenticate, user_logged_in, user_login_failed
+from django.http import StreamingHttpResponse
+from django.utils.dateparse import parse_datetime
+from drf_spectacular.utils import OpenApiParameter, extend_schema
+from rest_framework import mixins, status
+from rest_framework.decorators import action
+from rest_framework.permissions import AllowAny, IsAuthenticated
+from rest_framework.response import Response
+from rest_framework.views import APIView
+
+from accounts import security, selectors, services
+from accounts.api import serializers as s
+from accounts.models import ApiToken, AuditEntry, Membership, Role, UserSession
+from backoffice.api.views import ANY_MEMBER, IdempotentPostMixin, ShopViewSet
+from backoffice.authz import load_actor
+from backoffice.errors import Forbidden, ValidationFailed
+
+
+class SignupView(IdempotentPostMixin, APIView):
+    permission_classes = [AllowAny]
+    authentication_classes = []
+
+    @extend_schema(request=s.SignupSerializer, responses={201: s.MeSerializer})
+    def post(self, request):
+        ser = s.SignupSerializer(data=request.data)
+        ser.is_valid(raise_exception=True)
+        user, shop = services.shop_signup(**ser.validated_data)
+        return Response(_me(user), status=status.HTTP_201_CREATED)
+
+
+class TokenView(APIView):
+    """Exchange username + password (+ OTP when 2FA is on) for a personal token. Locked out like the browser."""
+
+    permission_classes = [AllowAny]
+    authentication_classes = []
+    throttle_scope = "token"
+
+    @extend_schema(request=s.TokenRequestSerializer, responses={200: s.TokenResponseSerializer})
+    def post(self, request):
+        ser = s.TokenRequestSerializer(data=request.data)
+        ser.is_valid(raise_exception=True)
+        data = ser.validated_data
+        django_request = request._request
+        user = authenticate(request=django_request, username=data["username"], password=data["password"])
+        if getattr(django_request, "axes_locked_out", False):
+            return security.lockout_response(django_request)
+        if user is None:
+            raise ValidationFailed("Wrong username or password.", code="invalid_credentials")
+        if security.has_2fa(user) and not security.verify_otp(user, data.get("otp")):
+            user_login_failed.send(sender=__name__, credentials={"username": data["username"]}, request=django_request)
+            raise ValidationFailed("A valid one-time code is required.", code="otp_required", fields={"otp": ["Required."]})
+        token, key = services.token_create(user=user, name=data.get("name") or "api", expires_at=data.get("expires_at"))
+        user_logged_in.send(sender=user.__class__, request=django_request, user=user)
+        return Response({"token": key, "id": token.pk, "expires_at": token.expires_at})
+
+
+class ReauthView(APIView):
+    """Confirm it is really you (password or OTP) before granting permissions or withdrawing money."""
+
+    permission_classes = [IsAuthenticated]
+
+    @extend_schema(request=s.ReauthSerializer, responses={204: None})
+    def post(self, request):
+        ser = s.ReauthSerializer(data=request.data)
+        ser.is_valid(raise_exception=True)
+        if not security.reauthenticate(user=request.user, **ser.validated_data):
+            user_login_failed.send(sender=__name__, credentials={"username": request.user.username}, request=request._request)
+            raise ValidationFailed("Password or code is wrong.", code="reauth_failed")
+        security.mark_reauthenticated(request)
+        return Response(status=status.HTTP_204_NO_CONTENT)
+
+
+def _me(user) -> dict:
+    memberships = []
+    for m in selectors.membership_list_for_user(user=user):
+        actor = load_actor(user, m.shop)
+        memberships.append(
+            {
+                "shop": {"id": m.shop_id, "name": m.shop.name},
+                "role": "owner" if m.is_owner else (m.role.key if m.role_id else None),
+                "is_owner": m.is_owner,
+                "permissions": sorted(actor.permissions) if actor else [],
+            }
+        )
+    return {
+        "id": user.pk,
+        "username": user.username,
+        "email": user.email,
+        "two_factor_enabled": security.has_2fa(user),
+        "memberships": memberships,
+    }
+
+
+class MeView(APIView):
+    @extend_schema(responses=s.MeSerializer)
+    def get(self, request):
+        return Response(_me(request.user))
+
+
+class PasswordChangeView(APIView):
+    @extend_schema(request=s.PasswordChangeSerializer, responses={204: None})
+    def post(self, request):
+        ser = s.PasswordChangeSerializer(data=request.data)
+        ser.is_valid(raise_exception=True)
+        services.password_change(user=request.user, **ser.validated_data)
+        return Response(status=status.HTTP_204_NO_CONTENT)
+
+
+class MyTokensView(APIView):
+    def get(self, request):
+        rows = ApiToken.objects.filter(user=request.user)[:200]
+        return Response(
+            {
+                "results": [
+                    {"id": t.pk, "name": t.name, "prefix": t.prefix, "created_at": t.created_at,
+                     "expires_at": t.expires_at, "last_used_at": t.last_used_at}
+                    for t in rows
+                ],
+                "next": None,
+            }
+        )  # fmt: skip
+
+
+class MyTokenRevokeView(APIView):
+    def delete(self, request, pk: int):
+        services.token_revoke(user=request.user, token_id=pk)
+        return Response(status=status.HTTP_204_NO_CONTENT)
+
+
+class MySessionsView(APIView):
+    def get(self, request):
+        rows = UserSession.objects.filter(user=request.user)[:200]
+        current = request.session.session_key if hasattr(request, "session") else None
+        return Response(
+            {
+                "results": [
+                    {"id": r.pk, "ip": r.ip, "user_agent": r.user_agent, "created_at": r.created_at,
+                     "current": r.session_key == current}
+                    for r in rows
+                ],
+                "next": None,
+            }
+        )  # fmt: skip
+
+
+class MySessionRevokeView(APIView):
+    def delete(self, request, pk: int):
+        services.session_revoke(user=request.user, session_id=pk)
+        return Response(status=status.HTTP_204_NO_CONTENT)
+
+
+def require_reauth(request) -> None:
+    if not security.recently_reauthenticated(request):
+        raise Forbidden(
+            "Confirm your password or one-time code first (POST /api/v1/auth/reauth/).", code="reauth_required"
+        )
+
+
+class ShopView(ShopViewSet):
+    """The shop itself and its settings."""
+
+    serializer_class = s.ShopSerializer
+    action_permissions = {"retrieve": ANY_MEMBER, "partial_update": "accounts.manage_settings"}
+
+    def retrieve(self, request, shop: int):
+        return Response(s.ShopSerializer(self.shop).data)
+
+    def partial_update(self, request, shop: int):
+        ser = s.ShopSerializer(self.shop, data=request.data, partial=True)
+        ser.is_valid(raise_exception=True)
+        updated = services.shop_update(actor=self.actor, shop=self.shop, **ser.validated_data)
+        return Response(s.ShopSerializer(updated).data)
+
+
+def _role_from(shop, value, field="role") -> Role:
+    role = selectors.role_get_by_key_or_id(shop=shop, value=value)
+    if role is None:
+        raise ValidationFailed(f"Unknown role: {value}", fields={field: [f"Unknown role: {value}"]})
+    return role
+
+
+def _manager_from(shop, value) -> Membership | None:
+    if value is None:
+        return None
+    manager = Membership.objects.for_shop(shop).filter(pk=value).first()
+    if manager is None:
+        raise ValidationFailed("Unknown manager.", fields={"manager": ["Unknown member."]})
+    return manager
+
+
+class StaffViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, ShopViewSet):
+    """Staff sub-accounts. There is no DELETE: members are deactivated, never deleted."""
+
+    model = Membership
+    serializer_class = s.MembershipSerializer
+    action_permissions = {
+        "list": "accounts.manage_staff",
+        "retrieve": "accounts.manage_staff",
+        "create": "accounts.manage_staff",
+        "partial_update": "accounts.manage_staff",
+        "update": "accounts.manage_staff",
+        "deactivate": "accounts.manage_staff",
+        "reactivate": "accounts.manage_staff",
+        "access": "accounts.manage_staff",
+    }
+    filterset_fields = {"is_active": ["exact"], "role__key": ["exact"], "manager": ["exact"]}
+    ordering = "id"
+
+    def base_queryset(self):
+        return selectors.staff_list(shop=self.shop, actor=self.actor, filters=self.request.query_params).order_by("id")
+
+    @extend_schema(
+        parameters=[
+            OpenApiParameter("search", str), OpenApiParameter("role", str),
+            OpenApiParameter("status", str, enum=["active", "inactive"]), OpenApiParameter("temporary", bool),
+        ]
+    )  # fmt: skip
+    def list(self, request, *args, **kwargs):
+        return super().list(request, *args, **kwargs)
+
+    @extend_schema(request=s.StaffCreateSerializer, responses={201: s.MembershipSerializer})
+    def create(self, request, shop: int):
+        ser = s.StaffCreateSerializer(data=request.data)
+        ser.is_valid(raise_exception=True)
+        data = ser.validated_data
+        require_reauth(request)
+        membership = services.staff_create(
+            actor=self.actor,
+            username=data["username"],
+            email=data["email"],
+            password=data["password"],
+            first_name=data.get("first_name", ""),
+            last_name=data.get("last_name", ""),
+            role=_role_from(self.shop, data["role"]),
+            manager=_manager_from(self.shop, data.get("manager")),
+            expires_at=data.get("expires_at"),
+            extra_grants=data.get("extra_grants", []),
+            scopes=data.get("scope"),
+        )
+        return Response(s.MembershipSerializer(membership).data, status=status.HTTP_201_CREATED)
+
+    @extend_schema(request=s.StaffUpdateSerializer, responses=s.MembershipSerializer)
+    def partial_update(self, request, shop: int, pk: int):
+        membership = self.get_object()
+        ser = s.StaffUpdateSerializer(data=request.data, partial=True)
+        ser.is_valid(raise_exception=True)
+        data = ser.validated_data
+        kwargs = {k: data[k] for k in ("email", "first_name", "last_name", "expires_at", "extra_grants") if k in data}
+        if "role" in data:
+            kwargs["role"] = _role_from(self.shop, data["role"])
+        if "manager" in data:
+            kwargs["manager"] = _manager_from(self.shop, data["manager"])
+        if "scope" in data:
+            kwargs["scopes"] = data["scope"]
+        if {"role", "extra_grants", "scopes"} & set(kwargs):
+            require_reauth(request)
+        membership = services.staff_update(actor=self.actor, membership=membership, **kwargs)
+        return Response(s.MembershipSerializer(membership).data)
+
+    @extend_schema(exclude=True)
+    def update(self, request, shop: int, pk: int):
+        return self.partial_update(request, shop, pk)
+
+    @extend_schema(request=None, responses=s.MembershipSerializer)
+    @action(detail=True, methods=["post"])
+    def deactivate(self, request, shop: int, pk: int):
+        membership = services.staff_deactivate(actor=self.actor, membership=self.get_object())
+        return Response(s.MembershipSerializer(membership).data)
+
+    @extend_schema(request=s.ReactivateSerializer, responses=s.MembershipSerializer)
+    @action(detail=True, methods=["post"])
+    def reactivate(self, request, shop: int, pk: int):
+        ser = s.ReactivateSerializer(data=request.data)
+        ser.is_valid(raise_exception=True)
+        require_reauth(request)
+        kwargs = {"expires_at": ser.validated_data["expires_at"]} if "expires_at" in ser.validated_data else {}
+        membership = services.staff_reactivate(actor=self.actor, membership=self.get_object(), **kwargs)
+        return Response(s.MembershipSerializer(membership).data)
+
+    @extend_schema(responses=s.AccessRowSerializer(many=True))
+    @action(detail=True, methods=["get"])
+    def access(self, request, shop: int, pk: int):
+        membership = self.get_object()
+        return Response({"member": s.MembershipSerializer(membership).data, "permissions": selectors.access_explained(membership),
+                         "scopes": {k: sorted(v) for k, v in selectors.member_scopes(membership).items()}})  # fmt: skip
+
+
+class RoleViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, ShopViewSet):
+    model = Role
+    serializer_class = s.RoleSerializer
+    action_permissions = {
+        "list": "accounts.manage_staff",
+        "retrieve": "accounts.manage_staff",
+        "create": "accounts.manage_staff",
+        "partial_update": "accounts.manage_staff",
+    }
+
+    def get_serializer_context(self):
+        context = super().get_serializer_context()
+        if getattr(self, "shop", None) is not None:
+            context["role_permissions"] = {r.pk: p for r, p in selectors.roles_with_permissions(shop=self.shop)}
+        return context
+
+    @extend_schema(request=s.RoleSerializer, responses={201: s.RoleSerializer})
+    def create(self, request, shop: int):
+        ser = s.RoleSerializer(data=request.data)
+        ser.is_valid(raise_exception=True)
+        require_reauth(request)
+        role = services.role_create(actor=self.actor, **ser.validated_data)
+        return Response(s.RoleSerializer(role, context=self.get_serializer_context()).data, status=status.HTTP_201_CREATED)
+
+    @extend_schema(request=s.RoleSerializer, responses=s.RoleSerializer)
+    def partial_update(self, request, shop: int, pk: int):
+        role = self.get_object()
+        ser = s.RoleSerializer(role, data=request.data, partial=True)
+        ser.is_valid(raise_exception=True)
+        data = {k: v for k, v in ser.validated_data.items() if k in ("name", "description", "permissions")}
+        if "permissions" in data:
+            require_reauth(request)
+        role = services.role_update(actor=self.actor, role=role, **data)
+        return Response(s.RoleSerializer(role, context=self.get_serializer_context()).data)
+
+
+def _audit_filters(params) -> dict:
+    return {
+        "actor_user": params.get("actor") or None,
+        "action": params.get("action") or None,
+        "target_type": params.get("target_type") or None,
+        "target_id": params.get("target_id") or None,
+        "date_from": parse_datetime(params["date_from"]) if params.get("date_from") else None,
+        "date_to": parse_datetime(params["date_to"]) if params.get("date_to") else None,
+    }
+
+
+class _Echo:
+    def write(self, value):
+        return value
+
+
+def audit_csv_response(entries, filename: str) -> StreamingHttpResponse:
+    writer = csv.writer(_Echo())
+    header = ["id", "created_at", "actor", "action", "target_type", "target_id", "target", "changes", "ip", "request_id"]
+
+    def rows():
+        yield writer.writerow(header)
+        for e in entries.iterator(chunk_size=2000):
+            yield writer.writerow(
+                [e.pk, e.created_at.isoformat(), e.actor.username if e.actor_id else "system", e.action, e.target_type,
+                 e.target_id, e.target_repr, e.changes, e.ip or "", e.request_id]
+            )  # fmt: skip
+
+    response = StreamingHttpResponse(rows(), content_type="text/csv")
+    response["Content-Disposition"] = f'attachment; filename="{filename}"'
+    return response
+
+
+class AuditLogViewSet(mixins.ListModelMixin, ShopViewSet):
+    """The append-only audit trail. Filters: actor (username or id), action (prefix), target_type, target_id, date_from, date_to."""
+
+    model = AuditEntry
+    serializer_class = s.AuditEntrySerializer
+    action_permissions = {"list": "accounts.view_audit", "export": "accounts.view_audit"}
+
+    def base_queryset(self):
+        try:
+            return selectors.audit_list(shop=self.shop, actor=self.actor, **_audit_filters(self.request.query_params))
+        except ValueError as exc:
+            raise ValidationFailed("Bad filter value.", fields={"filters": [str(exc)]}) from exc
+
+    @extend_schema(
+        parameters=[OpenApiParameter(n, str) for n in ("actor", "action", "target_type", "target_id", "date_from", "date_to")]
+    )
+    def list(self, request, *args, **kwargs):
+        return super().list(request, *args, **kwargs)
+
+    @extend_schema(responses={(200, "text/csv"): str})
+    @action(detail=False, methods=["get"])
+    def export(self, request, shop: int):
+        return audit_csv_response(self.get_queryset(), f"audit-shop-{self.shop.pk}.csv")

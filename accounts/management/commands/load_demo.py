@@ -1,0 +1,42 @@
+"""Demo data: two shops, each with an owner and one member per role template. Safe to run again."""
+
+from django.core.management.base import BaseCommand
+from django.db import transaction
+
+from accounts import services
+from accounts.models import Role, Shop, User
+from backoffice.authz import load_actor
+from backoffice.authz.catalog import ROLE_TEMPLATES
+
+DEMO_PASSWORD = "demo-pass-2026"
+DEMO_SHOPS = [("alice", "Alice's Gadgets", "gold"), ("boris", "Boris Home & Garden", "silver")]
+
+
+class Command(BaseCommand):
+    help = "Load demo shops, owners and staff (one per role) and print their logins."
+
+    @transaction.atomic
+    def handle(self, *args, **options):
+        rows = []
+        for owner_name, shop_name, tier in DEMO_SHOPS:
+            owner = User.objects.filter(username=owner_name).first()
+            if owner is None:
+                owner, shop = services.shop_signup(
+                    username=owner_name, email=f"{owner_name}@example.com", password=DEMO_PASSWORD, shop_name=shop_name
+                )
+                # Tiers are set by platform staff; the demo shops get room for a full team.
+                Shop.objects.filter(pk=shop.pk).update(tier=tier)
+            shop = Shop.objects.get(owner=owner, name=shop_name)
+            actor = load_actor(owner, shop)
+            rows.append((shop.name, "owner", owner_name))
+            for key in ROLE_TEMPLATES:
+                username = f"{owner_name}-{key}"
+                if not User.objects.filter(username=username).exists():
+                    services.staff_create(
+                        actor=actor, username=username, email=f"{username}@example.com", password=DEMO_PASSWORD,
+                        role=Role.objects.for_shop(shop).get(key=key),
+                    )  # fmt: skip
+                rows.append((shop.name, key, username))
+        self.stdout.write(self.style.SUCCESS("Demo logins (password for all: %s)" % DEMO_PASSWORD))
+        for shop_name, role, username in rows:
+            self.stdout.write(f"  {shop_name:<24} {role:<9} {username}")

@@ -1,0 +1,191 @@
+"""Reads for accounts: memberships, permissions and their sources, staff lists, audit log."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from django.contrib.auth.models import Permission
+from django.db.models import Q, QuerySet
+
+from accounts.models import (
+    AuditEntry,
+    Membership,
+    Role,
+    Shop,
+    ShopGroupObjectPermission,
+    ShopUserObjectPermission,
+)
+from backoffice.authz import Actor, restrict
+from backoffice.authz.catalog import ACTIONS, ALL_ACTIONS, BY_CODENAME
+from backoffice.authz.scopes import SCOPES
+
+
+def _codes(codenames) -> frozenset[str]:
+    return frozenset(BY_CODENAME[c] for c in codenames if c in BY_CODENAME)
+
+
+def role_permissions(role: Role) -> frozenset[str]:
+    return _codes(
+        ShopGroupObjectPermission.objects.filter(group_id=role.group_id, content_object_id=role.shop_id).values_list(
+            "permission__codename", flat=True
+        )
+    )
+
+
+def roles_with_permissions(*, shop: Shop) -> list[tuple[Role, frozenset[str]]]:
+    """Every role of the shop with its actions, in two queries."""
+    roles = list(Role.objects.for_shop(shop))
+    by_group: dict[int, set[str]] = {r.group_id: set() for r in roles}
+    rows = ShopGroupObjectPermission.objects.filter(content_object_id=shop.pk, group_id__in=by_group).values_list(
+        "group_id", "permission__codename"
+    )
+    for group_id, codename in rows:
+        if codename in BY_CODENAME:
+            by_group[group_id].add(BY_CODENAME[codename])
+    return [(r, frozenset(by_group[r.group_id])) for r in roles]
+
+
+def extra_grants(membership: Membership) -> frozenset[str]:
+    return _codes(
+        ShopUserObjectPermission.objects.filter(
+            user_id=membership.user_id, content_object_id=membership.shop_id
+        ).values_list("permission__codename", flat=True)
+    )
+
+
+def member_permissions(membership: Membership) -> frozenset[str]:
+    """Everything the member holds in its shop: role grants plus extra grants, in one query."""
+    if membership.is_owner:
+        return ALL_ACTIONS
+    if not membership.is_active:
+        return frozenset()
+    role_perms = ShopGroupObjectPermission.objects.filter(
+        group_id=membership.role.group_id if membership.role_id else None, content_object_id=membership.shop_id
+    ).values("permission_id")
+    user_perms = ShopUserObjectPermission.objects.filter(
+        user_id=membership.user_id, content_object_id=membership.shop_id
+    ).values("permission_id")
+    return _codes(
+        Permission.objects.filter(Q(id__in=role_perms) | Q(id__in=user_perms)).values_list("codename", flat=True)
+    )
+
+
+def member_scopes(membership: Membership) -> dict[str, frozenset[int]]:
+    """For each scope type the member is limited on, the ids it may touch (one query per limited type)."""
+    result: dict[str, frozenset[int]] = {}
+    for key in membership.scope_types or []:
+        scope = SCOPES.get(key)
+        if scope is None:
+            # A scope whose app is not installed: fail closed.
+            result[key] = frozenset()
+            continue
+        ids = scope.perm_model.objects.filter(
+            user_id=membership.user_id,
+            permission__codename=scope.codename,
+            content_object__shop_id=membership.shop_id,
+        ).values_list("content_object_id", flat=True)
+        result[key] = frozenset(ids)
+    return result
+
+
+def access_explained(membership: Membership) -> list[dict]:
+    """Each action the member holds and where it comes from (owner, role, extra grant) plus scopes."""
+    if membership.is_owner:
+        return [{"action": code, "label": ACTIONS[code].label, "sources": ["owner"]} for code in ACTIONS]
+    from_role = role_permissions(membership.role) if membership.role_id and membership.is_active else frozenset()
+    extra = extra_grants(membership) if membership.is_active else frozenset()
+    scopes = member_scopes(membership)
+    rows = []
+    for code, action in ACTIONS.items():
+        sources = []
+        if code in from_role:
+            sources.append(f"role:{membership.role.key}")
+        if code in extra:
+            sources.append("extra_grant")
+        if sources:
+            rows.append({"action": code, "label": action.label, "sources": sources, "scopes": sorted(scopes)})
+    return rows
+
+
+def membership_list_for_user(*, user) -> list[Membership]:
+    return list(
+        Membership.unscoped.filter(user=user, is_active=True).select_related("shop", "role").order_by("shop__name")
+    )
+
+
+def staff_list(*, shop: Shop, actor: Actor, filters: dict | None = None) -> QuerySet[Membership]:
+    filters = filters or {}
+    qs = restrict(Membership.objects.for_shop(shop), actor, "accounts.manage_staff").select_related(
+        "user", "role", "manager__user"
+    )
+    search = (filters.get("search") or "").strip()
+    if search:
+        qs = qs.filter(
+            Q(user__username__icontains=search)
+            | Q(user__email__icontains=search)
+            | Q(user__first_name__icontains=search)
+            | Q(user__last_name__icontains=search)
+        )
+    if filters.get("role"):
+        role = str(filters["role"])
+        qs = qs.filter(Q(role__key=role) | Q(role_id=int(role)) if role.isdigit() else Q(role__key=role))
+    status = filters.get("status")
+    if status == "active":
+        qs = qs.filter(is_active=True)
+    elif status == "inactive":
+        qs = qs.filter(is_active=False)
+    if filters.get("temporary") in ("1", "true", True):
+        qs = qs.filter(expires_at__isnull=False)
+    if filters.get("manager"):
+        qs = qs.filter(manager_id=filters["manager"])
+    return qs.order_by("-is_owner", "user__username", "id")
+
+
+def audit_list(
+    *,
+    shop: Shop,
+    actor: Actor,
+    actor_user: str | None = None,
+    action: str | None = None,
+    target_type: str | None = None,
+    target_id: str | None = None,
+    date_from: datetime | None = None,
+    date_to: datetime | None = None,
+) -> QuerySet[AuditEntry]:
+    qs = restrict(AuditEntry.objects.for_shop(shop), actor, "accounts.view_audit").select_related("actor")
+    if actor_user:
+        qs = qs.filter(Q(actor__username=actor_user) | Q(actor_id=int(actor_user)) if actor_user.isdigit() else Q(actor__username=actor_user))
+    if action:
+        qs = qs.filter(action__startswith=action)
+    if target_type:
+        qs = qs.filter(target_type=target_type)
+    if target_id:
+        qs = qs.filter(target_id=target_id)
+    if date_from:
+        qs = qs.filter(created_at__gte=date_from)
+    if date_to:
+        qs = qs.filter(created_at__lt=date_to)
+    return qs.order_by("-id")
+
+
+def role_get_by_key_or_id(*, shop: Shop, value) -> Role | None:
+    qs = Role.objects.for_shop(shop)
+    value = str(value)
+    if value.isdigit():
+        return qs.filter(pk=int(value)).first()
+    return qs.filter(key=value).first()
+
+
+def subtree_ids(*, shop: Shop, root: Membership) -> set[int]:
+    """Ids of every member under ``root`` (transitively), from one query over the shop's staff."""
+    children: dict[int | None, list[int]] = {}
+    for mid, manager_id in Membership.objects.for_shop(shop).values_list("id", "manager_id"):
+        children.setdefault(manager_id, []).append(mid)
+    seen: set[int] = set()
+    stack = list(children.get(root.pk, []))
+    while stack:
+        mid = stack.pop()
+        if mid not in seen:
+            seen.add(mid)
+            stack.extend(children.get(mid, []))
+    return seen

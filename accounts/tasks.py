@@ -1,0 +1,9 @@
+from celery import shared_task
+
+from accounts import services
+
+
+@shared_task(name="accounts.tasks.expire_temporary_members")
+def expire_temporary_members() -> int:
+    """Periodic (beat): deactivate temporary sub-accounts whose expiry has passed."""
+    return services.expire_temporary_members()

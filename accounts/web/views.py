@@ -1,0 +1,537 @@
+"""Browser pages for accounts. Thin: forms check shape, services do the work."""
+
+from __future__ import annotations
+
+import base64
+import io
+from urllib.parse import urlencode
+
+import qrcode
+import qrcode.image.svg
+from django.contrib import messages
+from django.contrib.auth import authenticate, login, logout
+from django.core.paginator import Paginator
+from django.http import HttpResponseRedirect
+from django.shortcuts import get_object_or_404, redirect, render
+from django.urls import reverse
+from django.utils.http import url_has_allowed_host_and_scheme
+from django.utils.translation import gettext as _
+from django.views import View
+from django.views.decorators.http import require_POST
+from django_otp import login as otp_login
+from django_otp.plugins.otp_totp.models import TOTPDevice
+
+from accounts import security, selectors, services
+from accounts.api.views import audit_csv_response
+from accounts.models import ApiToken, Membership, Role, UserSession
+from accounts.web import forms as f
+from backoffice.authz.catalog import ACTIONS
+from backoffice.errors import ServiceError
+from backoffice.middleware import client_ip
+from backoffice.web import ANY_MEMBER, ShopPageMixin
+
+PAGE_SIZE = 25
+PENDING_2FA_KEY = "pending_2fa_user"
+
+
+def _safe_next(request, default: str) -> str:
+    nxt = request.POST.get("next") or request.GET.get("next")
+    if nxt and url_has_allowed_host_and_scheme(nxt, {request.get_host()}, require_https=request.is_secure()):
+        return nxt
+    return default
+
+
+def _login(request, user, device=None) -> None:
+    login(request, user, backend="django.contrib.auth.backends.ModelBackend")
+    if device is not None:
+        otp_login(request, device)
+    services.session_record(
+        user=user, session_key=request.session.session_key, ip=client_ip(request),
+        user_agent=request.META.get("HTTP_USER_AGENT", ""),
+    )  # fmt: skip
+
+
+def home(request):
+    if not request.user.is_authenticated:
+        return redirect("accounts:login")
+    memberships = selectors.membership_list_for_user(user=request.user)
+    if len(memberships) >= 1:
+        return redirect("accounts:dashboard", shop=memberships[0].shop_id)
+    return render(request, "accounts/no_shop.html")
+
+
+class LoginView(View):
+    template = "accounts/login.html"
+
+    def get(self, request):
+        return render(request, self.template, {"form": f.LoginForm()})
+
+    def post(self, request):
+        form = f.LoginForm(request.POST)
+        if form.is_valid():
+            user = authenticate(request, **form.cleaned_data)
+            if getattr(request, "axes_locked_out", False):
+                return security.lockout_response(request)
+            if user is None:
+                form.add_error(None, _("Wrong username or password."))
+            elif security.has_2fa(user):
+                request.session[PENDING_2FA_KEY] = user.pk
+                return redirect(reverse("accounts:login_otp") + "?" + urlencode({"next": _safe_next(request, "/")}))
+            else:
+                _login(request, user)
+                return HttpResponseRedirect(_safe_next(request, "/"))
+        return render(request, self.template, {"form": form}, status=400)
+
+
+class LoginOtpView(View):
+    template = "accounts/login_otp.html"
+
+    def _pending_user(self, request):
+        from accounts.models import User
+
+        pk = request.session.get(PENDING_2FA_KEY)
+        return User.objects.filter(pk=pk, is_active=True).first() if pk else None
+
+    def get(self, request):
+        if self._pending_user(request) is None:
+            return redirect("accounts:login")
+        return render(request, self.template, {"form": f.OtpForm()})
+
+    def post(self, request):
+        from django.contrib.auth.signals import user_login_failed
+
+        user = self._pending_user(request)
+        if user is None:
+            return redirect("accounts:login")
+        form = f.OtpForm(request.POST)
+        if form.is_valid():
+            device = security.confirmed_device(user)
+            if device is not None and device.verify_token(form.cleaned_data["otp"].strip()):
+                del request.session[PENDING_2FA_KEY]
+                _login(request, user, device)
+                return HttpResponseRedirect(_safe_next(request, "/"))
+            user_login_failed.send(sender=__name__, credentials={"username": user.username}, request=request)
+            if getattr(request, "axes_locked_out", False):
+                return security.lockout_response(request)
+            form.add_error("otp", _("That code is not right."))
+        return render(request, self.template, {"form": form}, status=400)
+
+
+@require_POST
+def logout_view(request):
+    UserSession.objects.filter(session_key=request.session.session_key).delete()
+    logout(request)
+    return redirect("accounts:login")
+
+
+class SignupView(View):
+    template = "accounts/signup.html"
+
+    def get(self, request):
+        return render(request, self.template, {"form": f.SignupForm()})
+
+    def post(self, request):
+        form = f.SignupForm(request.POST)
+        if form.is_valid():
+            try:
+                user, shop = services.shop_signup(**form.cleaned_data)
+            except ServiceError as exc:
+                f.apply_service_error(form, exc)
+            else:
+                _login(request, user)
+                messages.success(request, _("Welcome! Your shop “%(name)s” is ready.") % {"name": shop.name})
+                return redirect("accounts:dashboard", shop=shop.pk)
+        return render(request, self.template, {"form": form}, status=400)
+
+
+class OpenShopView(View):
+    def get(self, request):
+        if not request.user.is_authenticated:
+            return redirect("accounts:login")
+        return render(request, "accounts/open_shop.html", {"form": f.OpenShopForm()})
+
+    def post(self, request):
+        if not request.user.is_authenticated:
+            return redirect("accounts:login")
+        form = f.OpenShopForm(request.POST)
+        if form.is_valid():
+            try:
+                shop = services.shop_open(user=request.user, **form.cleaned_data)
+            except ServiceError as exc:
+                f.apply_service_error(form, exc)
+            else:
+                return redirect("accounts:dashboard", shop=shop.pk)
+        return render(request, "accounts/open_shop.html", {"form": form}, status=400)
+
+
+class ReauthView(View):
+    """Confirm your password or one-time code before sensitive actions."""
+
+    def get(self, request):
+        if not request.user.is_authenticated:
+            return redirect("accounts:login")
+        return render(request, "accounts/reauth.html", {"form": f.ReauthForm(), "next": _safe_next(request, "/")})
+
+    def post(self, request):
+        if not request.user.is_authenticated:
+            return redirect("accounts:login")
+        form = f.ReauthForm(request.POST)
+        if form.is_valid():
+            if security.reauthenticate(user=request.user, **form.cleaned_data):
+                security.mark_reauthenticated(request)
+                return HttpResponseRedirect(_safe_next(request, "/"))
+            form.add_error(None, _("Password or code is wrong."))
+        return render(request, "accounts/reauth.html", {"form": form, "next": _safe_next(request, "/")}, status=400)
+
+
+def _needs_reauth(request):
+    if security.recently_reauthenticated(request):
+        return None
+    return redirect(reverse("accounts:reauth") + "?" + urlencode({"next": request.get_full_path()}))
+
+
+class SecurityView(View):
+    """Own security: 2FA, password, sessions, tokens."""
+
+    template = "accounts/security.html"
+
+    def _context(self, request, **extra):
+        user = request.user
+        pending = TOTPDevice.objects.filter(user=user, confirmed=False).first()
+        qr_svg = None
+        if pending is not None:
+            img = qrcode.make(pending.config_url, image_factory=qrcode.image.svg.SvgPathImage)
+            buf = io.BytesIO()
+            img.save(buf)
+            qr_svg = base64.b64encode(buf.getvalue()).decode()
+        context = {
+            "has_2fa": security.has_2fa(user),
+            "pending_device": pending,
+            "pending_secret": base64.b32encode(pending.bin_key).decode() if pending else None,
+            "qr_svg": qr_svg,
+            "sessions": UserSession.objects.filter(user=user)[:50],
+            "current_session": request.session.session_key,
+            "tokens": ApiToken.objects.filter(user=user)[:50],
+            "password_form": f.PasswordChangeForm(),
+            "token_form": f.TokenCreateForm(),
+            "otp_form": f.OtpForm(),
+            "required_by": request.GET.get("required_by"),
+        }
+        context.update(extra)
+        return context
+
+    def get(self, request):
+        if not request.user.is_authenticated:
+            return redirect("accounts:login")
+        return render(request, self.template, self._context(request))
+
+    def post(self, request):
+        if not request.user.is_authenticated:
+            return redirect("accounts:login")
+        op = request.POST.get("op")
+        user = request.user
+        extra = {}
+        try:
+            if op == "2fa_start":
+                security.totp_start_enrolment(user=user)
+            elif op == "2fa_confirm":
+                form = f.OtpForm(request.POST)
+                if form.is_valid():
+                    device = security.totp_confirm(user=user, code=form.cleaned_data["otp"])
+                    otp_login(request, device)
+                    messages.success(request, _("Two-factor authentication is on."))
+                else:
+                    extra["otp_form"] = form
+            elif op == "2fa_disable":
+                security.totp_disable(user=user, password=request.POST.get("password", ""))
+                messages.success(request, _("Two-factor authentication is off."))
+            elif op == "password":
+                form = f.PasswordChangeForm(request.POST)
+                if form.is_valid():
+                    services.password_change(user=user, **form.cleaned_data)
+                    from django.contrib.auth import update_session_auth_hash
+
+                    update_session_auth_hash(request, user)
+                    messages.success(request, _("Your password was changed."))
+                else:
+                    extra["password_form"] = form
+            elif op == "token_create":
+                form = f.TokenCreateForm(request.POST)
+                if form.is_valid():
+                    _token, key = services.token_create(user=user, **form.cleaned_data)
+                    extra["new_token_key"] = key
+                else:
+                    extra["token_form"] = form
+            elif op == "token_revoke":
+                services.token_revoke(user=user, token_id=int(request.POST.get("token_id", 0)))
+                messages.success(request, _("Token revoked."))
+            elif op == "session_revoke":
+                services.session_revoke(user=user, session_id=int(request.POST.get("session_id", 0)))
+                messages.success(request, _("Session ended."))
+        except ServiceError as exc:
+            messages.error(request, exc.message)
+            extra["error_fields"] = exc.fields
+        if extra:
+            return render(request, self.template, self._context(request, **extra), status=400 if "error_fields" in extra else 200)
+        return redirect(request.get_full_path())
+
+
+class DashboardView(ShopPageMixin, View):
+    required_action = ANY_MEMBER
+
+    def get(self, request, shop):
+        staff = Membership.objects.for_shop(self.shop)
+        return render(
+            request,
+            "accounts/dashboard.html",
+            {
+                "actor": self.actor,
+                "shop": self.shop,
+                "active_staff": staff.filter(is_active=True, is_owner=False).count(),
+                "quota_used": staff.counted_in_quota().count(),
+                "quota": services.TIER_QUOTAS[self.shop.tier],
+                "my_permissions": sorted(self.actor.permissions),
+            },
+        )
+
+
+class StaffListView(ShopPageMixin, View):
+    required_action = "accounts.manage_staff"
+
+    def get(self, request, shop):
+        qs = selectors.staff_list(shop=self.shop, actor=self.actor, filters=request.GET)
+        page = Paginator(qs, PAGE_SIZE).get_page(request.GET.get("page"))
+        roles = Role.objects.for_shop(self.shop)
+        context = {
+            "page": page,
+            "roles": roles,
+            "filters": request.GET,
+            "querystring": urlencode({k: v for k, v in request.GET.items() if k != "page"}),
+            "quota_used": Membership.objects.for_shop(self.shop).counted_in_quota().count(),
+            "quota": services.TIER_QUOTAS[self.shop.tier],
+        }
+        template = "accounts/_staff_rows.html" if request.htmx else "accounts/staff_list.html"
+        return render(request, template, context)
+
+
+def _grantable(actor) -> list[str]:
+    from backoffice.authz.catalog import NON_DELEGABLE
+
+    if actor.is_owner:
+        return list(ACTIONS)
+    return [a for a in ACTIONS if a in actor.permissions and a not in NON_DELEGABLE]
+
+
+def _staff_form_kwargs(view):
+    managers = selectors.staff_list(shop=view.shop, actor=view.actor, filters={"status": "active"}).filter(is_owner=False)
+    return {"roles": Role.objects.for_shop(view.shop), "managers": managers, "grantable": _grantable(view.actor)}
+
+
+class StaffCreateView(ShopPageMixin, View):
+    required_action = "accounts.manage_staff"
+    template = "accounts/staff_form.html"
+
+    def get(self, request, shop):
+        if (resp := _needs_reauth(request)) is not None:
+            return resp
+        form = f.StaffForm(initial={"role": request.GET.get("role")}, **_staff_form_kwargs(self))
+        return render(request, self.template, {"form": form, "creating": True})
+
+    def post(self, request, shop):
+        if (resp := _needs_reauth(request)) is not None:
+            return resp
+        form = f.StaffForm(request.POST, **_staff_form_kwargs(self))
+        if form.is_valid():
+            data = form.cleaned_data
+            try:
+                membership = services.staff_create(
+                    actor=self.actor,
+                    username=data["username"],
+                    email=data["email"],
+                    password=data["password"],
+                    first_name=data["first_name"],
+                    last_name=data["last_name"],
+                    role=Role.objects.for_shop(self.shop).get(pk=data["role"]),
+                    manager=Membership.objects.for_shop(self.shop).filter(pk=data["manager"] or None).first(),
+                    expires_at=data["expires_at"],
+                    extra_grants=data["extra_grants"],
+                )
+            except ServiceError as exc:
+                f.apply_service_error(form, exc)
+            else:
+                messages.success(request, _("%(user)s was added.") % {"user": membership.user.username})
+                return redirect("accounts:staff_list", shop=self.shop.pk)
+        return render(request, self.template, {"form": form, "creating": True}, status=400)
+
+
+class StaffDetailView(ShopPageMixin, View):
+    required_action = "accounts.manage_staff"
+    template = "accounts/staff_detail.html"
+
+    def _member(self, pk):
+        return get_object_or_404(self.scoped(Membership).select_related("user", "role", "manager__user"), pk=pk)
+
+    def _context(self, member, form=None):
+        extra = selectors.extra_grants(member)
+        if form is None:
+            form = f.StaffForm(
+                initial={
+                    "email": member.user.email, "first_name": member.user.first_name, "last_name": member.user.last_name,
+                    "role": str(member.role_id or ""), "manager": str(member.manager_id or ""),
+                    "expires_at": member.expires_at, "extra_grants": sorted(extra),
+                },
+                editing=True, **_staff_form_kwargs(self),
+            )  # fmt: skip
+        return {"member": member, "form": form, "access": selectors.access_explained(member)}
+
+    def get(self, request, shop, pk):
+        return render(request, self.template, self._context(self._member(pk)))
+
+    def post(self, request, shop, pk):
+        member = self._member(pk)
+        form = f.StaffForm(request.POST, editing=True, **_staff_form_kwargs(self))
+        if form.is_valid():
+            data = form.cleaned_data
+            role = Role.objects.for_shop(self.shop).get(pk=data["role"])
+            grants_change = role.pk != member.role_id or set(data["extra_grants"]) != set(selectors.extra_grants(member))
+            if grants_change and (resp := _needs_reauth(request)) is not None:
+                return resp
+            try:
+                services.staff_update(
+                    actor=self.actor, membership=member, role=role, extra_grants=data["extra_grants"],
+                    manager=Membership.objects.for_shop(self.shop).filter(pk=data["manager"] or None).first(),
+                    expires_at=data["expires_at"], email=data["email"],
+                    first_name=data["first_name"], last_name=data["last_name"],
+                )  # fmt: skip
+            except ServiceError as exc:
+                f.apply_service_error(form, exc)
+            else:
+                messages.success(request, _("Changes saved."))
+                return redirect("accounts:staff_detail", shop=self.shop.pk, pk=member.pk)
+        return render(request, self.template, self._context(member, form), status=400)
+
+
+class StaffDeactivateView(ShopPageMixin, View):
+    required_action = "accounts.manage_staff"
+
+    def get(self, request, shop, pk):
+        member = get_object_or_404(self.scoped(Membership).select_related("user"), pk=pk)
+        return render(request, "accounts/staff_deactivate.html", {"member": member})
+
+    def post(self, request, shop, pk):
+        member = get_object_or_404(self.scoped(Membership).select_related("user"), pk=pk)
+        try:
+            services.staff_deactivate(actor=self.actor, membership=member)
+        except ServiceError as exc:
+            messages.error(request, exc.message)
+            return render(request, "accounts/staff_deactivate.html", {"member": member}, status=exc.status_code)
+        messages.success(request, _("%(user)s was deactivated.") % {"user": member.user.username})
+        return redirect("accounts:staff_list", shop=self.shop.pk)
+
+
+class StaffReactivateView(ShopPageMixin, View):
+    required_action = "accounts.manage_staff"
+
+    def post(self, request, shop, pk):
+        member = get_object_or_404(self.scoped(Membership).select_related("user"), pk=pk)
+        if (resp := _needs_reauth(request)) is not None:
+            return resp
+        try:
+            services.staff_reactivate(actor=self.actor, membership=member)
+        except ServiceError as exc:
+            messages.error(request, exc.message)
+        else:
+            messages.success(request, _("%(user)s is active again.") % {"user": member.user.username})
+        return redirect("accounts:staff_detail", shop=self.shop.pk, pk=member.pk)
+
+
+class RoleListView(ShopPageMixin, View):
+    required_action = "accounts.manage_staff"
+
+    def get(self, request, shop):
+        roles = selectors.roles_with_permissions(shop=self.shop)
+        return render(request, "accounts/role_list.html", {"roles": roles, "actions": ACTIONS})
+
+
+class RoleFormView(ShopPageMixin, View):
+    required_action = "accounts.manage_staff"
+    template = "accounts/role_form.html"
+
+    def _role(self, pk):
+        return get_object_or_404(self.scoped(Role), pk=pk) if pk else None
+
+    def get(self, request, shop, pk=None):
+        if (resp := _needs_reauth(request)) is not None:
+            return resp
+        role = self._role(pk)
+        initial = {}
+        if role is not None:
+            initial = {"name": role.name, "description": role.description, "permissions": sorted(selectors.role_permissions(role))}
+        form = f.RoleForm(initial=initial, grantable=_grantable(self.actor))
+        return render(request, self.template, {"form": form, "role": role})
+
+    def post(self, request, shop, pk=None):
+        if (resp := _needs_reauth(request)) is not None:
+            return resp
+        role = self._role(pk)
+        form = f.RoleForm(request.POST, grantable=_grantable(self.actor))
+        if form.is_valid():
+            try:
+                if role is None:
+                    services.role_create(actor=self.actor, **form.cleaned_data)
+                else:
+                    services.role_update(actor=self.actor, role=role, **form.cleaned_data)
+            except ServiceError as exc:
+                f.apply_service_error(form, exc)
+            else:
+                messages.success(request, _("Role saved."))
+                return redirect("accounts:role_list", shop=self.shop.pk)
+        return render(request, self.template, {"form": form, "role": role}, status=400)
+
+
+class AuditLogView(ShopPageMixin, View):
+    required_action = "accounts.view_audit"
+
+    def _entries(self, request):
+        form = f.AuditFilterForm(request.GET)
+        filters = form.cleaned_data if form.is_valid() else {}
+        qs = selectors.audit_list(
+            shop=self.shop, actor=self.actor,
+            actor_user=filters.get("actor") or None, action=filters.get("action") or None,
+            target_type=filters.get("target_type") or None,
+            date_from=filters.get("date_from"), date_to=filters.get("date_to"),
+        )  # fmt: skip
+        return form, qs
+
+    def get(self, request, shop):
+        form, qs = self._entries(request)
+        if request.GET.get("format") == "csv":
+            return audit_csv_response(qs, f"audit-shop-{self.shop.pk}.csv")
+        page = Paginator(qs, PAGE_SIZE).get_page(request.GET.get("page"))
+        querystring = urlencode({k: v for k, v in request.GET.items() if k != "page"})
+        return render(request, "accounts/audit_log.html", {"form": form, "page": page, "querystring": querystring})
+
+
+class ShopSettingsView(ShopPageMixin, View):
+    required_action = "accounts.manage_settings"
+    template = "accounts/shop_settings.html"
+
+    def _form(self, data=None):
+        choices = [(r.key, r.name) for r in Role.objects.for_shop(self.shop)]
+        return f.ShopSettingsForm(data, instance=self.shop, role_choices=choices)
+
+    def get(self, request, shop):
+        return render(request, self.template, {"form": self._form()})
+
+    def post(self, request, shop):
+        form = self._form(request.POST)
+        if form.is_valid():
+            changes = {k: form.cleaned_data[k] for k in form.changed_data}
+            try:
+                services.shop_update(actor=self.actor, shop=self.shop, **changes)
+            except ServiceError as exc:
+                f.apply_service_error(form, exc)
+            else:
+                messages.success(request, _("Settings saved."))
+                return redirect("accounts:shop_settings", shop=self.shop.pk)
+        return render(request, self.template, {"form": form}, status=400)

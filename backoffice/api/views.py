@@ -1,0 +1,151 @@
+"""Base classes every shop API view inherits, so none can forget the shop or the permission check.
+
+- the shop comes from the URL, and the caller must be an active member of it (else 404);
+- each viewset action names the catalog action it needs (``action_permissions``); an action
+  that is not named is refused (fail closed);
+- querysets are built from the resolved shop and narrowed by ``restrict``;
+- POSTs honour ``Idempotency-Key``.
+"""
+
+from __future__ import annotations
+
+from django.db import IntegrityError, transaction
+from django.http import Http404
+from rest_framework import permissions, viewsets
+from rest_framework.exceptions import PermissionDenied
+from rest_framework.response import Response
+
+from backoffice.authz import Actor, can, load_actor, restrict
+from backoffice.errors import Conflict
+from backoffice.models import IdempotencyKey
+
+ANY_MEMBER = "__any_member__"
+
+
+class ShopActionPermission(permissions.BasePermission):
+    def has_permission(self, request, view) -> bool:
+        action = view.required_action()
+        return action == ANY_MEMBER or can(request.actor, action)
+
+    def has_object_permission(self, request, view, obj) -> bool:
+        action = view.required_action()
+        return action == ANY_MEMBER or can(request.actor, action, obj)
+
+
+class _Replay(Exception):
+    def __init__(self, response):
+        self.response = response
+
+
+class IdempotentPostMixin:
+    """Replays the first response to a POST that repeats an ``Idempotency-Key`` (per user)."""
+
+    def _idempotency_key(self, request) -> str | None:
+        if request.method != "POST" or not request.user.is_authenticated:
+            return None
+        return request.headers.get("Idempotency-Key") or None
+
+    def initial(self, request, *args, **kwargs):
+        super().initial(request, *args, **kwargs)
+        key = self._idempotency_key(request)
+        self._idempotency_record = None
+        if key is None:
+            return
+        record = IdempotencyKey.objects.filter(user=request.user, key=key[:255]).first()
+        if record is not None:
+            if record.status_code is None:
+                raise Conflict("A request with this Idempotency-Key is still being processed.", code="idempotency_in_progress")
+            if record.path != request.path:
+                raise Conflict("This Idempotency-Key was used for another request.", code="idempotency_key_reused")
+            raise _Replay(Response(record.response_body, status=record.status_code, headers={"Idempotent-Replay": "true"}))
+        try:
+            with transaction.atomic():
+                self._idempotency_record = IdempotencyKey.objects.create(
+                    user=request.user, key=key[:255], method="POST", path=request.path[:512]
+                )
+        except IntegrityError as exc:
+            raise Conflict("A request with this Idempotency-Key is still being processed.", code="idempotency_in_progress") from exc
+
+    def handle_exception(self, exc):
+        if isinstance(exc, _Replay):
+            return exc.response
+        record = getattr(self, "_idempotency_record", None)
+        if record is not None:
+            # A failed first attempt may be retried with the same key.
+            record.delete()
+            self._idempotency_record = None
+        return super().handle_exception(exc)
+
+    def finalize_response(self, request, response, *args, **kwargs):
+        record = getattr(self, "_idempotency_record", None)
+        if record is not None and response.status_code < 500:
+            record.status_code = response.status_code
+            record.response_body = response.data
+            record.save(update_fields=["status_code", "response_body"])
+        return super().finalize_response(request, response, *args, **kwargs)
+
+
+class ShopScopedViewMixin(IdempotentPostMixin):
+    """Resolves ``self.shop`` and ``request.actor`` from the ``shop`` URL kwarg."""
+
+    permission_classes = [permissions.IsAuthenticated, ShopActionPermission]
+    # viewset action -> catalog action (or ANY_MEMBER); anything missing is refused.
+    action_permissions: dict[str, str] = {}
+    model = None
+
+    def required_action(self) -> str | None:
+        name = getattr(self, "action", None) or self.request.method.lower()
+        if name == "metadata":
+            return ANY_MEMBER
+        try:
+            return self.action_permissions[name]
+        except KeyError:
+            raise PermissionDenied(f"'{name}' is not open to shop members.") from None
+
+    def check_permissions(self, request):
+        # Authentication first (401), then membership of the shop in the URL (404), then 2FA, then the action.
+        for permission in self.get_permissions():
+            if isinstance(permission, ShopActionPermission):
+                self._resolve_shop(request)
+            if not permission.has_permission(request, self):
+                self.permission_denied(request, message=getattr(permission, "message", None), code=getattr(permission, "code", None))
+
+    def _resolve_shop(self, request) -> None:
+        from accounts.models import Shop
+        from accounts.security import two_factor_required
+
+        if getattr(request, "actor", None) is not None:
+            return
+        shop = Shop.objects.filter(pk=self.kwargs.get("shop")).first()
+        actor = load_actor(request.user, shop) if shop is not None else None
+        if actor is None:
+            raise Http404
+        request.actor = actor
+        self.shop = shop
+        if two_factor_required(actor):
+            raise PermissionDenied("This shop requires two-factor authentication for your role: enrol first.", code="2fa_required")
+
+    @property
+    def actor(self) -> Actor:
+        return self.request.actor
+
+    def base_queryset(self):
+        return self.model.objects.for_shop(self.shop)
+
+    def get_queryset(self):
+        qs = self.base_queryset()
+        action = self.required_action()
+        return qs if action == ANY_MEMBER else restrict(qs, self.actor, action)
+
+    def get_serializer_context(self):
+        context = super().get_serializer_context()
+        context["actor"] = getattr(self.request, "actor", None)
+        return context
+
+    def initial(self, request, *args, **kwargs):
+        request.actor = None
+        super().initial(request, *args, **kwargs)
+
+
+class ShopViewSet(ShopScopedViewMixin, viewsets.GenericViewSet):
+    """Base for shop resources; subclasses add the list/retrieve/... mixins they offer."""

@@ -1,0 +1,60 @@
+"""The audit trail writer every service calls, inside the service's own transaction."""
+
+from __future__ import annotations
+
+from decimal import Decimal
+from typing import Any
+
+from backoffice.middleware import client_ip_var, request_id_var
+
+
+def _jsonable(value: Any) -> Any:
+    if value is None or isinstance(value, (bool, int, float, str)):
+        return value
+    if isinstance(value, Decimal):
+        return str(value)
+    if isinstance(value, (list, tuple, set, frozenset)):
+        return sorted(_jsonable(v) for v in value) if isinstance(value, (set, frozenset)) else [_jsonable(v) for v in value]
+    if isinstance(value, dict):
+        return {str(k): _jsonable(v) for k, v in value.items()}
+    if hasattr(value, "isoformat"):
+        return value.isoformat()
+    if hasattr(value, "pk"):
+        return value.pk
+    return str(value)
+
+
+def diff(before: dict[str, Any], after: dict[str, Any]) -> dict[str, list[Any]]:
+    """{field: [before, after]} for the fields whose value changed."""
+    return {
+        k: [_jsonable(before.get(k)), _jsonable(after.get(k))]
+        for k in sorted(set(before) | set(after))
+        if _jsonable(before.get(k)) != _jsonable(after.get(k))
+    }
+
+
+def audit_record(
+    *,
+    shop,
+    actor,
+    action: str,
+    target: Any,
+    changes: dict[str, list[Any]] | None = None,
+):
+    """Append one audit entry. ``actor`` is an authz Actor, a user, or None for the system."""
+    from accounts.models import AuditEntry
+
+    user = getattr(actor, "user", actor)
+    membership = getattr(actor, "membership", None)
+    return AuditEntry.objects.for_shop(shop).create(
+        shop=shop,
+        actor=user if getattr(user, "pk", None) else None,
+        membership=membership,
+        action=action,
+        target_type=target._meta.label_lower if hasattr(target, "_meta") else str(type(target).__name__),
+        target_id=str(getattr(target, "pk", "") or ""),
+        target_repr=str(target)[:200],
+        changes=changes or {},
+        ip=client_ip_var.get(),
+        request_id=request_id_var.get() or "",
+    )

@@ -1,0 +1,35 @@
+from __future__ import annotations
+
+import contextvars
+import uuid
+
+request_id_var: contextvars.ContextVar[str | None] = contextvars.ContextVar("request_id", default=None)
+client_ip_var: contextvars.ContextVar[str | None] = contextvars.ContextVar("client_ip", default=None)
+
+
+def client_ip(request) -> str | None:
+    # Behind a proxy in production the first X-Forwarded-For hop is the client.
+    forwarded = request.META.get("HTTP_X_FORWARDED_FOR")
+    if forwarded:
+        return forwarded.split(",")[0].strip()
+    return request.META.get("REMOTE_ADDR")
+
+
+class RequestIdMiddleware:
+    """Give every request an id (or keep the caller's X-Request-ID) for audit entries and logs."""
+
+    def __init__(self, get_response):
+        self.get_response = get_response
+
+    def __call__(self, request):
+        rid = request.META.get("HTTP_X_REQUEST_ID") or uuid.uuid4().hex
+        request.request_id = rid[:64]
+        t1 = request_id_var.set(request.request_id)
+        t2 = client_ip_var.set(client_ip(request))
+        try:
+            response = self.get_response(request)
+        finally:
+            request_id_var.reset(t1)
+            client_ip_var.reset(t2)
+        response["X-Request-ID"] = request.request_id
+        return response

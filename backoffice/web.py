@@ -1,0 +1,59 @@
+"""Base classes for shop pages: the shop from the URL, membership (404), 2FA, the action (403)."""
+
+from __future__ import annotations
+
+from django.contrib.auth.mixins import LoginRequiredMixin
+from django.core.exceptions import ImproperlyConfigured, PermissionDenied
+from django.http import Http404
+from django.shortcuts import redirect
+from django.urls import reverse
+
+from backoffice.authz import Actor, can, load_actor, restrict
+
+ANY_MEMBER = "__any_member__"
+
+
+class ShopPageMixin(LoginRequiredMixin):
+    """Every page under ``/shops/<shop>/`` inherits this; ``required_action`` is mandatory."""
+
+    required_action: str | None = None
+    # Per-method overrides, e.g. {"POST": "accounts.manage_staff"}.
+    required_actions_by_method: dict[str, str] = {}
+    allow_without_2fa = False
+
+    def dispatch(self, request, *args, **kwargs):
+        if not request.user.is_authenticated:
+            return self.handle_no_permission()
+        from accounts.models import Shop
+        from accounts.security import two_factor_required
+
+        shop = Shop.objects.filter(pk=kwargs.get("shop")).first()
+        actor = load_actor(request.user, shop) if shop is not None else None
+        if actor is None:
+            raise Http404("No such shop")
+        request.actor = self.actor = actor
+        self.shop = shop
+        if not self.allow_without_2fa and two_factor_required(actor):
+            return redirect(reverse("accounts:security") + f"?required_by={shop.pk}")
+        action = self.required_actions_by_method.get(request.method, self.required_action)
+        if action is None:
+            raise ImproperlyConfigured(f"{type(self).__name__} must name its required_action")
+        if action != ANY_MEMBER and not can(actor, action):
+            raise PermissionDenied
+        return super().dispatch(request, *args, **kwargs)
+
+    def scoped(self, model, action: str | None = None):
+        """A queryset of ``model`` in this shop, narrowed to what the actor may do."""
+        qs = model.objects.for_shop(self.shop)
+        action = action or self.required_action
+        return qs if action == ANY_MEMBER else restrict(qs, self.actor, action)
+
+    def get_context_data(self, **kwargs):
+        context = super().get_context_data(**kwargs)
+        context["actor"] = self.actor
+        context["shop"] = self.shop
+        return context
+
+
+def actor_for(request) -> Actor | None:
+    return getattr(request, "actor", None)
