@@ -294,7 +294,10 @@ def shop_update(*, actor: Actor, shop: Shop, **changes) -> Shop:
     before = {k: getattr(shop, k) for k in changes}
     for k, v in changes.items():
         setattr(shop, k, v)
-    shop.full_clean(exclude=["owner"])
+    try:
+        shop.full_clean(exclude=["owner"])
+    except DjangoValidationError as exc:
+        raise ValidationFailed(_("Please correct the errors below."), fields=exc.message_dict) from exc
     shop.save(update_fields=list(changes) or None)
     audit_record(shop=shop, actor=actor, action="shop.updated", target=shop, changes=diff(before, changes))
     return shop
@@ -430,7 +433,7 @@ def staff_update(
     last_name: str | None = None,
 ) -> Membership:
     """Change a member's role, extra grants, manager, expiry, scope or contact details."""
-    membership = Membership.objects.for_shop(actor.shop).select_for_update().select_related("role", "user").get(pk=membership.pk)
+    membership = Membership.objects.for_shop(actor.shop).select_for_update(of=("self",)).select_related("role", "user").get(pk=membership.pk)
     ensure_can_manage(actor, membership)
     before = _membership_state(membership)
     user_before = {"email": membership.user.email, "first_name": membership.user.first_name, "last_name": membership.user.last_name}
@@ -497,7 +500,7 @@ def _deactivate(membership: Membership, *, actor, shop: Shop, action: str) -> Me
 
 @transaction.atomic
 def staff_deactivate(*, actor: Actor, membership: Membership) -> Membership:
-    membership = Membership.objects.for_shop(actor.shop).select_for_update().select_related("user").get(pk=membership.pk)
+    membership = Membership.objects.for_shop(actor.shop).select_for_update(of=("self",)).select_related("user").get(pk=membership.pk)
     ensure_can_manage(actor, membership)
     if not membership.is_active:
         raise Conflict(_("This member is already deactivated."), code="already_inactive")
@@ -506,7 +509,7 @@ def staff_deactivate(*, actor: Actor, membership: Membership) -> Membership:
 
 @transaction.atomic
 def staff_reactivate(*, actor: Actor, membership: Membership, expires_at=_UNSET) -> Membership:
-    membership = Membership.objects.for_shop(actor.shop).select_for_update().select_related("user", "role").get(pk=membership.pk)
+    membership = Membership.objects.for_shop(actor.shop).select_for_update(of=("self",)).select_related("user", "role").get(pk=membership.pk)
     ensure_can_manage(actor, membership)
     if membership.is_active:
         raise Conflict(_("This member is already active."), code="already_active")
@@ -536,7 +539,7 @@ def expire_temporary_members(*, now: datetime | None = None) -> int:
     due = Membership.unscoped.filter(is_active=True, is_owner=False, expires_at__lte=now).values_list("pk", "shop_id")
     for pk, shop_id in list(due):
         with transaction.atomic():
-            m = Membership.unscoped.select_for_update().select_related("user", "shop").get(pk=pk)
+            m = Membership.unscoped.select_for_update(of=("self",)).select_related("user", "shop").get(pk=pk)
             if not m.is_active or m.expires_at is None or m.expires_at > now:
                 continue
             _deactivate(m, actor=None, shop=m.shop, action="staff.expired")

@@ -189,6 +189,7 @@ SPECTACULAR_SETTINGS = {
     "VERSION": "1.0.0",
     "SERVE_INCLUDE_SCHEMA": False,
     "COMPONENT_SPLIT_REQUEST": True,
+    "ENUM_NAME_OVERRIDES": {"ActionEnum": "backoffice.authz.catalog.ACTION_CODES"},
 }
 
 # Celery: Redis when configured; otherwise tasks run eagerly so the app works end to end.

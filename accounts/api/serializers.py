@@ -1,8 +1,8 @@
 from django.utils.translation import gettext_lazy as _
 from rest_framework import serializers
 
-from accounts.models import AuditEntry, Membership, Role, Shop
-from backoffice.authz.catalog import ACTIONS
+from accounts.models import ApiToken, AuditEntry, Membership, Role, Shop, UserSession
+from backoffice.authz.catalog import ACTION_CODES
 
 
 class SignupSerializer(serializers.Serializer):
@@ -64,7 +64,7 @@ class RoleBriefSerializer(serializers.ModelSerializer):
 
 
 class RoleSerializer(serializers.ModelSerializer):
-    permissions = serializers.ListField(child=serializers.ChoiceField(choices=sorted(ACTIONS)))
+    permissions = serializers.ListField(child=serializers.ChoiceField(choices=ACTION_CODES))
 
     class Meta:
         model = Role
@@ -107,7 +107,7 @@ class StaffCreateSerializer(serializers.Serializer):
     role = serializers.CharField(help_text="Role key (e.g. operator) or id")
     manager = serializers.IntegerField(required=False, allow_null=True, help_text="Membership id")
     expires_at = serializers.DateTimeField(required=False, allow_null=True)
-    extra_grants = serializers.ListField(child=serializers.ChoiceField(choices=sorted(ACTIONS)), required=False, default=list)
+    extra_grants = serializers.ListField(child=serializers.ChoiceField(choices=ACTION_CODES), required=False, default=list)
     scope = serializers.DictField(child=serializers.ListField(child=serializers.IntegerField()), required=False)
 
 
@@ -118,7 +118,7 @@ class StaffUpdateSerializer(serializers.Serializer):
     role = serializers.CharField(required=False)
     manager = serializers.IntegerField(required=False, allow_null=True)
     expires_at = serializers.DateTimeField(required=False, allow_null=True)
-    extra_grants = serializers.ListField(child=serializers.ChoiceField(choices=sorted(ACTIONS)), required=False)
+    extra_grants = serializers.ListField(child=serializers.ChoiceField(choices=ACTION_CODES), required=False)
     scope = serializers.DictField(child=serializers.ListField(child=serializers.IntegerField()), required=False)
 
 
@@ -157,3 +157,24 @@ class MeSerializer(serializers.Serializer):
     email = serializers.CharField()
     two_factor_enabled = serializers.BooleanField()
     memberships = MembershipInfoSerializer(many=True)
+
+
+class ApiTokenSerializer(serializers.ModelSerializer):
+    class Meta:
+        model = ApiToken
+        fields = ["id", "name", "prefix", "created_at", "expires_at", "last_used_at"]
+        read_only_fields = fields
+
+
+class UserSessionSerializer(serializers.ModelSerializer):
+    current = serializers.SerializerMethodField()
+
+    class Meta:
+        model = UserSession
+        fields = ["id", "ip", "user_agent", "created_at", "current"]
+        read_only_fields = fields
+
+    def get_current(self, obj) -> bool:
+        request = self.context.get("request")
+        session = getattr(request, "session", None)
+        return bool(session is not None and obj.session_key == session.session_key)

@@ -8,7 +8,7 @@ from django.contrib.auth import authenticate, user_logged_in, user_login_failed
 from django.http import StreamingHttpResponse
 from django.utils.dateparse import parse_datetime
 from drf_spectacular.utils import OpenApiParameter, extend_schema
-from rest_framework import mixins, status
+from rest_framework import generics, mixins, status
 from rest_framework.decorators import action
 from rest_framework.permissions import AllowAny, IsAuthenticated
 from rest_framework.response import Response
@@ -112,44 +112,37 @@ class PasswordChangeView(APIView):
         return Response(status=status.HTTP_204_NO_CONTENT)
 
 
-class MyTokensView(APIView):
-    def get(self, request):
-        rows = ApiToken.objects.filter(user=request.user)[:200]
-        return Response(
-            {
-                "results": [
-                    {"id": t.pk, "name": t.name, "prefix": t.prefix, "created_at": t.created_at,
-                     "expires_at": t.expires_at, "last_used_at": t.last_used_at}
-                    for t in rows
-                ],
-                "next": None,
-            }
-        )  # fmt: skip
+class MyTokensView(generics.ListAPIView):
+    """Your own personal API tokens (keys are never shown again)."""
+
+    serializer_class = s.ApiTokenSerializer
+
+    def get_queryset(self):
+        if getattr(self, "swagger_fake_view", False):
+            return ApiToken.objects.none()
+        return ApiToken.objects.filter(user=self.request.user)
 
 
 class MyTokenRevokeView(APIView):
+    @extend_schema(responses={204: None})
     def delete(self, request, pk: int):
         services.token_revoke(user=request.user, token_id=pk)
         return Response(status=status.HTTP_204_NO_CONTENT)
 
 
-class MySessionsView(APIView):
-    def get(self, request):
-        rows = UserSession.objects.filter(user=request.user)[:200]
-        current = request.session.session_key if hasattr(request, "session") else None
-        return Response(
-            {
-                "results": [
-                    {"id": r.pk, "ip": r.ip, "user_agent": r.user_agent, "created_at": r.created_at,
-                     "current": r.session_key == current}
-                    for r in rows
-                ],
-                "next": None,
-            }
-        )  # fmt: skip
+class MySessionsView(generics.ListAPIView):
+    """Your own browser sessions."""
+
+    serializer_class = s.UserSessionSerializer
+
+    def get_queryset(self):
+        if getattr(self, "swagger_fake_view", False):
+            return UserSession.objects.none()
+        return UserSession.objects.filter(user=self.request.user)
 
 
 class MySessionRevokeView(APIView):
+    @extend_schema(responses={204: None})
     def delete(self, request, pk: int):
         services.session_revoke(user=request.user, session_id=pk)
         return Response(status=status.HTTP_204_NO_CONTENT)

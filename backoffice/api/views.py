@@ -92,6 +92,7 @@ class ShopScopedViewMixin(IdempotentPostMixin):
     # viewset action -> catalog action (or ANY_MEMBER); anything missing is refused.
     action_permissions: dict[str, str] = {}
     model = None
+    lookup_value_regex = "[0-9]+"
 
     def required_action(self) -> str | None:
         name = getattr(self, "action", None) or self.request.method.lower()
@@ -133,6 +134,8 @@ class ShopScopedViewMixin(IdempotentPostMixin):
         return self.model.objects.for_shop(self.shop)
 
     def get_queryset(self):
+        if getattr(self, "swagger_fake_view", False):
+            return self.model.unscoped.none()
         qs = self.base_queryset()
         action = self.required_action()
         return qs if action == ANY_MEMBER else restrict(qs, self.actor, action)

@@ -62,6 +62,7 @@ _ACTIONS = [
 ACTIONS: dict[str, Action] = {a.code: a for a in _ACTIONS}
 ALL_ACTIONS: frozenset[str] = frozenset(ACTIONS)
 NON_DELEGABLE: frozenset[str] = frozenset(code for code, a in ACTIONS.items() if not a.delegable)
+ACTION_CODES: list[str] = sorted(ACTIONS)
 BY_CODENAME: dict[str, str] = {a.codename: a.code for a in _ACTIONS}
 
 

@@ -23,6 +23,10 @@ class ShopScopedManager(models.Manager):
             f"or {self.model.__name__}.unscoped for platform code."
         )
 
+    def none(self) -> models.QuerySet:
+        # An empty queryset reads no shop's rows; schema generators and form defaults ask for it.
+        return super().get_queryset().none()
+
     def for_shop(self, shop) -> models.QuerySet:
         shop_id = getattr(shop, "pk", shop)
         if shop_id is None:

@@ -1,0 +1,90 @@
+"""Shared fixtures: shops built through the real services, members per role, API clients."""
+
+from __future__ import annotations
+
+import itertools
+
+import pytest
+from django.test import Client
+from rest_framework.test import APIClient
+
+from accounts import services
+from accounts.models import Membership, Role, Shop
+from backoffice.authz import load_actor
+from backoffice.authz.catalog import ROLE_TEMPLATES
+
+PASSWORD = "s3cret-Pass-1"
+_seq = itertools.count(1)
+
+
+@pytest.fixture(autouse=True)
+def _fresh_cache():
+    from django.core.cache import cache
+
+    cache.clear()
+    yield
+
+
+def make_shop(name: str | None = None, tier: str = "platinum") -> Shop:
+    n = next(_seq)
+    _user, shop = services.shop_signup(
+        username=f"owner{n}", email=f"owner{n}@example.com", password=PASSWORD, shop_name=name or f"Shop {n}"
+    )
+    if tier != "basic":
+        Shop.objects.filter(pk=shop.pk).update(tier=tier)
+        shop.refresh_from_db()
+    return shop
+
+
+def owner_actor(shop: Shop):
+    return load_actor(shop.owner, shop)
+
+
+def make_member(shop: Shop, role_key: str, *, actor=None, username: str | None = None, **kwargs) -> Membership:
+    actor = actor or owner_actor(shop)
+    n = next(_seq)
+    return services.staff_create(
+        actor=actor,
+        username=username or f"{role_key}{n}",
+        email=f"{role_key}{n}@example.com",
+        password=PASSWORD,
+        role=Role.objects.for_shop(shop).get(key=role_key),
+        **kwargs,
+    )
+
+
+def api_client_for(user, *, reauth: bool = True) -> APIClient:
+    client = APIClient()
+    client.force_authenticate(user=None)
+    _token, key = services.token_create(user=user, name="test")
+    client.credentials(HTTP_AUTHORIZATION=f"Token {key}")
+    if reauth:
+        assert client.post("/api/v1/auth/reauth/", {"password": PASSWORD}, format="json").status_code == 204
+    return client
+
+
+def web_client_for(user, *, reauth: bool = True) -> Client:
+    client = Client()
+    client.force_login(user)
+    if reauth:
+        response = client.post("/accounts/reauth/", {"password": PASSWORD, "next": "/"})
+        assert response.status_code == 302, response.content
+    return client
+
+
+@pytest.fixture
+def shop(db) -> Shop:
+    return make_shop("Alpha")
+
+
+@pytest.fixture
+def other_shop(db) -> Shop:
+    return make_shop("Beta")
+
+
+@pytest.fixture
+def members(shop) -> dict[str, Membership]:
+    """One member per role template in ``shop`` (plus the owner under 'owner')."""
+    result = {key: make_member(shop, key) for key in ROLE_TEMPLATES}
+    result["owner"] = Membership.objects.for_shop(shop).get(is_owner=True)
+    return result
