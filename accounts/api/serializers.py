@@ -64,7 +64,7 @@ class RoleBriefSerializer(serializers.ModelSerializer):
 
 
 class RoleSerializer(serializers.ModelSerializer):
-    permissions = serializers.ListField(child=serializers.ChoiceField(choices=ACTION_CODES))
+    permissions = serializers.ListField(child=serializers.ChoiceField(choices=ACTION_CODES), write_only=True)
 
     class Meta:
         model = Role
