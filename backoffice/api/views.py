@@ -95,8 +95,9 @@ class ShopScopedViewMixin(IdempotentPostMixin):
     lookup_value_regex = "[0-9]+"
 
     def required_action(self) -> str | None:
-        name = getattr(self, "action", None) or self.request.method.lower()
-        if name == "metadata":
+        name = getattr(self, "action", None)
+        if name is None or name == "metadata":
+            # A method the view does not offer: membership is still checked, then DRF answers 405.
             return ANY_MEMBER
         try:
             return self.action_permissions[name]
