@@ -54,7 +54,9 @@ def totp_confirm(*, user, code: str) -> TOTPDevice:
     if device is None:
         raise ValidationFailed(_("Start the set-up again."), fields={"code": [_("No set-up in progress.")]})
     if not device.verify_token(str(code).strip()):
-        raise ValidationFailed(_("That code is not right. Check your phone's clock and try again."), fields={"code": [_("Wrong code.")]})
+        raise ValidationFailed(
+            _("That code is not right. Check your phone's clock and try again."), fields={"code": [_("Wrong code.")]}
+        )
     device.confirmed = True
     device.save(update_fields=["confirmed"])
     TOTPDevice.objects.filter(user=user, confirmed=True).exclude(pk=device.pk).delete()

@@ -154,7 +154,11 @@ def audit_list(
 ) -> QuerySet[AuditEntry]:
     qs = restrict(AuditEntry.objects.for_shop(shop), actor, "accounts.view_audit").select_related("actor")
     if actor_user:
-        qs = qs.filter(Q(actor__username=actor_user) | Q(actor_id=int(actor_user)) if actor_user.isdigit() else Q(actor__username=actor_user))
+        qs = qs.filter(
+            Q(actor__username=actor_user) | Q(actor_id=int(actor_user))
+            if actor_user.isdigit()
+            else Q(actor__username=actor_user)
+        )
     if action:
         qs = qs.filter(action__startswith=action)
     if target_type:

@@ -91,7 +91,9 @@ def _ensure_scope_within(actor: Actor, scopes: dict[str, frozenset[int]]) -> Non
                 code="scope_ceiling",
             )
         if not scopes[key] <= allowed:
-            raise Forbidden(_("You cannot grant %(key)s objects outside your own scope.") % {"key": key}, code="scope_ceiling")
+            raise Forbidden(
+                _("You cannot grant %(key)s objects outside your own scope.") % {"key": key}, code="scope_ceiling"
+            )
 
 
 def ensure_can_manage(actor: Actor, target: Membership) -> None:
@@ -156,13 +158,18 @@ def _set_scopes(membership: Membership, scopes: dict[str, frozenset[int]]) -> No
         scope = SCOPES.get(key)
         if scope is None:
             continue
-        perm = Permission.objects.get(content_type=ContentType.objects.get_for_model(scope.model), codename=scope.codename)
+        perm = Permission.objects.get(
+            content_type=ContentType.objects.get_for_model(scope.model), codename=scope.codename
+        )
         scope.perm_model.objects.filter(
             user_id=membership.user_id, permission=perm, content_object__shop_id=membership.shop_id
         ).delete()
         if key in scopes:
             scope.perm_model.objects.bulk_create(
-                [scope.perm_model(user_id=membership.user_id, permission=perm, content_object_id=i) for i in scopes[key]]
+                [
+                    scope.perm_model(user_id=membership.user_id, permission=perm, content_object_id=i)
+                    for i in scopes[key]
+                ]
             )
     membership.scope_types = sorted(scopes)
 
@@ -223,7 +230,9 @@ def _new_user(*, username: str, email: str, password: str, first_name: str = "",
         with transaction.atomic():
             user.save()
     except IntegrityError as exc:
-        raise ValidationFailed(_("This username is taken."), fields={"username": [_("This username is taken.")]}) from exc
+        raise ValidationFailed(
+            _("This username is taken."), fields={"username": [_("This username is taken.")]}
+        ) from exc
     return user
 
 
@@ -318,7 +327,9 @@ def role_create(*, actor: Actor, name: str, permissions: Iterable[str], key: str
     if Role.objects.for_shop(actor.shop).filter(key=key).exists():
         raise ValidationFailed(_("A role with this key exists."), fields={"key": [_("A role with this key exists.")]})
     group = Group.objects.create(name=f"shop-{actor.shop.pk}:{key}")
-    role = Role.objects.for_shop(actor.shop).create(shop=actor.shop, key=key, name=name, description=description, group=group)
+    role = Role.objects.for_shop(actor.shop).create(
+        shop=actor.shop, key=key, name=name, description=description, group=group
+    )
     _set_role_permissions(role, actions)
     audit_record(shop=actor.shop, actor=actor, action="role.created", target=role,
                  changes={"name": [None, name], "permissions": [None, sorted(actions)]})  # fmt: skip
@@ -359,7 +370,9 @@ def _check_manager(actor: Actor, manager: Membership | None) -> None:
     if manager is None:
         return
     if manager.shop_id != actor.shop.pk or not manager.is_active:
-        raise ValidationFailed(_("Choose an active member of this shop."), fields={"manager": [_("Not an active member.")]})
+        raise ValidationFailed(
+            _("Choose an active member of this shop."), fields={"manager": [_("Not an active member.")]}
+        )
     if actor.is_owner or manager.pk == actor.membership.pk:
         return
     if manager.pk not in selectors.subtree_ids(shop=actor.shop, root=actor.membership):
@@ -368,7 +381,9 @@ def _check_manager(actor: Actor, manager: Membership | None) -> None:
 
 def _check_expiry(expires_at: datetime | None) -> None:
     if expires_at is not None and expires_at <= timezone.now():
-        raise ValidationFailed(_("The expiry must be in the future."), fields={"expires_at": [_("Must be in the future.")]})
+        raise ValidationFailed(
+            _("The expiry must be in the future."), fields={"expires_at": [_("Must be in the future.")]}
+        )
 
 
 @transaction.atomic
@@ -433,10 +448,19 @@ def staff_update(
     last_name: str | None = None,
 ) -> Membership:
     """Change a member's role, extra grants, manager, expiry, scope or contact details."""
-    membership = Membership.objects.for_shop(actor.shop).select_for_update(of=("self",)).select_related("role", "user").get(pk=membership.pk)
+    membership = (
+        Membership.objects.for_shop(actor.shop)
+        .select_for_update(of=("self",))
+        .select_related("role", "user")
+        .get(pk=membership.pk)
+    )
     ensure_can_manage(actor, membership)
     before = _membership_state(membership)
-    user_before = {"email": membership.user.email, "first_name": membership.user.first_name, "last_name": membership.user.last_name}
+    user_before = {
+        "email": membership.user.email,
+        "first_name": membership.user.first_name,
+        "last_name": membership.user.last_name,
+    }
     new_role = membership.role
     if role is not None:
         if role.shop_id != actor.shop.pk:
@@ -455,9 +479,13 @@ def staff_update(
         _set_scopes(membership, resolved)
     if manager is not _UNSET:
         if manager is not None and manager.pk == membership.pk:
-            raise ValidationFailed(_("A member cannot manage themselves."), fields={"manager": [_("Choose someone else.")]})
+            raise ValidationFailed(
+                _("A member cannot manage themselves."), fields={"manager": [_("Choose someone else.")]}
+            )
         if manager is not None and manager.pk in selectors.subtree_ids(shop=actor.shop, root=membership):
-            raise ValidationFailed(_("That would make a loop of managers."), fields={"manager": [_("Choose someone else.")]})
+            raise ValidationFailed(
+                _("That would make a loop of managers."), fields={"manager": [_("Choose someone else.")]}
+            )
         _check_manager(actor, manager)
         membership.manager = manager
     if expires_at is not _UNSET:
@@ -472,7 +500,9 @@ def staff_update(
             setattr(user, field, value.strip())
     user.save(update_fields=["email", "first_name", "last_name"])
     after = _membership_state(membership)
-    changes = diff(before, after) | diff(user_before, {"email": user.email, "first_name": user.first_name, "last_name": user.last_name})
+    changes = diff(before, after) | diff(
+        user_before, {"email": user.email, "first_name": user.first_name, "last_name": user.last_name}
+    )
     audit_record(shop=actor.shop, actor=actor, action="staff.updated", target=membership, changes=changes)
     return membership
 
@@ -500,7 +530,12 @@ def _deactivate(membership: Membership, *, actor, shop: Shop, action: str) -> Me
 
 @transaction.atomic
 def staff_deactivate(*, actor: Actor, membership: Membership) -> Membership:
-    membership = Membership.objects.for_shop(actor.shop).select_for_update(of=("self",)).select_related("user").get(pk=membership.pk)
+    membership = (
+        Membership.objects.for_shop(actor.shop)
+        .select_for_update(of=("self",))
+        .select_related("user")
+        .get(pk=membership.pk)
+    )
     ensure_can_manage(actor, membership)
     if not membership.is_active:
         raise Conflict(_("This member is already deactivated."), code="already_inactive")
@@ -509,7 +544,12 @@ def staff_deactivate(*, actor: Actor, membership: Membership) -> Membership:
 
 @transaction.atomic
 def staff_reactivate(*, actor: Actor, membership: Membership, expires_at=_UNSET) -> Membership:
-    membership = Membership.objects.for_shop(actor.shop).select_for_update(of=("self",)).select_related("user", "role").get(pk=membership.pk)
+    membership = (
+        Membership.objects.for_shop(actor.shop)
+        .select_for_update(of=("self",))
+        .select_related("user", "role")
+        .get(pk=membership.pk)
+    )
     ensure_can_manage(actor, membership)
     if membership.is_active:
         raise Conflict(_("This member is already active."), code="already_active")
@@ -517,7 +557,9 @@ def staff_reactivate(*, actor: Actor, membership: Membership, expires_at=_UNSET)
         _check_expiry(expires_at)
         membership.expires_at = expires_at
     if membership.expires_at is not None and membership.expires_at <= timezone.now():
-        raise Conflict(_("This temporary account has expired: give it a new expiry date or make it permanent."), code="expired")
+        raise Conflict(
+            _("This temporary account has expired: give it a new expiry date or make it permanent."), code="expired"
+        )
     # Re-granting the role: the ceiling applies again.
     membership.is_active = True
     ensure_can_grant(actor, selectors.member_permissions(membership))
@@ -528,7 +570,13 @@ def staff_reactivate(*, actor: Actor, membership: Membership, expires_at=_UNSET)
     if not membership.user.is_active:
         membership.user.is_active = True
         membership.user.save(update_fields=["is_active"])
-    audit_record(shop=actor.shop, actor=actor, action="staff.reactivated", target=membership, changes={"is_active": [False, True]})
+    audit_record(
+        shop=actor.shop,
+        actor=actor,
+        action="staff.reactivated",
+        target=membership,
+        changes={"is_active": [False, True]},
+    )
     return membership
 
 
@@ -536,8 +584,8 @@ def expire_temporary_members(*, now: datetime | None = None) -> int:
     """Deactivate every temporary sub-account whose time is up (all shops). Safe to run twice."""
     now = now or timezone.now()
     count = 0
-    due = Membership.unscoped.filter(is_active=True, is_owner=False, expires_at__lte=now).values_list("pk", "shop_id")
-    for pk, shop_id in list(due):
+    due = Membership.unscoped.filter(is_active=True, is_owner=False, expires_at__lte=now).values_list("pk", flat=True)
+    for pk in list(due):
         with transaction.atomic():
             m = Membership.unscoped.select_for_update(of=("self",)).select_related("user", "shop").get(pk=pk)
             if not m.is_active or m.expires_at is None or m.expires_at > now:

@@ -15,3 +15,6 @@ class IdempotencyKey(models.Model):
 
     class Meta:
         constraints = [models.UniqueConstraint(fields=["user", "key"], name="idempotency_unique_key_per_user")]
+
+    def __str__(self) -> str:
+        return f"{self.method} {self.path} [{self.key}]"

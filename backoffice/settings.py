@@ -48,8 +48,6 @@ INSTALLED_APPS = [
     "backoffice",
     "accounts",
 ]
-EXTRA_APPS = env.list("EXTRA_APPS", default=[])
-INSTALLED_APPS += EXTRA_APPS
 
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",

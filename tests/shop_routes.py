@@ -8,8 +8,8 @@ the URL resolver knows a shop route that this table does not.
 from __future__ import annotations
 
 import itertools
+from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Callable
 
 from django.urls import URLPattern, URLResolver, get_resolver, reverse
 
@@ -130,6 +130,7 @@ PROBES: list[Probe] = [
           body=lambda w: {"name": w.shop.name, "currency": "RUB", "timezone": "UTC", "language": "en",
                           "low_stock_default": 3, "return_window_days": 14, "auto_confirm_orders": "on"}),
 ]  # fmt: skip
+
 
 def send(client, probe: Probe, world: World, shop: Shop | None = None):
     url = probe.url(world, shop)

@@ -39,7 +39,9 @@ def perms_of(m: Membership) -> frozenset[str]:
 
 
 @pytest.mark.django_db
-@settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow])
+@settings(
+    max_examples=60, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow]
+)
 @given(steps=st.lists(ops, min_size=1, max_size=10))
 def test_no_sequence_of_grants_escapes_the_ceiling(steps):
     shop = make_shop()
@@ -50,7 +52,9 @@ def test_no_sequence_of_grants_escapes_the_ceiling(steps):
     made = 0
 
     def staff() -> list[Membership]:
-        return list(Membership.objects.for_shop(shop).filter(is_owner=False).select_related("role", "user").order_by("id"))
+        return list(
+            Membership.objects.for_shop(shop).filter(is_owner=False).select_related("role", "user").order_by("id")
+        )
 
     def roles() -> list[Role]:
         return list(Role.objects.for_shop(shop).order_by("id"))

@@ -13,7 +13,7 @@ from tests.fixtures import api_client_for, web_client_for
 from tests.shop_routes import ANY_MEMBER, PROBES, World, send, shop_routes
 
 ROLES = ["admin", "operator", "support", "finance", "viewer"]
-A, O, S, F, V = ROLES
+A, O, S, F, V = ROLES  # noqa: E741
 SPEC_MATRIX: dict[str, set[str]] = {
     "catalog.view": {A, O, S, F, V},
     "catalog.edit": {A, O},
@@ -49,7 +49,7 @@ SPEC_MATRIX: dict[str, set[str]] = {
 def test_every_catalog_action_has_a_matrix_row():
     assert set(SPEC_MATRIX) == set(ACTIONS), "an action in the catalog has no row in SPEC_MATRIX (or vice versa)"
     assert set(ROLE_TEMPLATES) == set(ROLES)
-    assert NON_DELEGABLE == {"payouts.withdraw"}
+    assert {"payouts.withdraw"} == NON_DELEGABLE
 
 
 @pytest.mark.django_db

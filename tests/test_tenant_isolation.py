@@ -19,8 +19,12 @@ def snapshot(shop: Shop) -> dict:
         "members": [model_to_dict(m) for m in Membership.objects.for_shop(shop).order_by("id")],
         "users": list(Membership.objects.for_shop(shop).order_by("id").values_list("user__email", "user__is_active")),
         "roles": [model_to_dict(r) for r in Role.objects.for_shop(shop).order_by("id")],
-        "role_grants": sorted(ShopGroupObjectPermission.objects.filter(content_object=shop).values_list("group_id", "permission_id")),
-        "extra_grants": sorted(ShopUserObjectPermission.objects.filter(content_object=shop).values_list("user_id", "permission_id")),
+        "role_grants": sorted(
+            ShopGroupObjectPermission.objects.filter(content_object=shop).values_list("group_id", "permission_id")
+        ),
+        "extra_grants": sorted(
+            ShopUserObjectPermission.objects.filter(content_object=shop).values_list("user_id", "permission_id")
+        ),
         "audit": AuditEntry.objects.for_shop(shop).count(),
     }
 

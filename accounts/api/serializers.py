@@ -107,7 +107,9 @@ class StaffCreateSerializer(serializers.Serializer):
     role = serializers.CharField(help_text="Role key (e.g. operator) or id")
     manager = serializers.IntegerField(required=False, allow_null=True, help_text="Membership id")
     expires_at = serializers.DateTimeField(required=False, allow_null=True)
-    extra_grants = serializers.ListField(child=serializers.ChoiceField(choices=ACTION_CODES), required=False, default=list)
+    extra_grants = serializers.ListField(
+        child=serializers.ChoiceField(choices=ACTION_CODES), required=False, default=list
+    )
     scope = serializers.DictField(child=serializers.ListField(child=serializers.IntegerField()), required=False)
 
 

@@ -54,7 +54,9 @@ class TokenView(APIView):
             raise ValidationFailed("Wrong username or password.", code="invalid_credentials")
         if security.has_2fa(user) and not security.verify_otp(user, data.get("otp")):
             user_login_failed.send(sender=__name__, credentials={"username": data["username"]}, request=django_request)
-            raise ValidationFailed("A valid one-time code is required.", code="otp_required", fields={"otp": ["Required."]})
+            raise ValidationFailed(
+                "A valid one-time code is required.", code="otp_required", fields={"otp": ["Required."]}
+            )
         token, key = services.token_create(user=user, name=data.get("name") or "api", expires_at=data.get("expires_at"))
         user_logged_in.send(sender=user.__class__, request=django_request, user=user)
         return Response({"token": key, "id": token.pk, "expires_at": token.expires_at})
@@ -70,7 +72,9 @@ class ReauthView(APIView):
         ser = s.ReauthSerializer(data=request.data)
         ser.is_valid(raise_exception=True)
         if not security.reauthenticate(user=request.user, **ser.validated_data):
-            user_login_failed.send(sender=__name__, credentials={"username": request.user.username}, request=request._request)
+            user_login_failed.send(
+                sender=__name__, credentials={"username": request.user.username}, request=request._request
+            )
             raise ValidationFailed("Password or code is wrong.", code="reauth_failed")
         security.mark_reauthenticated(request)
         return Response(status=status.HTTP_204_NO_CONTENT)
@@ -306,7 +310,9 @@ class RoleViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, ShopViewSet)
         ser.is_valid(raise_exception=True)
         require_reauth(request)
         role = services.role_create(actor=self.actor, **ser.validated_data)
-        return Response(s.RoleSerializer(role, context=self.get_serializer_context()).data, status=status.HTTP_201_CREATED)
+        return Response(
+            s.RoleSerializer(role, context=self.get_serializer_context()).data, status=status.HTTP_201_CREATED
+        )
 
     @extend_schema(request=s.RoleSerializer, responses=s.RoleSerializer)
     def partial_update(self, request, shop: int, pk: int):
@@ -338,7 +344,18 @@ class _Echo:
 
 def audit_csv_response(entries, filename: str) -> StreamingHttpResponse:
     writer = csv.writer(_Echo())
-    header = ["id", "created_at", "actor", "action", "target_type", "target_id", "target", "changes", "ip", "request_id"]
+    header = [
+        "id",
+        "created_at",
+        "actor",
+        "action",
+        "target_type",
+        "target_id",
+        "target",
+        "changes",
+        "ip",
+        "request_id",
+    ]
 
     def rows():
         yield writer.writerow(header)
@@ -367,7 +384,9 @@ class AuditLogViewSet(mixins.ListModelMixin, ShopViewSet):
             raise ValidationFailed("Bad filter value.", fields={"filters": [str(exc)]}) from exc
 
     @extend_schema(
-        parameters=[OpenApiParameter(n, str) for n in ("actor", "action", "target_type", "target_id", "date_from", "date_to")]
+        parameters=[
+            OpenApiParameter(n, str) for n in ("actor", "action", "target_type", "target_id", "date_from", "date_to")
+        ]
     )
     def list(self, request, *args, **kwargs):
         return super().list(request, *args, **kwargs)

@@ -22,7 +22,11 @@ def totp_code(device: TOTPDevice) -> str:
 
 def test_signup_token_me_contract():
     api = APIClient()
-    r = api.post("/api/v1/auth/signup/", {"username": "neo", "email": "neo@example.com", "password": PASSWORD, "shop_name": "Neo"}, format="json")
+    r = api.post(
+        "/api/v1/auth/signup/",
+        {"username": "neo", "email": "neo@example.com", "password": PASSWORD, "shop_name": "Neo"},
+        format="json",
+    )
     assert r.status_code == 201, r.content
     r = api.post("/api/v1/auth/token/", {"username": "neo", "password": PASSWORD}, format="json")
     assert r.status_code == 200 and r.json()["token"]
@@ -37,7 +41,9 @@ def test_signup_token_me_contract():
 
 
 def test_signup_bad_input_is_400_with_fields():
-    r = APIClient().post("/api/v1/auth/signup/", {"username": "", "email": "nope", "password": "1", "shop_name": ""}, format="json")
+    r = APIClient().post(
+        "/api/v1/auth/signup/", {"username": "", "email": "nope", "password": "1", "shop_name": ""}, format="json"
+    )
     assert r.status_code == 400
     err = r.json()["error"]
     assert err["code"] == "invalid" and {"username", "email", "shop_name"} <= set(err["fields"])
@@ -54,7 +60,11 @@ def test_wrong_password_and_malformed_json():
 
 def test_staff_create_contract_and_no_delete(shop):
     api = api_client_for(shop.owner)
-    r = api.post(f"/api/v1/shops/{shop.pk}/staff/", {"username": "op1", "email": "op1@example.com", "password": PASSWORD, "role": "operator"}, format="json")
+    r = api.post(
+        f"/api/v1/shops/{shop.pk}/staff/",
+        {"username": "op1", "email": "op1@example.com", "password": PASSWORD, "role": "operator"},
+        format="json",
+    )
     assert r.status_code == 201, r.content
     body = r.json()
     assert body["id"] and body["role"]["key"] == "operator" and body["is_active"] is True
@@ -66,9 +76,15 @@ def test_staff_create_contract_and_no_delete(shop):
 def test_staff_create_unknown_role_and_duplicate_username(shop):
     api = api_client_for(shop.owner)
     url = f"/api/v1/shops/{shop.pk}/staff/"
-    r = api.post(url, {"username": "x1", "email": "x1@example.com", "password": PASSWORD, "role": "wizard"}, format="json")
+    r = api.post(
+        url, {"username": "x1", "email": "x1@example.com", "password": PASSWORD, "role": "wizard"}, format="json"
+    )
     assert r.status_code == 400 and "role" in r.json()["error"]["fields"]
-    r = api.post(url, {"username": shop.owner.username, "email": "x@example.com", "password": PASSWORD, "role": "viewer"}, format="json")
+    r = api.post(
+        url,
+        {"username": shop.owner.username, "email": "x@example.com", "password": PASSWORD, "role": "viewer"},
+        format="json",
+    )
     assert r.status_code == 400 and "username" in r.json()["error"]["fields"]
 
 
@@ -77,12 +93,25 @@ def test_quota_exceeded_is_409_with_message():
     api = api_client_for(shop.owner)
     url = f"/api/v1/shops/{shop.pk}/staff/"
     for n in range(2):
-        assert api.post(url, {"username": f"q{n}", "email": f"q{n}@example.com", "password": PASSWORD, "role": "viewer"}, format="json").status_code == 201
-    r = api.post(url, {"username": "q3", "email": "q3@example.com", "password": PASSWORD, "role": "viewer"}, format="json")
+        assert (
+            api.post(
+                url,
+                {"username": f"q{n}", "email": f"q{n}@example.com", "password": PASSWORD, "role": "viewer"},
+                format="json",
+            ).status_code
+            == 201
+        )
+    r = api.post(
+        url, {"username": "q3", "email": "q3@example.com", "password": PASSWORD, "role": "viewer"}, format="json"
+    )
     assert r.status_code == 409
     assert r.json()["error"]["code"] == "quota_exceeded" and "2" in r.json()["error"]["message"]
     expires = (timezone.now() + timedelta(days=3)).isoformat()
-    r = api.post(url, {"username": "q3", "email": "q3@example.com", "password": PASSWORD, "role": "viewer", "expires_at": expires}, format="json")
+    r = api.post(
+        url,
+        {"username": "q3", "email": "q3@example.com", "password": PASSWORD, "role": "viewer", "expires_at": expires},
+        format="json",
+    )
     assert r.status_code == 201
 
 
@@ -103,9 +132,15 @@ def test_granting_needs_recent_reauthentication(shop):
 
 def test_admin_cannot_grant_owner_only_via_api(members, shop):
     api = api_client_for(members["admin"].user)
-    r = api.post(f"/api/v1/shops/{shop.pk}/staff/", {"username": "f1", "email": "f1@example.com", "password": PASSWORD, "role": "finance"}, format="json")
+    r = api.post(
+        f"/api/v1/shops/{shop.pk}/staff/",
+        {"username": "f1", "email": "f1@example.com", "password": PASSWORD, "role": "finance"},
+        format="json",
+    )
     assert r.status_code == 403 and r.json()["error"]["code"] == "owner_only"
-    r = api.post(f"/api/v1/shops/{shop.pk}/roles/", {"name": "Cash", "permissions": ["payouts.withdraw"]}, format="json")
+    r = api.post(
+        f"/api/v1/shops/{shop.pk}/roles/", {"name": "Cash", "permissions": ["payouts.withdraw"]}, format="json"
+    )
     assert r.status_code == 403
 
 
@@ -183,12 +218,18 @@ def test_totp_login_for_api_tokens(shop):
     api = APIClient()
     r = api.post("/api/v1/auth/token/", {"username": user.username, "password": PASSWORD}, format="json")
     assert r.status_code == 400 and r.json()["error"]["code"] == "otp_required"
-    r = api.post("/api/v1/auth/token/", {"username": user.username, "password": PASSWORD, "otp": "000000"}, format="json")
+    r = api.post(
+        "/api/v1/auth/token/", {"username": user.username, "password": PASSWORD, "otp": "000000"}, format="json"
+    )
     assert r.status_code == 400
     device.refresh_from_db()
     # A code is good once: the next time step's code logs in.
     with time_machine.travel(timezone.now() + timedelta(seconds=31)):
-        r = api.post("/api/v1/auth/token/", {"username": user.username, "password": PASSWORD, "otp": totp_code(device)}, format="json")
+        r = api.post(
+            "/api/v1/auth/token/",
+            {"username": user.username, "password": PASSWORD, "otp": totp_code(device)},
+            format="json",
+        )
     assert r.status_code == 200 and r.json()["token"]
 
 
@@ -232,7 +273,12 @@ def test_password_change(shop):
     assert r.status_code == 400 and "old_password" in r.json()["error"]["fields"]
     r = api.post("/api/v1/me/password/", {"old_password": PASSWORD, "new_password": "123"}, format="json")
     assert r.status_code == 400 and "new_password" in r.json()["error"]["fields"]
-    assert api.post("/api/v1/me/password/", {"old_password": PASSWORD, "new_password": "another-Secret-9"}, format="json").status_code == 204
+    assert (
+        api.post(
+            "/api/v1/me/password/", {"old_password": PASSWORD, "new_password": "another-Secret-9"}, format="json"
+        ).status_code
+        == 204
+    )
     shop.owner.refresh_from_db()
     assert shop.owner.check_password("another-Secret-9")
 

@@ -33,7 +33,11 @@ class LoginForm(forms.Form):
 
 
 class OtpForm(forms.Form):
-    otp = forms.CharField(label=_("One-time code"), max_length=10, widget=forms.TextInput(attrs={"autocomplete": "one-time-code", "inputmode": "numeric"}))
+    otp = forms.CharField(
+        label=_("One-time code"),
+        max_length=10,
+        widget=forms.TextInput(attrs={"autocomplete": "one-time-code", "inputmode": "numeric"}),
+    )
 
 
 class ReauthForm(forms.Form):
@@ -64,12 +68,16 @@ class StaffForm(forms.Form):
         widget=forms.DateTimeInput(attrs={"type": "datetime-local"}, format="%Y-%m-%dT%H:%M"),
         help_text=_("Leave empty for a permanent account. Temporary accounts do not count against your plan's quota."),
     )  # fmt: skip
-    extra_grants = forms.MultipleChoiceField(label=_("Extra permissions"), required=False, widget=forms.CheckboxSelectMultiple)
+    extra_grants = forms.MultipleChoiceField(
+        label=_("Extra permissions"), required=False, widget=forms.CheckboxSelectMultiple
+    )
 
     def __init__(self, *args, roles=(), managers=(), grantable=(), editing=False, **kwargs):
         super().__init__(*args, **kwargs)
         self.fields["role"].choices = [(str(r.pk), r.name) for r in roles]
-        self.fields["manager"].choices = [("", _("— me / the owner —"))] + [(str(m.pk), m.user.username) for m in managers]
+        self.fields["manager"].choices = [("", _("— me / the owner —"))] + [
+            (str(m.pk), m.user.username) for m in managers
+        ]
         self.fields["extra_grants"].choices = action_choices(grantable)
         if editing:
             for name in ("username", "password"):
@@ -87,11 +95,22 @@ class RoleForm(forms.Form):
 
 
 class ShopSettingsForm(forms.ModelForm):
-    require_2fa_roles = forms.MultipleChoiceField(label=_("Require 2FA for roles"), required=False, widget=forms.CheckboxSelectMultiple)
+    require_2fa_roles = forms.MultipleChoiceField(
+        label=_("Require 2FA for roles"), required=False, widget=forms.CheckboxSelectMultiple
+    )
 
     class Meta:
         model = Shop
-        fields = ["name", "currency", "timezone", "language", "low_stock_default", "return_window_days", "auto_confirm_orders", "require_2fa_roles"]
+        fields = [
+            "name",
+            "currency",
+            "timezone",
+            "language",
+            "low_stock_default",
+            "return_window_days",
+            "auto_confirm_orders",
+            "require_2fa_roles",
+        ]
 
     def __init__(self, *args, role_choices=(), **kwargs):
         super().__init__(*args, **kwargs)
@@ -105,7 +124,9 @@ class PasswordChangeForm(forms.Form):
 
 class TokenCreateForm(forms.Form):
     name = forms.CharField(label=_("Token name"), max_length=80)
-    expires_at = forms.DateTimeField(label=_("Expires at"), required=False, widget=forms.DateTimeInput(attrs={"type": "datetime-local"}))
+    expires_at = forms.DateTimeField(
+        label=_("Expires at"), required=False, widget=forms.DateTimeInput(attrs={"type": "datetime-local"})
+    )
 
 
 class AuditFilterForm(forms.Form):

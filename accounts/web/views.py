@@ -272,7 +272,9 @@ class SecurityView(View):
             messages.error(request, exc.message)
             extra["error_fields"] = exc.fields
         if extra:
-            return render(request, self.template, self._context(request, **extra), status=400 if "error_fields" in extra else 200)
+            return render(
+                request, self.template, self._context(request, **extra), status=400 if "error_fields" in extra else 200
+            )
         return redirect(request.get_full_path())
 
 
@@ -323,7 +325,9 @@ def _grantable(actor) -> list[str]:
 
 
 def _staff_form_kwargs(view):
-    managers = selectors.staff_list(shop=view.shop, actor=view.actor, filters={"status": "active"}).filter(is_owner=False)
+    managers = selectors.staff_list(shop=view.shop, actor=view.actor, filters={"status": "active"}).filter(
+        is_owner=False
+    )
     return {"roles": Role.objects.for_shop(view.shop), "managers": managers, "grantable": _grantable(view.actor)}
 
 
@@ -393,7 +397,9 @@ class StaffDetailView(ShopPageMixin, View):
         if form.is_valid():
             data = form.cleaned_data
             role = Role.objects.for_shop(self.shop).get(pk=data["role"])
-            grants_change = role.pk != member.role_id or set(data["extra_grants"]) != set(selectors.extra_grants(member))
+            grants_change = role.pk != member.role_id or set(data["extra_grants"]) != set(
+                selectors.extra_grants(member)
+            )
             if grants_change and (resp := _needs_reauth(request)) is not None:
                 return resp
             try:
@@ -466,7 +472,11 @@ class RoleFormView(ShopPageMixin, View):
         role = self._role(pk)
         initial = {}
         if role is not None:
-            initial = {"name": role.name, "description": role.description, "permissions": sorted(selectors.role_permissions(role))}
+            initial = {
+                "name": role.name,
+                "description": role.description,
+                "permissions": sorted(selectors.role_permissions(role)),
+            }
         form = f.RoleForm(initial=initial, grantable=_grantable(self.actor))
         return render(request, self.template, {"form": form, "role": role})
 

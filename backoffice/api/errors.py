@@ -36,7 +36,9 @@ def _flatten(detail) -> dict[str, list[str]]:
 
 
 def error_response(status_code: int, code: str, message: str, fields: dict | None = None, headers=None) -> Response:
-    return Response({"error": {"code": code, "message": message, "fields": fields or {}}}, status=status_code, headers=headers)
+    return Response(
+        {"error": {"code": code, "message": message, "fields": fields or {}}}, status=status_code, headers=headers
+    )
 
 
 def exception_handler(exc, context):

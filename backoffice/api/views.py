@@ -54,17 +54,23 @@ class IdempotentPostMixin:
         record = IdempotencyKey.objects.filter(user=request.user, key=key[:255]).first()
         if record is not None:
             if record.status_code is None:
-                raise Conflict("A request with this Idempotency-Key is still being processed.", code="idempotency_in_progress")
+                raise Conflict(
+                    "A request with this Idempotency-Key is still being processed.", code="idempotency_in_progress"
+                )
             if record.path != request.path:
                 raise Conflict("This Idempotency-Key was used for another request.", code="idempotency_key_reused")
-            raise _Replay(Response(record.response_body, status=record.status_code, headers={"Idempotent-Replay": "true"}))
+            raise _Replay(
+                Response(record.response_body, status=record.status_code, headers={"Idempotent-Replay": "true"})
+            )
         try:
             with transaction.atomic():
                 self._idempotency_record = IdempotencyKey.objects.create(
                     user=request.user, key=key[:255], method="POST", path=request.path[:512]
                 )
         except IntegrityError as exc:
-            raise Conflict("A request with this Idempotency-Key is still being processed.", code="idempotency_in_progress") from exc
+            raise Conflict(
+                "A request with this Idempotency-Key is still being processed.", code="idempotency_in_progress"
+            ) from exc
 
     def handle_exception(self, exc):
         if isinstance(exc, _Replay):
@@ -110,7 +116,9 @@ class ShopScopedViewMixin(IdempotentPostMixin):
             if isinstance(permission, ShopActionPermission):
                 self._resolve_shop(request)
             if not permission.has_permission(request, self):
-                self.permission_denied(request, message=getattr(permission, "message", None), code=getattr(permission, "code", None))
+                self.permission_denied(
+                    request, message=getattr(permission, "message", None), code=getattr(permission, "code", None)
+                )
 
     def _resolve_shop(self, request) -> None:
         from accounts.models import Shop
@@ -125,7 +133,9 @@ class ShopScopedViewMixin(IdempotentPostMixin):
         request.actor = actor
         self.shop = shop
         if two_factor_required(actor):
-            raise PermissionDenied("This shop requires two-factor authentication for your role: enrol first.", code="2fa_required")
+            raise PermissionDenied(
+                "This shop requires two-factor authentication for your role: enrol first.", code="2fa_required"
+            )
 
     @property
     def actor(self) -> Actor:

@@ -14,7 +14,11 @@ def _jsonable(value: Any) -> Any:
     if isinstance(value, Decimal):
         return str(value)
     if isinstance(value, (list, tuple, set, frozenset)):
-        return sorted(_jsonable(v) for v in value) if isinstance(value, (set, frozenset)) else [_jsonable(v) for v in value]
+        return (
+            sorted(_jsonable(v) for v in value)
+            if isinstance(value, (set, frozenset))
+            else [_jsonable(v) for v in value]
+        )
     if isinstance(value, dict):
         return {str(k): _jsonable(v) for k, v in value.items()}
     if hasattr(value, "isoformat"):

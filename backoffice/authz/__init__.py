@@ -79,9 +79,8 @@ def restrict(queryset: QuerySet, actor: Actor | None, action: str) -> QuerySet:
 
 def load_actor(user, shop) -> Actor | None:
     """The actor for ``user`` in ``shop``, or None if they are not an active member."""
-    from accounts.selectors import member_permissions, member_scopes
-
     from accounts.models import Membership
+    from accounts.selectors import member_permissions, member_scopes
 
     membership = (
         Membership.objects.for_shop(shop).select_related("role", "user").filter(user=user, is_active=True).first()

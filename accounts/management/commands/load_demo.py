@@ -37,6 +37,6 @@ class Command(BaseCommand):
                         role=Role.objects.for_shop(shop).get(key=key),
                     )  # fmt: skip
                 rows.append((shop.name, key, username))
-        self.stdout.write(self.style.SUCCESS("Demo logins (password for all: %s)" % DEMO_PASSWORD))
+        self.stdout.write(self.style.SUCCESS(f"Demo logins (password for all: {DEMO_PASSWORD})"))
         for shop_name, role, username in rows:
             self.stdout.write(f"  {shop_name:<24} {role:<9} {username}")
