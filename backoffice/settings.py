@@ -46,8 +46,11 @@ INSTALLED_APPS = [
     "django_htmx",
     "django_celery_beat",
     "backoffice",
-    "accounts",
 ]
+# The domain apps, in navigation order. Each may ship ``<app>/_nav.html``, which the base layout
+# includes in the sidebar (the links inside ask ``{% can %}`` before showing themselves).
+DOMAIN_APPS = ["accounts"]
+INSTALLED_APPS += DOMAIN_APPS
 
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
