@@ -7,10 +7,13 @@ the URL resolver knows a shop route that this table does not.
 
 from __future__ import annotations
 
+import importlib
 import itertools
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
+from typing import Any
 
+from django.conf import settings
 from django.urls import URLPattern, URLResolver, get_resolver, reverse
 
 from accounts import services
@@ -31,6 +34,8 @@ class World:
     target: Membership  # a viewer under the admin: every staff manager may manage it
     inactive_target: Membership
     custom_role: Role
+    # Objects that domain apps add for their probes (see ``<app>/tests/probes.py``), by name.
+    objects: dict[str, Any] = field(default_factory=dict)
 
     @classmethod
     def build(cls, name: str = "World") -> World:
@@ -44,7 +49,11 @@ class World:
         inactive = make_member(shop, "viewer", actor=admin)
         services.staff_deactivate(actor=admin, membership=inactive)
         custom = services.role_create(actor=owner_actor(shop), name="Packer", permissions=["orders.view"])
-        return cls(shop=shop, members=members, target=target, inactive_target=inactive, custom_role=custom)
+        world = cls(shop=shop, members=members, target=target, inactive_target=inactive, custom_role=custom)
+        for module in app_probe_modules():
+            if hasattr(module, "extend_world"):
+                module.extend_world(world)
+        return world
 
 
 @dataclass
@@ -156,3 +165,22 @@ def shop_routes() -> set[str]:
 
     walk(get_resolver().url_patterns, "", "")
     return found
+
+
+def app_probe_modules() -> list:
+    """Each domain app may keep its probes in ``<app>/tests/probes.py``: ``PROBES`` (a list of Probe),
+    and optionally ``extend_world(world)`` (adds its objects to ``world.objects``) and
+    ``snapshot(shop) -> dict`` (its rows that the isolation sweep proves unchanged)."""
+    modules = []
+    for app in settings.DOMAIN_APPS:
+        name = f"{app}.tests.probes"
+        try:
+            modules.append(importlib.import_module(name))
+        except ModuleNotFoundError as exc:
+            if exc.name not in (name, f"{app}.tests"):
+                raise
+    return modules
+
+
+for _module in app_probe_modules():
+    PROBES.extend(_module.PROBES)

@@ -9,7 +9,7 @@ from django.forms.models import model_to_dict
 
 from accounts.models import AuditEntry, Membership, Role, Shop, ShopGroupObjectPermission, ShopUserObjectPermission
 from tests.fixtures import api_client_for, web_client_for
-from tests.shop_routes import PROBES, World, send, shop_routes
+from tests.shop_routes import PROBES, World, app_probe_modules, send, shop_routes
 
 
 def snapshot(shop: Shop) -> dict:
@@ -26,6 +26,12 @@ def snapshot(shop: Shop) -> dict:
             ShopUserObjectPermission.objects.filter(content_object=shop).values_list("user_id", "permission_id")
         ),
         "audit": AuditEntry.objects.for_shop(shop).count(),
+        **{
+            f"{module.__name__}:{key}": value
+            for module in app_probe_modules()
+            if hasattr(module, "snapshot")
+            for key, value in module.snapshot(shop).items()
+        },
     }
 
 
