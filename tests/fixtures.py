@@ -73,6 +73,23 @@ def web_client_for(user, *, reauth: bool = True) -> Client:
 
 
 @pytest.fixture
+def celery_worker(transactional_db):
+    """A real Celery worker (thread, solo pool) consuming from the Redis broker, not eager."""
+    from celery.contrib.testing.worker import start_worker
+    from django.conf import settings
+
+    from backoffice.celery import app
+
+    assert settings.CELERY_BROKER_URL.startswith("redis://"), "worker tests need the Redis broker (make test sets it)"
+    app.conf.task_always_eager = False
+    try:
+        with start_worker(app, pool="solo", perform_ping_check=False, shutdown_timeout=10) as worker:
+            yield worker
+    finally:
+        app.conf.task_always_eager = settings.CELERY_TASK_ALWAYS_EAGER
+
+
+@pytest.fixture
 def shop(db) -> Shop:
     return make_shop("Alpha")
 

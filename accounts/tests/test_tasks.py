@@ -4,7 +4,6 @@ from datetime import timedelta
 
 import pytest
 import time_machine
-from celery.contrib.testing.worker import start_worker
 from django.conf import settings
 from django.utils import timezone
 
@@ -12,14 +11,6 @@ from accounts.models import AuditEntry, Membership
 from accounts.tasks import expire_temporary_members
 from backoffice.celery import app
 from tests.fixtures import make_member, make_shop
-
-
-@pytest.fixture
-def celery_worker(transactional_db):
-    assert settings.CELERY_BROKER_URL.startswith("redis://"), "worker tests need the Redis broker (make test sets it)"
-    app.conf.task_always_eager = False
-    with start_worker(app, pool="solo", perform_ping_check=False, shutdown_timeout=10) as worker:
-        yield worker
 
 
 @pytest.mark.worker
