@@ -9,6 +9,7 @@ from django.contrib.auth.models import AbstractUser, Group
 from django.db import models
 from django.db.models import Q
 from django.utils import timezone
+from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
 from guardian.models import GroupObjectPermissionBase, UserObjectPermissionBase
 
@@ -78,7 +79,12 @@ class Role(ShopOwnedModel):
         ordering = ["-is_template", "name"]
 
     def __str__(self) -> str:
-        return self.name
+        return self.display_name
+
+    @property
+    def display_name(self) -> str:
+        """Built-in roles are stored in English and shown in the reader's language."""
+        return gettext(self.name) if self.is_template else self.name
 
 
 class MembershipQuerySet(models.QuerySet):
@@ -128,7 +134,7 @@ class Membership(ShopOwnedModel):
     def role_label(self) -> str:
         if self.is_owner:
             return str(_("Owner"))
-        return self.role.name if self.role_id else "—"
+        return self.role.display_name if self.role_id else "—"
 
 
 class ApiToken(models.Model):

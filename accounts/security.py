@@ -8,6 +8,7 @@ from django.http import JsonResponse
 from django.shortcuts import render
 from django.utils import timezone
 from django.utils.translation import gettext as _
+from django.utils.translation import ngettext
 from django_otp.plugins.otp_totp.models import TOTPDevice
 
 from backoffice.authz import Actor
@@ -18,9 +19,12 @@ REAUTH_SESSION_KEY = "reauth_at"
 
 def lockout_response(request, *args, **kwargs):
     """django-axes calls this when a username+IP is locked out (browser or API)."""
-    message = _("Too many failed login attempts. Try again in %(minutes)d minutes.") % {
-        "minutes": int(settings.AXES_COOLOFF_TIME.total_seconds() // 60)
-    }
+    minutes = int(settings.AXES_COOLOFF_TIME.total_seconds() // 60)
+    message = ngettext(
+        "Too many failed login attempts. Try again in %(minutes)d minute.",
+        "Too many failed login attempts. Try again in %(minutes)d minutes.",
+        minutes,
+    ) % {"minutes": minutes}
     if request.path.startswith("/api/"):
         return JsonResponse({"error": {"code": "locked_out", "message": message, "fields": {}}}, status=429)
     return render(request, "accounts/locked_out.html", {"message": message}, status=429)

@@ -21,6 +21,7 @@ from django.db import IntegrityError, transaction
 from django.utils import timezone
 from django.utils.text import slugify
 from django.utils.translation import gettext as _
+from django.utils.translation import ngettext
 
 from accounts import selectors
 from accounts.models import (
@@ -127,9 +128,12 @@ def _ensure_quota(shop: Shop, *, exclude: Membership | None = None) -> None:
         qs = qs.exclude(pk=exclude.pk)
     if qs.count() >= quota:
         raise Conflict(
-            _(
+            ngettext(
+                "Your %(tier)s plan allows %(quota)d active permanent sub-account and it is in use. "
+                "Deactivate it, add a temporary account with an expiry date, or upgrade the plan.",
                 "Your %(tier)s plan allows %(quota)d active permanent sub-accounts and all are in use. "
-                "Deactivate one, add a temporary account with an expiry date, or upgrade the plan."
+                "Deactivate one, add a temporary account with an expiry date, or upgrade the plan.",
+                quota,
             )
             % {"tier": locked.get_tier_display(), "quota": quota},
             code="quota_exceeded",

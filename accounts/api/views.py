@@ -7,6 +7,7 @@ import csv
 from django.contrib.auth import authenticate, user_logged_in, user_login_failed
 from django.http import StreamingHttpResponse
 from django.utils.dateparse import parse_datetime
+from django.utils.translation import gettext as _
 from drf_spectacular.utils import OpenApiParameter, extend_schema
 from rest_framework import generics, mixins, status
 from rest_framework.decorators import action
@@ -51,11 +52,11 @@ class TokenView(APIView):
         if getattr(django_request, "axes_locked_out", False):
             return security.lockout_response(django_request)
         if user is None:
-            raise ValidationFailed("Wrong username or password.", code="invalid_credentials")
+            raise ValidationFailed(_("Wrong username or password."), code="invalid_credentials")
         if security.has_2fa(user) and not security.verify_otp(user, data.get("otp")):
             user_login_failed.send(sender=__name__, credentials={"username": data["username"]}, request=django_request)
             raise ValidationFailed(
-                "A valid one-time code is required.", code="otp_required", fields={"otp": ["Required."]}
+                _("A valid one-time code is required."), code="otp_required", fields={"otp": [_("Required.")]}
             )
         token, key = services.token_create(user=user, name=data.get("name") or "api", expires_at=data.get("expires_at"))
         user_logged_in.send(sender=user.__class__, request=django_request, user=user)
@@ -75,7 +76,7 @@ class ReauthView(APIView):
             user_login_failed.send(
                 sender=__name__, credentials={"username": request.user.username}, request=request._request
             )
-            raise ValidationFailed("Password or code is wrong.", code="reauth_failed")
+            raise ValidationFailed(_("Password or code is wrong."), code="reauth_failed")
         security.mark_reauthenticated(request)
         return Response(status=status.HTTP_204_NO_CONTENT)
 
@@ -155,7 +156,7 @@ class MySessionRevokeView(APIView):
 def require_reauth(request) -> None:
     if not security.recently_reauthenticated(request):
         raise Forbidden(
-            "Confirm your password or one-time code first (POST /api/v1/auth/reauth/).", code="reauth_required"
+            _("Confirm your password or one-time code first (POST /api/v1/auth/reauth/)."), code="reauth_required"
         )
 
 
@@ -178,7 +179,8 @@ class ShopView(ShopViewSet):
 def _role_from(shop, value, field="role") -> Role:
     role = selectors.role_get_by_key_or_id(shop=shop, value=value)
     if role is None:
-        raise ValidationFailed(f"Unknown role: {value}", fields={field: [f"Unknown role: {value}"]})
+        message = _("Unknown role: %(role)s") % {"role": value}
+        raise ValidationFailed(message, fields={field: [message]})
     return role
 
 
@@ -187,7 +189,7 @@ def _manager_from(shop, value) -> Membership | None:
         return None
     manager = Membership.objects.for_shop(shop).filter(pk=value).first()
     if manager is None:
-        raise ValidationFailed("Unknown manager.", fields={"manager": ["Unknown member."]})
+        raise ValidationFailed(_("Unknown manager."), fields={"manager": [_("Unknown member.")]})
     return manager
 
 
@@ -381,7 +383,7 @@ class AuditLogViewSet(mixins.ListModelMixin, ShopViewSet):
         try:
             return selectors.audit_list(shop=self.shop, actor=self.actor, **_audit_filters(self.request.query_params))
         except ValueError as exc:
-            raise ValidationFailed("Bad filter value.", fields={"filters": [str(exc)]}) from exc
+            raise ValidationFailed(_("Bad filter value."), fields={"filters": [str(exc)]}) from exc
 
     @extend_schema(
         parameters=[

@@ -74,7 +74,7 @@ class StaffForm(forms.Form):
 
     def __init__(self, *args, roles=(), managers=(), grantable=(), editing=False, **kwargs):
         super().__init__(*args, **kwargs)
-        self.fields["role"].choices = [(str(r.pk), r.name) for r in roles]
+        self.fields["role"].choices = [(str(r.pk), r.display_name) for r in roles]
         self.fields["manager"].choices = [("", _("— me / the owner —"))] + [
             (str(m.pk), m.user.username) for m in managers
         ]

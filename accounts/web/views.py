@@ -292,7 +292,7 @@ class DashboardView(ShopPageMixin, View):
                 "active_staff": staff.filter(is_active=True, is_owner=False).count(),
                 "quota_used": staff.counted_in_quota().count(),
                 "quota": services.TIER_QUOTAS[self.shop.tier],
-                "my_permissions": sorted(self.actor.permissions),
+                "my_permissions": [(code, ACTIONS[code].label) for code in sorted(self.actor.permissions)],
             },
         )
 

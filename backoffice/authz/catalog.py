@@ -10,11 +10,14 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from django.utils.translation import gettext_lazy as _
+from django.utils.translation import gettext_noop
+
 
 @dataclass(frozen=True)
 class Action:
     code: str  # "orders.refund"
-    label: str
+    label: str  # lazily translated
     # Non-delegable actions are owner-only: only the owner may grant them.
     delegable: bool = True
 
@@ -29,34 +32,34 @@ class Action:
 
 
 _ACTIONS = [
-    Action("catalog.view", "View catalog"),
-    Action("catalog.edit", "Create and edit products, SKUs and prices"),
-    Action("catalog.publish", "Submit products for moderation and archive them"),
-    Action("catalog.manage_stock", "Manage stock and warehouses"),
-    Action("catalog.view_cost", "See cost prices and margins"),
-    Action("orders.view", "View orders"),
-    Action("orders.process", "Confirm, pack and ship orders"),
-    Action("orders.cancel", "Cancel orders"),
-    Action("orders.manage_returns", "Handle returns"),
-    Action("orders.refund", "Refund buyers"),
-    Action("orders.view_buyer_contact", "See buyer name, phone and address"),
-    Action("orders.export", "Export orders"),
-    Action("promotions.view", "View promotions"),
-    Action("promotions.manage", "Manage promotions"),
-    Action("promotions.manage_ads", "Manage ad campaigns"),
-    Action("payouts.view", "View balance and ledger"),
-    Action("payouts.withdraw", "Withdraw money", delegable=False),
-    Action("support.reply", "Reply to assigned conversations"),
-    Action("support.view_all", "Monitor every conversation"),
-    Action("support.manage_routing", "Manage conversation routing"),
-    Action("support.manage_reviews", "Reply to reviews"),
-    Action("support.manage_complaints", "Handle complaints"),
-    Action("analytics.view", "View reports and dashboards"),
-    Action("analytics.export", "Export reports"),
-    Action("analytics.manage_schedules", "Manage scheduled reports"),
-    Action("accounts.manage_staff", "Manage staff sub-accounts and roles"),
-    Action("accounts.view_audit", "View the audit log"),
-    Action("accounts.manage_settings", "Manage shop settings"),
+    Action("catalog.view", _("View catalog")),
+    Action("catalog.edit", _("Create and edit products, SKUs and prices")),
+    Action("catalog.publish", _("Submit products for moderation and archive them")),
+    Action("catalog.manage_stock", _("Manage stock and warehouses")),
+    Action("catalog.view_cost", _("See cost prices and margins")),
+    Action("orders.view", _("View orders")),
+    Action("orders.process", _("Confirm, pack and ship orders")),
+    Action("orders.cancel", _("Cancel orders")),
+    Action("orders.manage_returns", _("Handle returns")),
+    Action("orders.refund", _("Refund buyers")),
+    Action("orders.view_buyer_contact", _("See buyer name, phone and address")),
+    Action("orders.export", _("Export orders")),
+    Action("promotions.view", _("View promotions")),
+    Action("promotions.manage", _("Manage promotions")),
+    Action("promotions.manage_ads", _("Manage ad campaigns")),
+    Action("payouts.view", _("View balance and ledger")),
+    Action("payouts.withdraw", _("Withdraw money"), delegable=False),
+    Action("support.reply", _("Reply to assigned conversations")),
+    Action("support.view_all", _("Monitor every conversation")),
+    Action("support.manage_routing", _("Manage conversation routing")),
+    Action("support.manage_reviews", _("Reply to reviews")),
+    Action("support.manage_complaints", _("Handle complaints")),
+    Action("analytics.view", _("View reports and dashboards")),
+    Action("analytics.export", _("Export reports")),
+    Action("analytics.manage_schedules", _("Manage scheduled reports")),
+    Action("accounts.manage_staff", _("Manage staff sub-accounts and roles")),
+    Action("accounts.view_audit", _("View the audit log")),
+    Action("accounts.manage_settings", _("Manage shop settings")),
 ]
 
 ACTIONS: dict[str, Action] = {a.code: a for a in _ACTIONS}
@@ -77,9 +80,10 @@ def _actions(*codes: str) -> frozenset[str]:
     return frozenset(codes)
 
 
+# Role names are stored in English and translated when shown (``Role.display_name``).
 ROLE_TEMPLATES: dict[str, tuple[str, frozenset[str]]] = {
     "admin": (
-        "Admin",
+        gettext_noop("Admin"),
         _actions(
             "catalog.view", "catalog.edit", "catalog.publish", "catalog.manage_stock", "catalog.view_cost",
             "orders.view", "orders.process", "orders.cancel", "orders.manage_returns", "orders.refund",
@@ -93,7 +97,7 @@ ROLE_TEMPLATES: dict[str, tuple[str, frozenset[str]]] = {
         ),
     ),
     "operator": (
-        "Operator",
+        gettext_noop("Operator"),
         _actions(
             "catalog.view", "catalog.edit", "catalog.publish", "catalog.manage_stock",
             "orders.view", "orders.process", "orders.cancel", "orders.manage_returns",
@@ -103,14 +107,14 @@ ROLE_TEMPLATES: dict[str, tuple[str, frozenset[str]]] = {
         ),
     ),
     "support": (
-        "Support",
+        gettext_noop("Support"),
         _actions(
             "catalog.view", "orders.view", "orders.manage_returns", "orders.view_buyer_contact",
             "promotions.view", "support.reply", "support.manage_reviews", "support.manage_complaints",
         ),
     ),
     "finance": (
-        "Finance",
+        gettext_noop("Finance"),
         _actions(
             "catalog.view", "catalog.view_cost", "orders.view", "orders.refund", "orders.export",
             "promotions.view", "payouts.view", "payouts.withdraw",
@@ -118,7 +122,7 @@ ROLE_TEMPLATES: dict[str, tuple[str, frozenset[str]]] = {
         ),
     ),
     "viewer": (
-        "Viewer",
+        gettext_noop("Viewer"),
         _actions("catalog.view", "orders.view", "promotions.view", "analytics.view"),
     ),
 }  # fmt: skip
