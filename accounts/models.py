@@ -207,3 +207,24 @@ class AuditEntry(ShopOwnedModel):
 
     def delete(self, *args, **kwargs):
         raise RuntimeError("Audit entries are append-only")
+
+
+class Notification(ShopOwnedModel):
+    """One in-app notice for one user in one shop (low stock, new complaint, report ready, ...).
+
+    Every domain sends through ``accounts.services.notifications_send``; the header shows the unread count."""
+
+    recipient = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="+")
+    kind = models.CharField(max_length=32)
+    title = models.CharField(max_length=200)
+    body = models.TextField(blank=True)
+    url = models.CharField(max_length=255, blank=True)
+    read_at = models.DateTimeField(null=True, blank=True)
+    created_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        default_manager_name = "unscoped"
+        indexes = [models.Index(fields=["shop", "recipient", "-id"], name="accounts_notification_inbox")]
+
+    def __str__(self) -> str:
+        return self.title

@@ -10,6 +10,7 @@ from django.db.models import Q, QuerySet
 from accounts.models import (
     AuditEntry,
     Membership,
+    Notification,
     Role,
     Shop,
     ShopGroupObjectPermission,
@@ -32,8 +33,8 @@ def role_permissions(role: Role) -> frozenset[str]:
     )
 
 
-def roles_with_permissions(*, shop: Shop) -> list[tuple[Role, frozenset[str]]]:
-    """Every role of the shop with its actions, in two queries."""
+def roles_with_permissions(*, shop: Shop) -> list[tuple[Role, list[str]]]:
+    """Every role of the shop with its actions (sorted), in two queries."""
     roles = list(Role.objects.for_shop(shop))
     by_group: dict[int, set[str]] = {r.group_id: set() for r in roles}
     rows = ShopGroupObjectPermission.objects.filter(content_object_id=shop.pk, group_id__in=by_group).values_list(
@@ -42,7 +43,7 @@ def roles_with_permissions(*, shop: Shop) -> list[tuple[Role, frozenset[str]]]:
     for group_id, codename in rows:
         if codename in BY_CODENAME:
             by_group[group_id].add(BY_CODENAME[codename])
-    return [(r, frozenset(by_group[r.group_id])) for r in roles]
+    return [(r, sorted(by_group[r.group_id])) for r in roles]
 
 
 def extra_grants(membership: Membership) -> frozenset[str]:
@@ -193,3 +194,15 @@ def subtree_ids(*, shop: Shop, root: Membership) -> set[int]:
             seen.add(mid)
             stack.extend(children.get(mid, []))
     return seen
+
+
+def notification_list(*, shop: Shop, actor: Actor, unread_only: bool = False) -> QuerySet[Notification]:
+    """The actor's own notifications in this shop, newest first."""
+    qs = Notification.objects.for_shop(shop).filter(recipient_id=actor.user.pk)
+    if unread_only:
+        qs = qs.filter(read_at__isnull=True)
+    return qs.order_by("-id")
+
+
+def notification_unread_count(*, shop: Shop, actor: Actor) -> int:
+    return notification_list(shop=shop, actor=actor, unread_only=True).count()

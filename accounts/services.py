@@ -9,7 +9,8 @@ Delegation invariants live here, not at the HTTP edge:
 from __future__ import annotations
 
 import secrets
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
 from datetime import datetime
 
 from django.contrib.auth import password_validation
@@ -27,6 +28,7 @@ from accounts import selectors
 from accounts.models import (
     ApiToken,
     Membership,
+    Notification,
     Role,
     Shop,
     ShopGroupObjectPermission,
@@ -640,3 +642,46 @@ def password_change(*, user: User, old_password: str, new_password: str) -> None
     _validate_password(new_password, user, field="new_password")
     user.set_password(new_password)
     user.save(update_fields=["password"])
+
+
+# ---------------------------------------------------------------- notifications
+
+
+@dataclass(frozen=True)
+class Notice:
+    recipient: User
+    kind: str  # "low_stock", "complaint", "report_ready", ...
+    title: str
+    body: str = ""
+    url: str = ""
+
+
+def notifications_send(*, shop: Shop, notices: Sequence[Notice], email: bool = True) -> list[Notification]:
+    """In-app notifications (one insert), and the same by email once the caller's transaction commits."""
+    rows = Notification.objects.for_shop(shop).bulk_create(
+        [
+            Notification(
+                shop=shop, recipient=n.recipient, kind=n.kind[:32], title=n.title[:200], body=n.body, url=n.url[:255]
+            )
+            for n in notices
+        ]
+    )
+    messages = [
+        (f"[{shop.name}] {n.title}", "\n\n".join(part for part in (n.body, n.url) if part), None, [n.recipient.email])
+        for n in notices
+        if email and n.recipient.email
+    ]
+    if messages:
+        from django.core.mail import send_mass_mail
+
+        transaction.on_commit(lambda: send_mass_mail(messages, fail_silently=True))
+    return rows
+
+
+@transaction.atomic
+def notifications_mark_read(*, actor: Actor, ids: Iterable[int] | None = None) -> int:
+    """Mark the actor's own notifications read (all of them when ``ids`` is None); returns how many."""
+    qs = Notification.objects.for_shop(actor.shop).filter(recipient_id=actor.user.pk, read_at__isnull=True)
+    if ids is not None:
+        qs = qs.filter(pk__in=list(ids))
+    return qs.update(read_at=timezone.now())

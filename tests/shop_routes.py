@@ -66,6 +66,7 @@ class Probe:
     body: Callable[[World], dict] = lambda w: {}
     api: bool = True
     label: str = ""
+    multipart: bool = False  # the API body goes as multipart/form-data (file uploads)
 
     @property
     def id(self) -> str:
@@ -114,6 +115,8 @@ PROBES: list[Probe] = [
           body=lambda w: {"permissions": ["orders.view", "catalog.view"]}),
     Probe(API + "audit-log-list", "get", "accounts.view_audit", 200),
     Probe(API + "audit-log-export", "get", "accounts.view_audit", 200),
+    Probe(API + "notifications-list", "get", ANY_MEMBER, 200),
+    Probe(API + "notifications-read", "post", ANY_MEMBER, 200, body=lambda w: {}),
     # Browser pages
     Probe(UI + "dashboard", "get", ANY_MEMBER, 200, api=False),
     Probe(UI + "staff_list", "get", "accounts.manage_staff", 200, api=False),
@@ -134,6 +137,8 @@ PROBES: list[Probe] = [
     Probe(UI + "role_edit", "post", "accounts.manage_staff", 302, api=False, kwargs=lambda w: {"pk": w.custom_role.pk},
           body=lambda w: {"name": "Packer", "permissions": ["orders.view", "catalog.view"]}),
     Probe(UI + "audit_log", "get", "accounts.view_audit", 200, api=False),
+    Probe(UI + "notifications", "get", ANY_MEMBER, 200, api=False),
+    Probe(UI + "notifications", "post", ANY_MEMBER, 302, api=False),
     Probe(UI + "shop_settings", "get", "accounts.manage_settings", 200, api=False),
     Probe(UI + "shop_settings", "post", "accounts.manage_settings", 302, api=False,
           body=lambda w: {"name": w.shop.name, "currency": "RUB", "timezone": "UTC", "language": "en",
@@ -145,7 +150,7 @@ def send(client, probe: Probe, world: World, shop: Shop | None = None):
     url = probe.url(world, shop)
     body = probe.body(world)
     if probe.api:
-        return getattr(client, probe.method)(url, body, format="json")
+        return getattr(client, probe.method)(url, body, format="multipart" if probe.multipart else "json")
     return getattr(client, probe.method)(url, body) if probe.method == "post" else client.get(url)
 
 

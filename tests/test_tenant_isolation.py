@@ -7,7 +7,15 @@ and for A's objects under B's own URL, and nothing in shop A changes.
 import pytest
 from django.forms.models import model_to_dict
 
-from accounts.models import AuditEntry, Membership, Role, Shop, ShopGroupObjectPermission, ShopUserObjectPermission
+from accounts.models import (
+    AuditEntry,
+    Membership,
+    Notification,
+    Role,
+    Shop,
+    ShopGroupObjectPermission,
+    ShopUserObjectPermission,
+)
 from tests.fixtures import api_client_for, web_client_for
 from tests.shop_routes import PROBES, World, app_probe_modules, send, shop_routes
 
@@ -26,6 +34,7 @@ def snapshot(shop: Shop) -> dict:
             ShopUserObjectPermission.objects.filter(content_object=shop).values_list("user_id", "permission_id")
         ),
         "audit": AuditEntry.objects.for_shop(shop).count(),
+        "notifications": list(Notification.objects.for_shop(shop).order_by("id").values_list("id", "read_at")),
         **{
             f"{module.__name__}:{key}": value
             for module in app_probe_modules()

@@ -1,7 +1,7 @@
 from django.utils.translation import gettext_lazy as _
 from rest_framework import serializers
 
-from accounts.models import ApiToken, AuditEntry, Membership, Role, Shop, UserSession
+from accounts.models import ApiToken, AuditEntry, Membership, Notification, Role, Shop, UserSession
 from backoffice.authz.catalog import ACTION_CODES
 
 
@@ -180,3 +180,18 @@ class UserSessionSerializer(serializers.ModelSerializer):
         request = self.context.get("request")
         session = getattr(request, "session", None)
         return bool(session is not None and obj.session_key == session.session_key)
+
+
+class NotificationSerializer(serializers.ModelSerializer):
+    class Meta:
+        model = Notification
+        fields = ["id", "kind", "title", "body", "url", "read_at", "created_at"]
+        read_only_fields = fields
+
+
+class MarkReadSerializer(serializers.Serializer):
+    ids = serializers.ListField(child=serializers.IntegerField(), required=False, max_length=1000)
+
+
+class MarkReadResultSerializer(serializers.Serializer):
+    marked = serializers.IntegerField()

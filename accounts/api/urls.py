@@ -7,6 +7,7 @@ router = SimpleRouter()
 router.register(r"shops/(?P<shop>\d+)/staff", views.StaffViewSet, basename="staff")
 router.register(r"shops/(?P<shop>\d+)/roles", views.RoleViewSet, basename="roles")
 router.register(r"shops/(?P<shop>\d+)/audit-log", views.AuditLogViewSet, basename="audit-log")
+router.register(r"shops/(?P<shop>\d+)/notifications", views.NotificationViewSet, basename="notifications")
 
 urlpatterns = [
     path("auth/signup/", views.SignupView.as_view(), name="signup"),

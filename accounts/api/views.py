@@ -17,7 +17,7 @@ from rest_framework.views import APIView
 
 from accounts import security, selectors, services
 from accounts.api import serializers as s
-from accounts.models import ApiToken, AuditEntry, Membership, Role, UserSession
+from accounts.models import ApiToken, AuditEntry, Membership, Notification, Role, UserSession
 from backoffice.api.views import ANY_MEMBER, IdempotentPostMixin, ShopViewSet
 from backoffice.authz import load_actor
 from backoffice.errors import Forbidden, ValidationFailed
@@ -397,3 +397,31 @@ class AuditLogViewSet(mixins.ListModelMixin, ShopViewSet):
     @action(detail=False, methods=["get"])
     def export(self, request, shop: int):
         return audit_csv_response(self.get_queryset(), f"audit-shop-{self.shop.pk}.csv")
+
+
+class NotificationViewSet(mixins.ListModelMixin, ShopViewSet):
+    """Your own in-app notifications in this shop, newest first; ``unread`` counts the unread ones.
+    ``?unread=1`` lists only those."""
+
+    model = Notification
+    serializer_class = s.NotificationSerializer
+    action_permissions = {"list": ANY_MEMBER, "read": ANY_MEMBER}
+
+    def base_queryset(self):
+        unread_only = self.request.query_params.get("unread") in ("1", "true")
+        return selectors.notification_list(shop=self.shop, actor=self.actor, unread_only=unread_only)
+
+    @extend_schema(parameters=[OpenApiParameter("unread", bool)])
+    def list(self, request, *args, **kwargs):
+        response = super().list(request, *args, **kwargs)
+        response.data["unread"] = selectors.notification_unread_count(shop=self.shop, actor=self.actor)
+        return response
+
+    @extend_schema(request=s.MarkReadSerializer, responses={200: s.MarkReadResultSerializer})
+    @action(detail=False, methods=["post"])
+    def read(self, request, shop: int):
+        """Mark the given notifications read (``{"ids": [...]}``), or all of them (``{}``)."""
+        ser = s.MarkReadSerializer(data=request.data)
+        ser.is_valid(raise_exception=True)
+        marked = services.notifications_mark_read(actor=self.actor, ids=ser.validated_data.get("ids"))
+        return Response({"marked": marked})

@@ -197,8 +197,9 @@ def test_reauthentication_expires(shop):
 
 
 def test_deploy_check_is_clean_in_production():
+    # The browser tests' DJANGO_ALLOW_ASYNC_UNSAFE (test-only) must not leak into a production check.
     env = {
-        **os.environ,
+        **{k: v for k, v in os.environ.items() if k != "DJANGO_ALLOW_ASYNC_UNSAFE"},
         "DJANGO_ENV": "production",
         "DJANGO_SETTINGS_MODULE": "backoffice.settings",
         "SECRET_KEY": "x" * 20 + "-a-long-random-production-secret-0123456789",

@@ -23,4 +23,5 @@ urlpatterns = [
     path("shops/<int:shop>/roles/<int:pk>/", views.RoleFormView.as_view(), name="role_edit"),
     path("shops/<int:shop>/audit/", views.AuditLogView.as_view(), name="audit_log"),
     path("shops/<int:shop>/settings/", views.ShopSettingsView.as_view(), name="shop_settings"),
+    path("shops/<int:shop>/notifications/", views.NotificationListView.as_view(), name="notifications"),
 ]

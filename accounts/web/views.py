@@ -545,3 +545,29 @@ class ShopSettingsView(ShopPageMixin, View):
                 messages.success(request, _("Settings saved."))
                 return redirect("accounts:shop_settings", shop=self.shop.pk)
         return render(request, self.template, {"form": form}, status=400)
+
+
+class NotificationListView(ShopPageMixin, View):
+    """Your notifications in this shop; opening one or "mark all read" clears the header count."""
+
+    required_action = ANY_MEMBER
+
+    def get(self, request, shop):
+        unread_only = request.GET.get("unread") == "1"
+        qs = selectors.notification_list(shop=self.shop, actor=self.actor, unread_only=unread_only)
+        page = Paginator(qs, PAGE_SIZE).get_page(request.GET.get("page"))
+        querystring = urlencode({k: v for k, v in request.GET.items() if k != "page"})
+        return render(
+            request,
+            "accounts/notifications.html",
+            {"page": page, "querystring": querystring, "unread_only": unread_only},
+        )
+
+    def post(self, request, shop):
+        note_id = request.POST.get("id")
+        ids = [int(note_id)] if note_id and note_id.isdigit() else None
+        services.notifications_mark_read(actor=self.actor, ids=ids)
+        target = request.POST.get("next")
+        if ids and target and url_has_allowed_host_and_scheme(target, {request.get_host()}):
+            return HttpResponseRedirect(target)
+        return redirect("accounts:notifications", shop=self.shop.pk)

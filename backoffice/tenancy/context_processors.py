@@ -27,7 +27,13 @@ def shop_context(request):
         from accounts.selectors import membership_list_for_user
 
         memberships = membership_list_for_user(user=request.user)
+    unread = 0
+    if actor is not None:
+        from accounts.selectors import notification_unread_count
+
+        unread = notification_unread_count(shop=actor.shop, actor=actor)
     return {
+        "unread_notifications": unread,
         "actor": actor,
         "shop": getattr(actor, "shop", None),
         "my_memberships": memberships,
