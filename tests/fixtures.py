@@ -105,3 +105,9 @@ def members(shop) -> dict[str, Membership]:
     result = {key: make_member(shop, key) for key in ROLE_TEMPLATES}
     result["owner"] = Membership.objects.for_shop(shop).get(is_owner=True)
     return result
+
+
+@pytest.fixture(autouse=True)
+def _tmp_media(tmp_path_factory, settings):
+    """Uploaded files (product images, import files) go to a throwaway directory."""
+    settings.MEDIA_ROOT = tmp_path_factory.mktemp("media")

@@ -1,0 +1,213 @@
+"""Shapes of the catalog API. Serializers check shape only; the services check meaning."""
+
+from __future__ import annotations
+
+from django.urls import reverse
+from django.utils.translation import gettext_lazy as _
+from drf_spectacular.utils import extend_schema_field
+from rest_framework import serializers
+
+from catalog.models import (
+    SKU,
+    Category,
+    ImportJob,
+    LowStockAlert,
+    Product,
+    ProductImage,
+    Stock,
+    StockMovement,
+    Warehouse,
+)
+from catalog.services import ADJUSTMENT_REASON_CODES
+
+MONEY = {"max_digits": 12, "decimal_places": 2, "min_value": 0}
+
+
+def _may_see_cost(context) -> bool:
+    actor = context.get("actor")
+    return bool(actor is not None and "catalog.view_cost" in actor.permissions)
+
+
+class CategorySerializer(serializers.ModelSerializer):
+    parent = serializers.IntegerField(source="parent_id", allow_null=True, required=False)
+
+    class Meta:
+        model = Category
+        fields = ["id", "name", "parent", "created_at"]
+        read_only_fields = ["id", "created_at"]
+
+
+class WarehouseSerializer(serializers.ModelSerializer):
+    class Meta:
+        model = Warehouse
+        fields = ["id", "name", "code", "address", "is_active", "created_at"]
+        read_only_fields = ["id", "created_at"]
+
+
+class SKUSerializer(serializers.ModelSerializer):
+    """A variant. ``cost`` is present only for members holding ``catalog.view_cost``."""
+
+    class Meta:
+        model = SKU
+        fields = ["id", "product", "code", "barcode", "attributes", "price", "old_price", "cost", "weight", "length",
+                  "width", "height", "low_stock_threshold", "created_at", "updated_at"]  # fmt: skip
+        read_only_fields = fields
+
+    def get_fields(self):
+        fields = super().get_fields()
+        if not _may_see_cost(self.context):
+            fields.pop("cost", None)
+        return fields
+
+
+class SKUInputSerializer(serializers.Serializer):
+    code = serializers.CharField(max_length=64)
+    price = serializers.DecimalField(**MONEY)
+    barcode = serializers.CharField(max_length=64, required=False, allow_blank=True)
+    attributes = serializers.DictField(required=False)
+    old_price = serializers.DecimalField(required=False, allow_null=True, **MONEY)
+    cost = serializers.DecimalField(required=False, allow_null=True, **MONEY)
+    weight = serializers.DecimalField(max_digits=9, decimal_places=3, min_value=0, required=False, allow_null=True)
+    length = serializers.DecimalField(max_digits=9, decimal_places=1, min_value=0, required=False, allow_null=True)
+    width = serializers.DecimalField(max_digits=9, decimal_places=1, min_value=0, required=False, allow_null=True)
+    height = serializers.DecimalField(max_digits=9, decimal_places=1, min_value=0, required=False, allow_null=True)
+    low_stock_threshold = serializers.IntegerField(min_value=0, required=False, allow_null=True)
+
+
+class SKUCreateSerializer(SKUInputSerializer):
+    product = serializers.IntegerField()
+
+
+class ProductImageSerializer(serializers.ModelSerializer):
+    url = serializers.SerializerMethodField()
+    thumbnail_url = serializers.SerializerMethodField()
+
+    class Meta:
+        model = ProductImage
+        fields = ["id", "url", "thumbnail_url", "width", "height", "position"]
+
+    def get_url(self, obj) -> str:
+        return obj.image.url if obj.image else ""
+
+    def get_thumbnail_url(self, obj) -> str:
+        return obj.thumbnail.url if obj.thumbnail else ""
+
+
+class ProductSerializer(serializers.ModelSerializer):
+    skus = SKUSerializer(many=True, read_only=True)
+    images = ProductImageSerializer(many=True, read_only=True)
+    category_name = serializers.CharField(source="category.name", default=None, read_only=True)
+
+    class Meta:
+        model = Product
+        fields = ["id", "title", "description", "brand", "category", "category_name", "attributes", "status",
+                  "rejection_reason", "submitted_at", "reviewed_at", "created_at", "updated_at", "skus", "images"]  # fmt: skip
+        read_only_fields = fields
+
+
+class ProductCreateSerializer(serializers.Serializer):
+    title = serializers.CharField(max_length=255)
+    description = serializers.CharField(required=False, allow_blank=True)
+    brand = serializers.CharField(max_length=120, required=False, allow_blank=True)
+    category = serializers.IntegerField(required=False, allow_null=True)
+    attributes = serializers.DictField(required=False)
+    skus = SKUInputSerializer(many=True, required=False)
+
+
+class ProductUpdateSerializer(serializers.Serializer):
+    title = serializers.CharField(max_length=255, required=False)
+    description = serializers.CharField(required=False, allow_blank=True)
+    brand = serializers.CharField(max_length=120, required=False, allow_blank=True)
+    category = serializers.IntegerField(required=False, allow_null=True)
+    attributes = serializers.DictField(required=False)
+
+
+class ImageUploadSerializer(serializers.Serializer):
+    image = serializers.FileField()
+
+
+class ImageOrderSerializer(serializers.Serializer):
+    order = serializers.ListField(child=serializers.IntegerField(), allow_empty=False)
+
+
+class RejectSerializer(serializers.Serializer):
+    reason = serializers.CharField(max_length=2000)
+
+
+class StockSerializer(serializers.ModelSerializer):
+    sku = serializers.CharField(source="sku.code", read_only=True)
+    sku_id = serializers.IntegerField(read_only=True)
+    product = serializers.IntegerField(source="sku.product_id", read_only=True)
+    product_title = serializers.CharField(source="sku.product.title", read_only=True)
+    warehouse = serializers.IntegerField(source="warehouse_id", read_only=True)
+    warehouse_code = serializers.CharField(source="warehouse.code", read_only=True)
+
+    class Meta:
+        model = Stock
+        fields = ["id", "sku", "sku_id", "product", "product_title", "warehouse", "warehouse_code", "on_hand",
+                  "reserved", "available", "updated_at"]  # fmt: skip
+        read_only_fields = fields
+
+
+class AdjustmentSerializer(serializers.Serializer):
+    sku = serializers.CharField(max_length=64, help_text=_("SKU code or id"))
+    warehouse = serializers.IntegerField()
+    delta = serializers.IntegerField(min_value=-1_000_000_000, max_value=1_000_000_000)
+    reason = serializers.ChoiceField(choices=ADJUSTMENT_REASON_CODES)
+    note = serializers.CharField(max_length=255, required=False, allow_blank=True)
+
+    def validate_delta(self, value):
+        if value == 0:
+            raise serializers.ValidationError(_("Must not be zero."))
+        return value
+
+
+class MovementSerializer(serializers.ModelSerializer):
+    sku = serializers.CharField(source="sku.code", read_only=True)
+    sku_id = serializers.IntegerField(read_only=True)
+    warehouse = serializers.IntegerField(source="warehouse_id", read_only=True)
+    warehouse_code = serializers.CharField(source="warehouse.code", read_only=True)
+    actor = serializers.CharField(source="actor.username", default=None, read_only=True)
+
+    class Meta:
+        model = StockMovement
+        fields = ["id", "sku", "sku_id", "warehouse", "warehouse_code", "kind", "on_hand_delta", "reserved_delta",
+                  "on_hand_after", "reserved_after", "reason", "note", "reference", "actor", "created_at"]  # fmt: skip
+        read_only_fields = fields
+
+
+class AlertSerializer(serializers.ModelSerializer):
+    sku = serializers.CharField(source="sku.code", read_only=True)
+    sku_id = serializers.IntegerField(read_only=True)
+    product = serializers.IntegerField(source="sku.product_id", read_only=True)
+    product_title = serializers.CharField(source="sku.product.title", read_only=True)
+
+    class Meta:
+        model = LowStockAlert
+        fields = ["id", "sku", "sku_id", "product", "product_title", "status", "available_at_open", "threshold",
+                  "opened_at", "resolved_at"]  # fmt: skip
+        read_only_fields = fields
+
+
+class ImportJobSerializer(serializers.ModelSerializer):
+    progress = serializers.IntegerField(read_only=True)
+    created_by = serializers.CharField(source="created_by.username", read_only=True)
+    report_url = serializers.SerializerMethodField()
+
+    class Meta:
+        model = ImportJob
+        fields = ["id", "kind", "file_name", "status", "progress", "total_rows", "processed_rows", "created_rows",
+                  "updated_rows", "unchanged_rows", "error_rows", "message", "created_by", "created_at",
+                  "started_at", "finished_at", "report_url"]  # fmt: skip
+        read_only_fields = fields
+
+    @extend_schema_field(serializers.CharField(allow_null=True))
+    def get_report_url(self, obj) -> str | None:
+        if not obj.error_rows:
+            return None
+        return reverse("api:catalog_api:imports-report", kwargs={"shop": obj.shop_id, "pk": obj.pk})
+
+
+class ImportCreateSerializer(serializers.Serializer):
+    kind = serializers.ChoiceField(choices=ImportJob.Kind.choices)
+    file = serializers.FileField()

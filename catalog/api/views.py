@@ -1,0 +1,443 @@
+"""REST endpoints for the catalog (SPEC §2). Thin: shape in serializers, meaning in services/selectors."""
+
+from __future__ import annotations
+
+from django.http import Http404
+from drf_spectacular.utils import OpenApiParameter, extend_schema
+from rest_framework import mixins, status
+from rest_framework.decorators import action
+from rest_framework.parsers import FormParser, JSONParser, MultiPartParser
+from rest_framework.permissions import IsAdminUser
+from rest_framework.response import Response
+from rest_framework.viewsets import GenericViewSet
+
+from backoffice.api.pagination import CursorPagination
+from backoffice.api.views import ANY_MEMBER, ShopViewSet
+from backoffice.authz import can
+from backoffice.errors import Forbidden, ValidationFailed
+from catalog import images, selectors, services, transfer
+from catalog.api import serializers as s
+from catalog.models import (
+    SKU,
+    Category,
+    ImportJob,
+    LowStockAlert,
+    Product,
+    ProductImage,
+    Stock,
+    StockMovement,
+    Warehouse,
+)
+
+
+def _param(name: str, kind=str, **kw) -> OpenApiParameter:
+    return OpenApiParameter(name, kind, required=False, **kw)
+
+
+class _CatalogViewSet(ShopViewSet):
+    """Lists come from the app's selectors, narrowed for the action the request needs."""
+
+    selector = None
+
+    def base_queryset(self):
+        action = self.required_action()
+        return type(self).selector(
+            shop=self.shop, actor=self.actor, action="catalog.view" if action == ANY_MEMBER else action
+        )
+
+    def _one(self, model, pk, action: str = "catalog.view", field: str = "id"):
+        """An object of this shop by id that the actor may use for ``action`` (400 when unknown)."""
+        if pk is None:
+            return None
+        from backoffice.authz import restrict
+
+        obj = restrict(model.objects.for_shop(self.shop), self.actor, action).filter(pk=pk).first()
+        if obj is None:
+            raise ValidationFailed(f"Unknown {field}.", fields={field: ["Not found in this shop."]})
+        return obj
+
+
+# --------------------------------------------------------------------------------------------- categories
+
+
+class CategoryViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, _CatalogViewSet):
+    """The category tree (``parent`` null at the root)."""
+
+    model = Category
+    serializer_class = s.CategorySerializer
+    selector = staticmethod(selectors.category_list)
+    action_permissions = {"list": "catalog.view", "retrieve": "catalog.view", "create": "catalog.edit",
+                          "partial_update": "catalog.edit"}  # fmt: skip
+
+    @extend_schema(request=s.CategorySerializer, responses={201: s.CategorySerializer})
+    def create(self, request, shop: int):
+        ser = s.CategorySerializer(data=request.data)
+        ser.is_valid(raise_exception=True)
+        parent = self._one(Category, ser.validated_data.get("parent_id"), "catalog.edit", "parent")
+        category = services.category_create(actor=self.actor, name=ser.validated_data["name"], parent=parent)
+        return Response(s.CategorySerializer(category).data, status=status.HTTP_201_CREATED)
+
+    @extend_schema(request=s.CategorySerializer, responses=s.CategorySerializer)
+    def partial_update(self, request, shop: int, pk: int):
+        category = self.get_object()
+        ser = s.CategorySerializer(data=request.data, partial=True)
+        ser.is_valid(raise_exception=True)
+        kwargs = {}
+        if "name" in ser.validated_data:
+            kwargs["name"] = ser.validated_data["name"]
+        if "parent_id" in ser.validated_data:
+            kwargs["parent"] = self._one(Category, ser.validated_data["parent_id"], "catalog.edit", "parent")
+        category = services.category_update(actor=self.actor, category=category, **kwargs)
+        return Response(s.CategorySerializer(category).data)
+
+
+# --------------------------------------------------------------------------------------------- warehouses
+
+
+class WarehouseViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, _CatalogViewSet):
+    model = Warehouse
+    serializer_class = s.WarehouseSerializer
+    selector = staticmethod(selectors.warehouse_list)
+    action_permissions = {"list": "catalog.view", "retrieve": "catalog.view", "create": "catalog.manage_stock",
+                          "partial_update": "catalog.manage_stock"}  # fmt: skip
+
+    @extend_schema(request=s.WarehouseSerializer, responses={201: s.WarehouseSerializer})
+    def create(self, request, shop: int):
+        ser = s.WarehouseSerializer(data=request.data)
+        ser.is_valid(raise_exception=True)
+        data = ser.validated_data
+        if self.actor.scopes.get("warehouse") is not None:
+            raise Forbidden("Members limited to chosen warehouses cannot open new ones.", code="out_of_scope")
+        warehouse = services.warehouse_create(
+            actor=self.actor, name=data["name"], code=data["code"], address=data.get("address", "")
+        )
+        return Response(s.WarehouseSerializer(warehouse).data, status=status.HTTP_201_CREATED)
+
+    @extend_schema(request=s.WarehouseSerializer, responses=s.WarehouseSerializer)
+    def partial_update(self, request, shop: int, pk: int):
+        warehouse = self.get_object()
+        ser = s.WarehouseSerializer(data=request.data, partial=True)
+        ser.is_valid(raise_exception=True)
+        warehouse = services.warehouse_update(actor=self.actor, warehouse=warehouse, **ser.validated_data)
+        return Response(s.WarehouseSerializer(warehouse).data)
+
+
+# --------------------------------------------------------------------------------------------- products
+
+PRODUCT_FILTERS = [
+    _param("status", enum=[c for c, _l in Product.Status.choices]),
+    _param("category", int),
+    _param("warehouse", int),
+    _param("low_stock", bool),
+    _param("search", description="title, SKU code or barcode"),
+]
+
+
+class ProductViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, _CatalogViewSet):
+    """Products with their SKUs and images. Moderation: ``submit``, ``archive``, ``unarchive``."""
+
+    model = Product
+    serializer_class = s.ProductSerializer
+    parser_classes = [JSONParser, MultiPartParser, FormParser]
+    action_permissions = {
+        "list": "catalog.view",
+        "retrieve": "catalog.view",
+        "create": "catalog.edit",
+        "partial_update": "catalog.edit",
+        "submit": "catalog.publish",
+        "archive": "catalog.publish",
+        "unarchive": "catalog.publish",
+        "export": "catalog.view",
+        "images": "catalog.edit",
+        "image_delete": "catalog.edit",
+        "images_reorder": "catalog.edit",
+    }
+
+    def base_queryset(self):
+        action = self.required_action()
+        return selectors.product_list(shop=self.shop, actor=self.actor, filters=self.request.query_params,
+                                      action="catalog.view" if action == ANY_MEMBER else action)  # fmt: skip
+
+    def _fresh(self, product) -> dict:
+        product = selectors.product_list(shop=self.shop, actor=self.actor).get(pk=product.pk)
+        return s.ProductSerializer(product, context=self.get_serializer_context()).data
+
+    @extend_schema(parameters=PRODUCT_FILTERS)
+    def list(self, request, *args, **kwargs):
+        return super().list(request, *args, **kwargs)
+
+    @extend_schema(request=s.ProductCreateSerializer, responses={201: s.ProductSerializer})
+    def create(self, request, shop: int):
+        ser = s.ProductCreateSerializer(data=request.data)
+        ser.is_valid(raise_exception=True)
+        data = ser.validated_data
+        product = services.product_create(
+            actor=self.actor,
+            title=data["title"],
+            description=data.get("description", ""),
+            brand=data.get("brand", ""),
+            category=self._one(Category, data.get("category"), "catalog.edit", "category"),
+            attributes=data.get("attributes") or {},
+            skus=data.get("skus", []),
+        )
+        return Response(self._fresh(product), status=status.HTTP_201_CREATED)
+
+    @extend_schema(request=s.ProductUpdateSerializer, responses=s.ProductSerializer)
+    def partial_update(self, request, shop: int, pk: int):
+        product = self.get_object()
+        ser = s.ProductUpdateSerializer(data=request.data, partial=True)
+        ser.is_valid(raise_exception=True)
+        data = dict(ser.validated_data)
+        if "category" in data:
+            data["category"] = self._one(Category, data["category"], "catalog.edit", "category")
+        product = services.product_update(actor=self.actor, product=product, **data)
+        return Response(self._fresh(product))
+
+    @extend_schema(request=None, responses=s.ProductSerializer)
+    @action(detail=True, methods=["post"])
+    def submit(self, request, shop: int, pk: int):
+        product = services.product_submit(actor=self.actor, product=self.get_object())
+        return Response(self._fresh(product))
+
+    @extend_schema(request=None, responses=s.ProductSerializer)
+    @action(detail=True, methods=["post"])
+    def archive(self, request, shop: int, pk: int):
+        product = services.product_archive(actor=self.actor, product=self.get_object())
+        return Response(self._fresh(product))
+
+    @extend_schema(request=None, responses=s.ProductSerializer)
+    @action(detail=True, methods=["post"])
+    def unarchive(self, request, shop: int, pk: int):
+        product = services.product_unarchive(actor=self.actor, product=self.get_object())
+        return Response(self._fresh(product))
+
+    @extend_schema(
+        parameters=[*PRODUCT_FILTERS, _param("file_format", enum=["csv", "xlsx"])],
+        responses={(200, "text/csv"): str},
+    )
+    @action(detail=False, methods=["get"], url_path="export")
+    def export(self, request, shop: int):
+        fmt = request.query_params.get("file_format", "csv")
+        if fmt not in ("csv", "xlsx"):
+            raise ValidationFailed("Unknown file format.", fields={"file_format": ["csv or xlsx"]})
+        return transfer.export_products(self.filter_queryset(self.get_queryset()), actor=self.actor, fmt=fmt)
+
+    @extend_schema(request={"multipart/form-data": s.ImageUploadSerializer}, responses={201: s.ProductImageSerializer})
+    @action(detail=True, methods=["post"])
+    def images(self, request, shop: int, pk: int):
+        ser = s.ImageUploadSerializer(data=request.data)
+        ser.is_valid(raise_exception=True)
+        image = images.image_add(actor=self.actor, product=self.get_object(), upload=ser.validated_data["image"])
+        return Response(s.ProductImageSerializer(image).data, status=status.HTTP_201_CREATED)
+
+    @extend_schema(request=None, responses={204: None})
+    @action(detail=True, methods=["delete"], url_path=r"images/(?P<image_id>[0-9]+)")
+    def image_delete(self, request, shop: int, pk: int, image_id: int):
+        product = self.get_object()
+        image = ProductImage.objects.for_shop(self.shop).filter(product=product, pk=image_id).first()
+        if image is None:
+            raise Http404
+        images.image_remove(actor=self.actor, image=image)
+        return Response(status=status.HTTP_204_NO_CONTENT)
+
+    @extend_schema(request=s.ImageOrderSerializer, responses=s.ProductImageSerializer(many=True))
+    @action(detail=True, methods=["post"], url_path="images/reorder")
+    def images_reorder(self, request, shop: int, pk: int):
+        ser = s.ImageOrderSerializer(data=request.data)
+        ser.is_valid(raise_exception=True)
+        ordered = images.images_reorder(actor=self.actor, product=self.get_object(), order=ser.validated_data["order"])
+        return Response(s.ProductImageSerializer(ordered, many=True).data)
+
+
+# --------------------------------------------------------------------------------------------- SKUs
+
+
+class SKUViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, _CatalogViewSet):
+    """Variants. ``cost`` is shown and accepted only with ``catalog.view_cost``."""
+
+    model = SKU
+    serializer_class = s.SKUSerializer
+    action_permissions = {"list": "catalog.view", "retrieve": "catalog.view", "create": "catalog.edit",
+                          "partial_update": "catalog.edit"}  # fmt: skip
+
+    def base_queryset(self):
+        action = self.required_action()
+        return selectors.sku_list(shop=self.shop, actor=self.actor, filters=self.request.query_params,
+                                  action="catalog.view" if action == ANY_MEMBER else action)  # fmt: skip
+
+    @extend_schema(parameters=[_param("product", int), _param("code"), _param("barcode"), _param("search"),
+                               _param("low_stock", bool)])  # fmt: skip
+    def list(self, request, *args, **kwargs):
+        return super().list(request, *args, **kwargs)
+
+    @extend_schema(request=s.SKUCreateSerializer, responses={201: s.SKUSerializer})
+    def create(self, request, shop: int):
+        ser = s.SKUCreateSerializer(data=request.data)
+        ser.is_valid(raise_exception=True)
+        data = dict(ser.validated_data)
+        product = self._one(Product, data.pop("product"), "catalog.edit", "product")
+        sku = services.sku_create(actor=self.actor, product=product, **data)
+        return Response(self.get_serializer(sku).data, status=status.HTTP_201_CREATED)
+
+    @extend_schema(request=s.SKUInputSerializer, responses=s.SKUSerializer)
+    def partial_update(self, request, shop: int, pk: int):
+        sku = self.get_object()
+        ser = s.SKUInputSerializer(data=request.data, partial=True)
+        ser.is_valid(raise_exception=True)
+        sku = services.sku_update(actor=self.actor, sku=sku, **ser.validated_data)
+        return Response(self.get_serializer(sku).data)
+
+
+# --------------------------------------------------------------------------------------------- stock
+
+
+class StockViewSet(mixins.ListModelMixin, _CatalogViewSet):
+    """Stock per SKU per warehouse: ``available = on_hand − reserved``. Changes go through ``adjustments``."""
+
+    model = Stock
+    serializer_class = s.StockSerializer
+    action_permissions = {"list": "catalog.view", "adjustments": "catalog.manage_stock", "export": "catalog.view"}
+
+    def base_queryset(self):
+        action = self.required_action()
+        return selectors.stock_list(shop=self.shop, actor=self.actor, filters=self.request.query_params,
+                                    action="catalog.view" if action == ANY_MEMBER else action)  # fmt: skip
+
+    @extend_schema(parameters=[_param("sku", description="SKU code or id"), _param("warehouse", int),
+                               _param("product", int), _param("low_stock", bool), _param("search")])  # fmt: skip
+    def list(self, request, *args, **kwargs):
+        return super().list(request, *args, **kwargs)
+
+    @extend_schema(request=s.AdjustmentSerializer, responses={201: s.MovementSerializer})
+    @action(detail=False, methods=["post"])
+    def adjustments(self, request, shop: int):
+        ser = s.AdjustmentSerializer(data=request.data)
+        ser.is_valid(raise_exception=True)
+        data = ser.validated_data
+        sku = selectors.sku_get_by_code_or_id(shop=self.shop, actor=self.actor, value=data["sku"],
+                                              action="catalog.manage_stock")  # fmt: skip
+        if sku is None:
+            raise ValidationFailed("Unknown SKU.", fields={"sku": ["Not found in this shop."]})
+        warehouse = self._one(Warehouse, data["warehouse"], "catalog.manage_stock", "warehouse")
+        movement = services.stock_adjust(actor=self.actor, sku=sku, warehouse=warehouse, delta=data["delta"],
+                                         reason=data["reason"], note=data.get("note", ""))  # fmt: skip
+        return Response(s.MovementSerializer(movement).data, status=status.HTTP_201_CREATED)
+
+    @extend_schema(parameters=[_param("file_format", enum=["csv", "xlsx"]), _param("warehouse", int)],
+                   responses={(200, "text/csv"): str})  # fmt: skip
+    @action(detail=False, methods=["get"])
+    def export(self, request, shop: int):
+        fmt = request.query_params.get("file_format", "csv")
+        if fmt not in ("csv", "xlsx"):
+            raise ValidationFailed("Unknown file format.", fields={"file_format": ["csv or xlsx"]})
+        return transfer.export_stock(self.get_queryset(), fmt=fmt)
+
+
+class StockMovementViewSet(mixins.ListModelMixin, _CatalogViewSet):
+    """The append-only history of stock changes."""
+
+    model = StockMovement
+    serializer_class = s.MovementSerializer
+    action_permissions = {"list": "catalog.view"}
+
+    def base_queryset(self):
+        return selectors.movement_list(shop=self.shop, actor=self.actor, filters=self.request.query_params)
+
+    @extend_schema(parameters=[_param("sku"), _param("warehouse", int),
+                               _param("kind", enum=[c for c, _l in StockMovement.Kind.choices])])  # fmt: skip
+    def list(self, request, *args, **kwargs):
+        return super().list(request, *args, **kwargs)
+
+
+class LowStockAlertViewSet(mixins.ListModelMixin, _CatalogViewSet):
+    model = LowStockAlert
+    serializer_class = s.AlertSerializer
+    action_permissions = {"list": "catalog.view"}
+
+    def base_queryset(self):
+        return selectors.alert_list(shop=self.shop, actor=self.actor, filters=self.request.query_params)
+
+    @extend_schema(parameters=[_param("status", enum=["open", "resolved", "all"])])
+    def list(self, request, *args, **kwargs):
+        return super().list(request, *args, **kwargs)
+
+
+# --------------------------------------------------------------------------------------------- imports
+
+
+class ImportJobViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, ShopViewSet):
+    """Bulk imports (CSV or XLSX) run in the background; poll ``progress``, download ``report``."""
+
+    model = ImportJob
+    serializer_class = s.ImportJobSerializer
+    parser_classes = [MultiPartParser, FormParser]
+    action_permissions = {"list": "catalog.view", "retrieve": "catalog.view", "create": "catalog.view",
+                          "report": "catalog.view"}  # fmt: skip
+
+    def base_queryset(self):
+        return selectors.import_list(shop=self.shop, actor=self.actor)
+
+    def get_object(self):
+        obj = super().get_object()
+        if self.actor.scopes and obj.created_by_id != self.actor.user.pk:
+            raise Http404
+        return obj
+
+    @extend_schema(request={"multipart/form-data": s.ImportCreateSerializer}, responses={201: s.ImportJobSerializer})
+    def create(self, request, shop: int):
+        ser = s.ImportCreateSerializer(data=request.data)
+        ser.is_valid(raise_exception=True)
+        kind = ser.validated_data["kind"]
+        needed = transfer.IMPORT_ACTIONS[kind]
+        if not can(self.actor, needed):
+            raise Forbidden(f"Importing {kind} needs {needed}.")
+        job = transfer.import_job_create(actor=self.actor, kind=kind, upload=ser.validated_data["file"])
+        job.refresh_from_db()
+        return Response(s.ImportJobSerializer(job).data, status=status.HTTP_201_CREATED)
+
+    @extend_schema(responses={(200, "text/csv"): str})
+    @action(detail=True, methods=["get"])
+    def report(self, request, shop: int, pk: int):
+        return transfer.error_report_response(self.get_object())
+
+
+# --------------------------------------------------------------------------------------------- platform
+
+
+class PlatformProductViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, GenericViewSet):
+    """Platform staff (``is_staff``) moderate products of every shop: approve or reject (with reason)."""
+
+    permission_classes = [IsAdminUser]
+    serializer_class = s.ProductSerializer
+    pagination_class = CursorPagination
+    lookup_value_regex = "[0-9]+"
+
+    def get_serializer_context(self):
+        return {**super().get_serializer_context(), "actor": None}
+
+    def get_queryset(self):
+        # Platform code: deliberately across shops.
+        qs = Product.unscoped.select_related("category").prefetch_related("skus", "images")
+        if self.action != "list":
+            return qs
+        status_filter = self.request.query_params.get("status", Product.Status.PENDING_REVIEW)
+        return qs.filter(status=status_filter) if status_filter != "all" else qs
+
+    @extend_schema(parameters=[_param("status", enum=[*(c for c, _l in Product.Status.choices), "all"])])
+    def list(self, request, *args, **kwargs):
+        return super().list(request, *args, **kwargs)
+
+    @extend_schema(request=None, responses=s.ProductSerializer)
+    @action(detail=True, methods=["post"])
+    def approve(self, request, pk: int):
+        product = services.product_approve(user=request.user, product=self.get_object())
+        return Response(s.ProductSerializer(product, context=self.get_serializer_context()).data)
+
+    @extend_schema(request=s.RejectSerializer, responses=s.ProductSerializer)
+    @action(detail=True, methods=["post"])
+    def reject(self, request, pk: int):
+        ser = s.RejectSerializer(data=request.data)
+        ser.is_valid(raise_exception=True)
+        product = services.product_reject(user=request.user, product=self.get_object(),
+                                          reason=ser.validated_data["reason"])  # fmt: skip
+        return Response(s.ProductSerializer(product, context=self.get_serializer_context()).data)

@@ -1,0 +1,107 @@
+"""The catalog pages in a real browser: a product with two variants submitted for review, a stock
+adjustment and its movement, an import with its progress and error report."""
+
+from __future__ import annotations
+
+import re
+
+import pytest
+from playwright.sync_api import Page, expect
+
+from backoffice.authz import load_actor
+from catalog import services
+from catalog.models import SKU, Product
+from catalog.tests.factories import first_sku, make_product, make_warehouse
+from tests.fixtures import make_shop
+
+pytestmark = pytest.mark.browser
+
+
+def catalog_url(live_server, shop, path: str) -> str:
+    return f"{live_server.url}/shops/{shop.pk}/catalog/{path}"
+
+
+def test_create_product_with_two_variants_and_submit(page: Page, live_server, login, screenshot):
+    shop = make_shop("Gadgets")
+    services.category_create(actor=load_actor(shop.owner, shop), name="Phones")
+    login(page, shop.owner)
+    page.locator("#nav [data-nav=products]").click()
+    expect(page.get_by_role("heading", level=1)).to_have_text("Products")
+    page.locator("#add-product").click()
+    form = page.locator("#product-form")
+    form.get_by_label("Title").fill("Aurora phone")
+    form.get_by_label("Category").select_option(label="Phones")
+    page.locator("[name=variants-0-code]").fill("AUR-BLK")
+    page.locator("[name=variants-0-price]").fill("990.00")
+    page.locator("[name=variants-0-attributes]").fill('{"color": "black"}')
+    page.locator("[name=variants-1-code]").fill("AUR-WHT")
+    page.locator("[name=variants-1-price]").fill("1010.00")
+    screenshot(page, "catalog-product-new")
+    page.locator("#save-product").click()
+    expect(page.get_by_role("heading", level=1)).to_have_text("Aurora phone")
+    expect(page.locator("#product-status [data-status]")).to_have_text("Draft")
+    page.locator("#submit-product").click()
+    expect(page.locator("#product-status [data-status]")).to_have_text("Pending review")
+    screenshot(page, "catalog-product-pending")
+    product = Product.objects.for_shop(shop).get(title="Aurora phone")
+    assert product.status == "pending_review"
+    assert sorted(SKU.objects.for_shop(shop).filter(product=product).values_list("code", flat=True)) == [
+        "AUR-BLK", "AUR-WHT"]  # fmt: skip
+    # The list shows it as pending too.
+    page.goto(catalog_url(live_server, shop, "products/?status=pending_review"))
+    expect(page.locator(f"#product-table tr[data-product='{product.pk}']")).to_contain_text("Pending review")
+
+
+def test_adjust_stock_and_see_the_movement(page: Page, live_server, login, screenshot):
+    shop = make_shop("Stocky")
+    owner = load_actor(shop.owner, shop)
+    sku = first_sku(make_product(owner, title="Kettle"))
+    wh = make_warehouse(owner, code="main")
+    login(page, shop.owner)
+    page.goto(catalog_url(live_server, shop, "stock/"))
+    form = page.locator("#adjust-form")
+    form.get_by_label("SKU code").fill(sku.code)
+    form.get_by_label("Warehouse").select_option(value=str(wh.pk))
+    form.get_by_label("Change (+/−)").fill("12")
+    form.get_by_label("Reason").select_option("receipt")
+    form.get_by_label("Note").fill("PO-42")
+    page.locator("#adjust-submit").click()
+    row = page.locator(f"#stock-table tr[data-sku='{sku.code}']")
+    expect(row.locator(".on-hand")).to_have_text("12")
+    expect(row.locator(".available")).to_have_text("12")
+    # Taking away more than is available is refused on the form.
+    form.get_by_label("SKU code").fill(sku.code)
+    form.get_by_label("Change (+/−)").fill("-20")
+    form.get_by_label("Reason").select_option("loss")
+    page.locator("#adjust-submit").click()
+    expect(page.locator("#adjust-form .errorlist")).to_contain_text("available")
+    screenshot(page, "catalog-stock")
+    row.get_by_role("link", name="History").click()
+    expect(page).to_have_url(re.compile(r"/stock/movements/"))
+    movement = page.locator("#movement-table tr[data-kind=receipt]")
+    expect(movement).to_contain_text("PO-42")
+    expect(movement).to_contain_text("+12 → 12")
+    screenshot(page, "catalog-movements")
+
+
+def test_import_shows_progress_and_error_report(page: Page, live_server, login, screenshot, tmp_path):
+    shop = make_shop("Importer")
+    login(page, shop.owner)
+    page.goto(catalog_url(live_server, shop, "imports/"))
+    data = tmp_path / "products.csv"
+    data.write_text("sku,title,price\nIMP-1,Lamp,990\nIMP-2,Chair,abc\nIMP-3,Table,1500\n")
+    form = page.locator("#import-form")
+    form.get_by_label("What").select_option("products")
+    form.get_by_label("CSV or XLSX file").set_input_files(str(data))
+    page.locator("#import-submit").click()
+    progress = page.locator("#import-progress")
+    expect(progress).to_have_attribute("data-status", "done")
+    expect(page.locator("#import-bar")).to_have_attribute("value", "100")
+    expect(progress).to_contain_text("created 2")
+    expect(page.locator("#import-errors")).to_contain_text("IMP-2")
+    screenshot(page, "catalog-import")
+    with page.expect_download() as info:
+        page.locator("#error-report").click()
+    report = info.value.path().read_text()
+    assert "IMP-2" in report and "price" in report
+    assert set(SKU.objects.for_shop(shop).values_list("code", flat=True)) == {"IMP-1", "IMP-3"}

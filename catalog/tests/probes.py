@@ -1,0 +1,150 @@
+"""The catalog's rows of the one probe table (tests/shop_routes.py): every catalog shop route, API and UI,
+with the action it needs; the objects the probes act on; and the rows the isolation sweep proves unchanged."""
+
+from __future__ import annotations
+
+import itertools
+
+from django.core.files.uploadedfile import SimpleUploadedFile
+from django.forms.models import model_to_dict
+
+from catalog.models import (
+    SKU,
+    Category,
+    ImportJob,
+    LowStockAlert,
+    Product,
+    ProductImage,
+    Stock,
+    StockMovement,
+    Warehouse,
+)
+from catalog.tests.factories import CatalogWorld, build_catalog_world, png_upload
+from tests.shop_routes import Probe, World
+
+_seq = itertools.count(1)
+API = "api:catalog_api:"
+UI = "catalog:"
+
+
+def extend_world(world: World) -> None:
+    world.objects["catalog"] = build_catalog_world(world.shop)
+
+
+def snapshot(shop) -> dict:
+    return {
+        **{
+            model.__name__: [
+                model_to_dict(o, exclude=["image", "thumbnail", "file"])
+                for o in model.objects.for_shop(shop).order_by("id")
+            ]
+            for model in (Category, Warehouse, Product, SKU, Stock, ProductImage, LowStockAlert, ImportJob)
+        },  # fmt: skip
+        "movements": StockMovement.objects.for_shop(shop).count(),
+    }
+
+
+def c(w: World) -> CatalogWorld:
+    return w.objects["catalog"]
+
+
+def _new_product(w: World) -> dict:
+    n = next(_seq)
+    return {"title": f"Probe product {n}", "category": c(w).category.pk,
+            "skus": [{"code": f"PROBE-{n}-A", "price": "10.00"}, {"code": f"PROBE-{n}-B", "price": "12.50"}]}  # fmt: skip
+
+
+def _import_file(w: World) -> dict:
+    n = next(_seq)
+    data = f"sku,title,price\nIMP-{n},Imported {n},5.00\n".encode()
+    return {"kind": "products", "file": SimpleUploadedFile("p.csv", data, content_type="text/csv")}
+
+
+def _product_form(w: World) -> dict:
+    sku = c(w).sku
+    return {"title": "Probe phone 2", "brand": "Acme", "category": str(c(w).category.pk), "description": "",
+            "attributes": "", "variants-TOTAL_FORMS": "2", "variants-INITIAL_FORMS": "1",
+            "variants-MIN_NUM_FORMS": "0", "variants-MAX_NUM_FORMS": "50",
+            "variants-0-id": str(sku.pk), "variants-0-code": sku.code, "variants-0-price": "150.00",
+            "variants-1-code": f"NEW-{next(_seq)}", "variants-1-price": "10.00"}  # fmt: skip
+
+
+def _new_product_form(w: World) -> dict:
+    data = _product_form(w)
+    data.update({"title": f"Form product {next(_seq)}", "variants-INITIAL_FORMS": "0", "variants-0-id": "",
+                 "variants-0-code": f"FORM-{next(_seq)}"})  # fmt: skip
+    return data
+
+
+PROBES: list[Probe] = [
+    Probe(API + "categories-list", "get", "catalog.view", 200),
+    Probe(API + "categories-list", "post", "catalog.edit", 201, body=lambda w: {"name": f"Cat {next(_seq)}"}),
+    Probe(API + "categories-detail", "get", "catalog.view", 200, kwargs=lambda w: {"pk": c(w).category.pk}),
+    Probe(API + "categories-detail", "patch", "catalog.edit", 200, kwargs=lambda w: {"pk": c(w).other_category.pk},
+          body=lambda w: {"name": "Covers"}),
+    Probe(API + "warehouses-list", "get", "catalog.view", 200),
+    Probe(API + "warehouses-list", "post", "catalog.manage_stock", 201,
+          body=lambda w: {"name": "Probe WH", "code": f"probe-{next(_seq)}"}),
+    Probe(API + "warehouses-detail", "get", "catalog.view", 200, kwargs=lambda w: {"pk": c(w).warehouse.pk}),
+    Probe(API + "warehouses-detail", "patch", "catalog.manage_stock", 200, kwargs=lambda w: {"pk": c(w).warehouse.pk},
+          body=lambda w: {"address": "1 Dock Road"}),
+    Probe(API + "products-list", "get", "catalog.view", 200),
+    Probe(API + "products-list", "post", "catalog.edit", 201, body=_new_product),
+    Probe(API + "products-detail", "get", "catalog.view", 200, kwargs=lambda w: {"pk": c(w).product.pk}),
+    Probe(API + "products-detail", "patch", "catalog.edit", 200, kwargs=lambda w: {"pk": c(w).product.pk},
+          body=lambda w: {"brand": "Acme"}),
+    Probe(API + "products-submit", "post", "catalog.publish", 200, kwargs=lambda w: {"pk": c(w).product.pk}),
+    Probe(API + "products-archive", "post", "catalog.publish", 200, kwargs=lambda w: {"pk": c(w).product.pk}),
+    Probe(API + "products-unarchive", "post", "catalog.publish", 200, kwargs=lambda w: {"pk": c(w).archived.pk}),
+    Probe(API + "products-export", "get", "catalog.view", 200),
+    Probe(API + "products-images", "post", "catalog.edit", 201, kwargs=lambda w: {"pk": c(w).product.pk},
+          body=lambda w: {"image": png_upload()}, multipart=True),
+    Probe(API + "products-image-delete", "delete", "catalog.edit", 204,
+          kwargs=lambda w: {"pk": c(w).product.pk, "image_id": c(w).image.pk}),
+    Probe(API + "products-images-reorder", "post", "catalog.edit", 200, kwargs=lambda w: {"pk": c(w).product.pk},
+          body=lambda w: {"order": [c(w).image.pk]}),
+    Probe(API + "skus-list", "get", "catalog.view", 200),
+    Probe(API + "skus-list", "post", "catalog.edit", 201,
+          body=lambda w: {"product": c(w).product.pk, "code": f"SKU-{next(_seq)}", "price": "3.00"}),
+    Probe(API + "skus-detail", "get", "catalog.view", 200, kwargs=lambda w: {"pk": c(w).sku.pk}),
+    Probe(API + "skus-detail", "patch", "catalog.edit", 200, kwargs=lambda w: {"pk": c(w).sku.pk},
+          body=lambda w: {"price": "99.90"}),
+    Probe(API + "stock-list", "get", "catalog.view", 200),
+    Probe(API + "stock-adjustments", "post", "catalog.manage_stock", 201,
+          body=lambda w: {"sku": c(w).sku.code, "warehouse": c(w).warehouse.pk, "delta": -2, "reason": "damage"}),
+    Probe(API + "stock-export", "get", "catalog.view", 200),
+    Probe(API + "stock-movements-list", "get", "catalog.view", 200),
+    Probe(API + "low-stock-alerts-list", "get", "catalog.view", 200),
+    Probe(API + "imports-list", "get", "catalog.view", 200),
+    Probe(API + "imports-list", "post", "catalog.edit", 201, body=_import_file, multipart=True),
+    Probe(API + "imports-detail", "get", "catalog.view", 200, kwargs=lambda w: {"pk": c(w).job.pk}),
+    Probe(API + "imports-report", "get", "catalog.view", 200, kwargs=lambda w: {"pk": c(w).job.pk}),
+    # Browser pages
+    Probe(UI + "product_list", "get", "catalog.view", 200, api=False),
+    Probe(UI + "product_bulk", "post", "catalog.publish", 302, api=False,
+          body=lambda w: {"action": "archive", "ids": [str(c(w).product.pk)]}),
+    Probe(UI + "product_export", "get", "catalog.view", 200, api=False),
+    Probe(UI + "product_create", "get", "catalog.edit", 200, api=False),
+    Probe(UI + "product_create", "post", "catalog.edit", 302, api=False, body=_new_product_form),
+    Probe(UI + "product_detail", "get", "catalog.view", 200, api=False, kwargs=lambda w: {"pk": c(w).product.pk}),
+    Probe(UI + "product_detail", "post", "catalog.edit", 302, api=False, kwargs=lambda w: {"pk": c(w).product.pk},
+          body=_product_form),
+    Probe(UI + "product_images", "post", "catalog.edit", 302, api=False, kwargs=lambda w: {"pk": c(w).product.pk},
+          body=lambda w: {"image": png_upload()}),
+    Probe(UI + "product_transition", "post", "catalog.publish", 302, api=False,
+          kwargs=lambda w: {"pk": c(w).product.pk, "op": "submit"}),
+    Probe(UI + "stock", "get", "catalog.view", 200, api=False),
+    Probe(UI + "stock", "post", "catalog.manage_stock", 302, api=False,
+          body=lambda w: {"sku": c(w).sku.code, "warehouse": str(c(w).warehouse.pk), "delta": "5", "reason": "receipt"}),
+    Probe(UI + "movements", "get", "catalog.view", 200, api=False),
+    Probe(UI + "low_stock", "get", "catalog.view", 200, api=False),
+    Probe(UI + "imports", "get", "catalog.view", 200, api=False),
+    Probe(UI + "imports", "post", "catalog.edit", 302, api=False, body=_import_file),
+    Probe(UI + "import_detail", "get", "catalog.view", 200, api=False, kwargs=lambda w: {"pk": c(w).job.pk}),
+    Probe(UI + "import_report", "get", "catalog.view", 200, api=False, kwargs=lambda w: {"pk": c(w).job.pk}),
+    Probe(UI + "categories", "get", "catalog.view", 200, api=False),
+    Probe(UI + "categories", "post", "catalog.edit", 302, api=False, body=lambda w: {"name": f"Cat {next(_seq)}"}),
+    Probe(UI + "warehouses", "get", "catalog.view", 200, api=False),
+    Probe(UI + "warehouses", "post", "catalog.manage_stock", 302, api=False,
+          body=lambda w: {"name": "Probe WH", "code": f"probe-{next(_seq)}"}),
+]  # fmt: skip

@@ -1,0 +1,275 @@
+"""Catalog services: products and SKUs, moderation, stock, reservations, constraints, audit."""
+
+from decimal import Decimal
+
+import pytest
+from django.db import IntegrityError, transaction
+
+from accounts.models import AuditEntry, User
+from backoffice.authz import load_actor
+from backoffice.errors import Conflict, Forbidden, NotFound, ValidationFailed
+from catalog import services
+from catalog.models import SKU, Product, Stock, StockMovement
+from catalog.tests.factories import first_sku, make_product, make_warehouse
+from tests.fixtures import make_member, make_shop
+
+pytestmark = pytest.mark.django_db
+S = Product.Status
+
+
+@pytest.fixture
+def staff_user(db):
+    return User.objects.create_user(username="moderator", password="x-Pass-12345", is_staff=True)
+
+
+def audit_actions(shop) -> list[str]:
+    return list(AuditEntry.objects.for_shop(shop).order_by("id").values_list("action", flat=True))
+
+
+def test_product_create_with_variants(shop, owner):
+    cat = services.category_create(actor=owner, name="Phones")
+    product = services.product_create(
+        actor=owner, title="Phone X", category=cat,
+        skus=[{"code": "PX-BLK", "price": "990.00", "cost": "500.00", "attributes": {"color": "black"}},
+              {"code": "PX-WHT", "price": Decimal("990.00")}],
+    )  # fmt: skip
+    assert product.status == S.DRAFT
+    skus = list(SKU.objects.for_shop(shop).filter(product=product).order_by("code"))
+    assert [s.code for s in skus] == ["PX-BLK", "PX-WHT"]
+    assert skus[0].price == Decimal("990.00") and skus[0].cost == Decimal("500.00")
+    assert audit_actions(shop)[-1] == "product.created"
+
+
+def test_sku_codes_are_unique_per_shop(shop, owner):
+    make_product(owner, skus=1)
+    taken = SKU.objects.for_shop(shop).first().code
+    with pytest.raises(ValidationFailed) as exc:
+        services.product_create(actor=owner, title="Dup", skus=[{"code": taken, "price": "1.00"}])
+    assert "skus.0.code" in exc.value.fields
+    with pytest.raises(ValidationFailed) as exc:
+        services.product_create(
+            actor=owner, title="Dup", skus=[{"code": "A", "price": "1"}, {"code": "A", "price": "1"}]
+        )
+    assert "skus.1.code" in exc.value.fields
+    # Another shop may use the same code.
+    other = make_shop()
+    services.product_create(
+        actor=load_actor(other.owner, other), title="Same code", skus=[{"code": taken, "price": "1"}]
+    )
+
+
+def test_bad_money_is_a_validation_error(owner):
+    for bad in ("-1", "abc", "1.234", "NaN"):
+        with pytest.raises(ValidationFailed):
+            services.product_create(actor=owner, title="T", skus=[{"code": f"C{bad}", "price": bad}])
+
+
+def test_other_shops_category_is_not_found(shop, owner):
+    other = make_shop()
+    foreign = services.category_create(actor=load_actor(other.owner, other), name="Foreign")
+    with pytest.raises(NotFound):
+        services.product_create(actor=owner, title="T", category=foreign)
+
+
+def test_moderation_flow(shop, owner, staff_user):
+    product = make_product(owner)
+    with pytest.raises(Conflict):
+        services.product_approve(user=staff_user, product=product)  # not submitted yet
+    product = services.product_submit(actor=owner, product=product)
+    assert product.status == S.PENDING_REVIEW and product.submitted_at
+    with pytest.raises(Conflict) as exc:
+        services.product_submit(actor=owner, product=product)
+    assert exc.value.code == "invalid_transition"
+    with pytest.raises(ValidationFailed):
+        services.product_reject(user=staff_user, product=product, reason="  ")
+    product = services.product_reject(user=staff_user, product=product, reason="Blurry photos")
+    assert product.status == S.REJECTED and product.rejection_reason == "Blurry photos"
+    product = services.product_submit(actor=owner, product=product)
+    assert product.status == S.PENDING_REVIEW and product.rejection_reason == ""
+    product = services.product_approve(user=staff_user, product=product)
+    assert product.status == S.APPROVED and product.reviewed_by == staff_user
+    product = services.product_archive(actor=owner, product=product)
+    assert product.status == S.ARCHIVED
+    with pytest.raises(Conflict):
+        services.product_archive(actor=owner, product=product)
+    product = services.product_unarchive(actor=owner, product=product)
+    assert product.status == S.DRAFT
+    with pytest.raises(Conflict):
+        services.product_unarchive(actor=owner, product=product)
+    assert [a for a in audit_actions(shop) if a.startswith("product.")][1:] == [
+        "product.submitted", "product.rejected", "product.submitted", "product.approved",
+        "product.archived", "product.unarchived",
+    ]  # fmt: skip
+
+
+def test_only_platform_staff_moderate(shop, owner):
+    product = services.product_submit(actor=owner, product=make_product(owner))
+    with pytest.raises(Forbidden):
+        services.product_approve(user=shop.owner, product=product)
+    with pytest.raises(Forbidden):
+        services.product_reject(user=shop.owner, product=product, reason="no")
+
+
+def test_submit_needs_a_sku(owner):
+    product = services.product_create(actor=owner, title="Empty")
+    with pytest.raises(ValidationFailed) as exc:
+        services.product_submit(actor=owner, product=product)
+    assert exc.value.code == "no_skus"
+
+
+def _approved(owner, staff_user):
+    product = services.product_submit(actor=owner, product=make_product(owner))
+    return services.product_approve(user=staff_user, product=product)
+
+
+def test_content_edit_sends_approved_product_back_to_review(owner, staff_user):
+    product = _approved(owner, staff_user)
+    product = services.product_update(actor=owner, product=product, description="New words")
+    assert product.status == S.PENDING_REVIEW
+    # No change at all: nothing happens.
+    product = services.product_approve(user=staff_user, product=product)
+    product = services.product_update(actor=owner, product=product, description="New words")
+    assert product.status == S.APPROVED
+
+
+def test_price_and_stock_edits_keep_approval(shop, owner, staff_user):
+    product = _approved(owner, staff_user)
+    sku = first_sku(product)
+    services.sku_update(actor=owner, sku=sku, price=Decimal("120.00"), old_price=Decimal("150.00"))
+    services.stock_adjust(actor=owner, sku=sku, warehouse=make_warehouse(owner), delta=5, reason="receipt")
+    product.refresh_from_db()
+    assert product.status == S.APPROVED
+    assert SKU.objects.for_shop(shop).get(pk=sku.pk).price == Decimal("120.00")
+    services.sku_update(actor=owner, sku=sku, barcode="999")
+    product.refresh_from_db()
+    assert product.status == S.PENDING_REVIEW
+
+
+def test_new_variant_on_approved_product_goes_to_review(owner, staff_user):
+    product = _approved(owner, staff_user)
+    services.sku_create(actor=owner, product=product, code="NEW-1", price="5.00")
+    product.refresh_from_db()
+    assert product.status == S.PENDING_REVIEW
+
+
+def test_cost_needs_view_cost(shop):
+    operator = load_actor(make_member(shop, "operator").user, shop)
+    with pytest.raises(Forbidden):
+        services.product_create(actor=operator, title="T", skus=[{"code": "C1", "price": "1", "cost": "0.5"}])
+    product = services.product_create(actor=operator, title="T", skus=[{"code": "C1", "price": "1"}])
+    with pytest.raises(Forbidden):
+        services.sku_update(actor=operator, sku=first_sku(product), cost=Decimal("1"))
+
+
+def test_category_scope_limits_edits(shop, owner):
+    mine = services.category_create(actor=owner, name="Mine")
+    theirs = services.category_create(actor=owner, name="Theirs")
+    member = make_member(shop, "operator", scopes={"category": [mine.pk]})
+    actor = load_actor(member.user, shop)
+    services.product_create(actor=actor, title="OK", category=mine, skus=[{"code": "OK1", "price": "1"}])
+    with pytest.raises(Forbidden):
+        services.product_create(actor=actor, title="No", category=theirs)
+    with pytest.raises(Forbidden):
+        services.product_create(actor=actor, title="No category")
+    other = make_product(owner, category=theirs)
+    with pytest.raises(Forbidden):
+        services.product_update(actor=actor, product=other, title="Hijack")
+
+
+# ------------------------------------------------------------------------------------------- stock
+
+
+def test_receipt_and_adjustments_record_movements(shop, owner):
+    sku = first_sku(make_product(owner))
+    wh = make_warehouse(owner)
+    m1 = services.stock_adjust(actor=owner, sku=sku, warehouse=wh, delta=10, reason="receipt", note="PO-1")
+    m2 = services.stock_adjust(actor=owner, sku=sku, warehouse=wh, delta=-3, reason="damage")
+    stock = Stock.objects.for_shop(shop).get(sku=sku, warehouse=wh)
+    assert (stock.on_hand, stock.reserved, stock.available) == (7, 0, 7)
+    assert (m1.kind, m1.on_hand_after, m2.kind, m2.on_hand_after) == ("receipt", 10, "adjustment", 7)
+    assert m2.actor == shop.owner and m2.reason == "damage"
+    assert audit_actions(shop)[-2:] == ["stock.receipt", "stock.adjustment"]
+
+
+def test_adjustment_validation(owner):
+    sku = first_sku(make_product(owner))
+    wh = make_warehouse(owner)
+    with pytest.raises(ValidationFailed):
+        services.stock_adjust(actor=owner, sku=sku, warehouse=wh, delta=5, reason="because")
+    with pytest.raises(ValidationFailed):
+        services.stock_adjust(actor=owner, sku=sku, warehouse=wh, delta=0, reason="correction")
+    with pytest.raises(ValidationFailed):
+        services.stock_adjust(actor=owner, sku=sku, warehouse=wh, delta=-5, reason="receipt")
+    with pytest.raises(Conflict) as exc:
+        services.stock_adjust(actor=owner, sku=sku, warehouse=wh, delta=-1, reason="loss")
+    assert exc.value.code == "insufficient_stock"
+
+
+def test_cannot_take_reserved_stock_away(shop, owner):
+    sku = first_sku(make_product(owner))
+    wh = make_warehouse(owner)
+    services.stock_adjust(actor=owner, sku=sku, warehouse=wh, delta=5, reason="receipt")
+    services.stock_reserve(actor=owner, lines=[{"sku": sku, "quantity": 4, "warehouse": wh}])
+    with pytest.raises(Conflict):
+        services.stock_adjust(actor=owner, sku=sku, warehouse=wh, delta=-2, reason="loss")
+    services.stock_adjust(actor=owner, sku=sku, warehouse=wh, delta=-1, reason="loss")
+    stock = Stock.objects.for_shop(shop).get(sku=sku, warehouse=wh)
+    assert (stock.on_hand, stock.reserved, stock.available) == (4, 4, 0)
+
+
+def test_database_refuses_negative_available(shop, owner):
+    sku = first_sku(make_product(owner))
+    wh = make_warehouse(owner)
+    services.stock_adjust(actor=owner, sku=sku, warehouse=wh, delta=2, reason="receipt")
+    qs = Stock.objects.for_shop(shop).filter(sku=sku, warehouse=wh)
+    for bad in ({"reserved": 3}, {"reserved": -1}, {"on_hand": -1}):
+        with pytest.raises(IntegrityError), transaction.atomic():
+            qs.update(**bad)
+
+
+def test_reserve_all_lines_or_none(shop, owner):
+    a, b = first_sku(make_product(owner)), first_sku(make_product(owner))
+    wh1, wh2 = make_warehouse(owner), make_warehouse(owner)
+    services.stock_adjust(actor=owner, sku=a, warehouse=wh1, delta=5, reason="receipt")
+    services.stock_adjust(actor=owner, sku=b, warehouse=wh1, delta=1, reason="receipt")
+    services.stock_adjust(actor=owner, sku=b, warehouse=wh2, delta=3, reason="receipt")
+    movements = StockMovement.objects.for_shop(shop).count()
+    with pytest.raises(Conflict) as exc:
+        services.stock_reserve(actor=owner, lines=[{"sku": a, "quantity": 2}, {"sku": b, "quantity": 4}])
+    assert exc.value.code == "out_of_stock" and "lines.1.quantity" in exc.value.fields
+    assert sum(Stock.objects.for_shop(shop).values_list("reserved", flat=True)) == 0
+    assert StockMovement.objects.for_shop(shop).count() == movements
+    # No warehouse given: the one that can cover the line.
+    allocations = services.stock_reserve(actor=owner, lines=[{"sku": a, "quantity": 2}, {"sku": b, "quantity": 3}],
+                                         reference="order-1")  # fmt: skip
+    assert {(x["sku"], x["warehouse"], x["quantity"]) for x in allocations} == {(a.pk, wh1.pk, 2), (b.pk, wh2.pk, 3)}
+    # The same SKU twice in one request counts both lines.
+    with pytest.raises(Conflict):
+        services.stock_reserve(actor=owner, lines=[{"sku": a, "quantity": 2, "warehouse": wh1},
+                                                   {"sku": a, "quantity": 2, "warehouse": wh1}])  # fmt: skip
+    services.stock_release(actor=owner, allocations=allocations[:1], reference="order-1")
+    services.stock_ship(actor=owner, allocations=allocations[1:], reference="order-1")
+    s_a = Stock.objects.for_shop(shop).get(sku=a, warehouse=wh1)
+    s_b = Stock.objects.for_shop(shop).get(sku=b, warehouse=wh2)
+    assert (s_a.on_hand, s_a.reserved) == (5, 0) and (s_b.on_hand, s_b.reserved) == (0, 0)
+    kinds = list(StockMovement.objects.for_shop(shop).order_by("id").values_list("kind", flat=True))[-4:]
+    assert kinds == ["reservation", "reservation", "release", "shipment"]
+    with pytest.raises(Conflict):
+        services.stock_release(actor=owner, allocations=allocations[:1])  # already released
+
+
+def test_stock_set_level_is_idempotent(shop, owner):
+    sku = first_sku(make_product(owner))
+    wh = make_warehouse(owner)
+    assert services.stock_set_level(actor=owner, sku=sku, warehouse=wh, on_hand=7).on_hand_delta == 7
+    assert services.stock_set_level(actor=owner, sku=sku, warehouse=wh, on_hand=7) is None
+    assert services.stock_set_level(actor=owner, sku=sku, warehouse=wh, on_hand=2).on_hand_delta == -5
+
+
+def test_warehouse_scope_limits_stock_changes(shop, owner):
+    sku = first_sku(make_product(owner))
+    mine, theirs = make_warehouse(owner), make_warehouse(owner)
+    actor = load_actor(make_member(shop, "operator", scopes={"warehouse": [mine.pk]}).user, shop)
+    services.stock_adjust(actor=actor, sku=sku, warehouse=mine, delta=1, reason="receipt")
+    with pytest.raises(Forbidden):
+        services.stock_adjust(actor=actor, sku=sku, warehouse=theirs, delta=1, reason="receipt")

@@ -1,0 +1,225 @@
+"""The catalog pages: product list and form with variants, moderation buttons, stock with adjustments
+and history, import with progress and error report, low-stock alerts; cost hidden without view_cost."""
+
+import pytest
+from django.core.files.uploadedfile import SimpleUploadedFile
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
+
+from backoffice.authz import load_actor
+from catalog import services
+from catalog.models import SKU, ImportJob, Product, Stock, StockMovement
+from catalog.tests.factories import first_sku, make_product, make_warehouse, png_upload
+from tests.fixtures import make_member, web_client_for
+
+pytestmark = pytest.mark.django_db
+
+
+def base(shop) -> str:
+    return f"/shops/{shop.pk}/catalog"
+
+
+def variants(rows: list[dict], initial: int = 0) -> dict:
+    data = {"variants-TOTAL_FORMS": str(len(rows)), "variants-INITIAL_FORMS": str(initial),
+            "variants-MIN_NUM_FORMS": "0", "variants-MAX_NUM_FORMS": "50"}  # fmt: skip
+    for i, row in enumerate(rows):
+        data.update({f"variants-{i}-{k}": v for k, v in row.items()})
+    return data
+
+
+def test_create_product_with_two_variants_then_submit(shop):
+    web = web_client_for(shop.owner, reauth=False)
+    owner = load_actor(shop.owner, shop)
+    cat = services.category_create(actor=owner, name="Phones")
+    r = web.get(f"{base(shop)}/products/new/")
+    assert r.status_code == 200 and b"variants-TOTAL_FORMS" in r.content
+    data = {"title": "Phone Z", "brand": "Acme", "category": str(cat.pk), "description": "Shiny", "attributes": "",
+            **variants([{"code": "PZ-1", "price": "10.00", "cost": "4.00", "attributes": '{"color": "red"}'},
+                        {"code": "PZ-2", "price": "12.00"}])}  # fmt: skip
+    r = web.post(f"{base(shop)}/products/new/", data)
+    assert r.status_code == 302, r.content.decode()[:2000]
+    product = Product.objects.for_shop(shop).get(title="Phone Z")
+    assert sorted(SKU.objects.for_shop(shop).filter(product=product).values_list("code", flat=True)) == ["PZ-1", "PZ-2"]
+    assert SKU.objects.for_shop(shop).get(code="PZ-1").attributes == {"color": "red"}
+    r = web.post(f"{base(shop)}/products/{product.pk}/submit/")
+    assert r.status_code == 302
+    page = web.get(f"{base(shop)}/products/{product.pk}/").content.decode()
+    assert 'data-status="pending_review"' in page
+    listing = web.get(f"{base(shop)}/products/", {"status": "pending_review"}).content.decode()
+    assert "Phone Z" in listing
+
+
+def test_form_errors_show_inline(shop):
+    web = web_client_for(shop.owner, reauth=False)
+    make_product(load_actor(shop.owner, shop))
+    taken = SKU.objects.for_shop(shop).first().code
+    r = web.post(f"{base(shop)}/products/new/", {"title": "", **variants([{"code": "X", "price": ""}])})
+    assert r.status_code == 400 and b"errorlist" in r.content
+    r = web.post(f"{base(shop)}/products/new/", {"title": "Dup", **variants([{"code": taken, "price": "1"}])})
+    assert r.status_code == 400 and b"A SKU with this code exists" in r.content
+    assert Product.objects.for_shop(shop).count() == 1
+
+
+def test_edit_variants_and_rejection_reason_shown(shop):
+    from accounts.models import User
+
+    owner = load_actor(shop.owner, shop)
+    product = make_product(owner, skus=1)
+    sku = first_sku(product)
+    mod = User.objects.create_user(username="mod", password="x-Pass-12345", is_staff=True)
+    services.product_reject(user=mod, product=services.product_submit(actor=owner, product=product), reason="Blurry")
+    web = web_client_for(shop.owner, reauth=False)
+    page = web.get(f"{base(shop)}/products/{product.pk}/").content.decode()
+    assert "Blurry" in page and 'id="rejection-reason"' in page
+    data = {
+        "title": "Renamed",
+        "brand": "",
+        "category": "",
+        "description": "",
+        "attributes": "",
+        **variants([{"id": str(sku.pk), "code": sku.code, "price": "77.00"}, {"code": "ADDED", "price": "5"}], 1),
+    }
+    assert web.post(f"{base(shop)}/products/{product.pk}/", data).status_code == 302
+    assert SKU.objects.for_shop(shop).get(pk=sku.pk).price == 77
+    assert SKU.objects.for_shop(shop).filter(product=product, code="ADDED").exists()
+
+
+def test_cost_column_hidden_without_view_cost(shop):
+    product = make_product(load_actor(shop.owner, shop), cost="42.00")
+    operator = web_client_for(make_member(shop, "operator").user, reauth=False)
+    page = operator.get(f"{base(shop)}/products/{product.pk}/").content.decode()
+    assert "variants-0-cost" not in page and "42.00" not in page
+    finance = web_client_for(make_member(shop, "finance").user, reauth=False)
+    page = finance.get(f"{base(shop)}/products/{product.pk}/").content.decode()
+    assert "variants-0-cost" in page and "42.00" in page
+    # An operator saving the form cannot touch the cost.
+    data = {"title": product.title, "brand": "", "category": "", "description": "", "attributes": "",
+            **variants([{"id": str(first_sku(product).pk), "code": first_sku(product).code, "price": "1.00",
+                         "cost": "0.01"}], 1)}  # fmt: skip
+    assert operator.post(f"{base(shop)}/products/{product.pk}/", data).status_code == 302
+    assert first_sku(product).cost == 42
+
+
+def test_viewer_sees_no_edit_controls(shop):
+    product = make_product(load_actor(shop.owner, shop))
+    viewer = web_client_for(make_member(shop, "viewer").user, reauth=False)
+    page = viewer.get(f"{base(shop)}/products/").content.decode()
+    assert 'id="add-product"' not in page and 'id="bulk-actions"' not in page
+    page = viewer.get(f"{base(shop)}/products/{product.pk}/").content.decode()
+    assert 'id="save-product"' not in page and 'id="submit-product"' not in page
+    assert 'id="adjust-form"' not in viewer.get(f"{base(shop)}/stock/").content.decode()
+
+
+def test_bulk_archive_and_export(shop):
+    owner = load_actor(shop.owner, shop)
+    a, b = make_product(owner), make_product(owner)
+    web = web_client_for(shop.owner, reauth=False)
+    r = web.post(f"{base(shop)}/products/bulk/", {"action": "archive", "ids": [str(a.pk), str(b.pk)]})
+    assert r.status_code == 302
+    assert set(Product.objects.for_shop(shop).values_list("status", flat=True)) == {"archived"}
+    r = web.get(f"{base(shop)}/products/export/", {"ids": [str(a.pk)]})
+    body = b"".join(r.streaming_content).decode("utf-8-sig")
+    assert a.title in body and b.title not in body
+
+
+def test_stock_adjustment_and_history(shop):
+    owner = load_actor(shop.owner, shop)
+    sku = first_sku(make_product(owner))
+    wh = make_warehouse(owner)
+    web = web_client_for(shop.owner, reauth=False)
+    r = web.post(f"{base(shop)}/stock/", {"sku": sku.code, "warehouse": str(wh.pk), "delta": "8", "reason": "receipt",
+                                          "note": "PO-7"})  # fmt: skip
+    assert r.status_code == 302
+    assert Stock.objects.for_shop(shop).get(sku=sku, warehouse=wh).on_hand == 8
+    r = web.post(f"{base(shop)}/stock/", {"sku": sku.code, "warehouse": str(wh.pk), "delta": "-9", "reason": "loss"})
+    assert r.status_code == 400 and b"Only 8 units are available" in r.content
+    page = web.get(f"{base(shop)}/stock/", {"warehouse": wh.pk}).content.decode()
+    assert f'data-sku="{sku.code}"' in page
+    history = web.get(f"{base(shop)}/stock/movements/", {"sku": sku.code}).content.decode()
+    assert "PO-7" in history and 'data-kind="receipt"' in history
+    assert StockMovement.objects.for_shop(shop).count() == 1
+
+
+def test_import_page_progress_and_report(shop, django_capture_on_commit_callbacks):
+    web = web_client_for(shop.owner, reauth=False)
+    upload = SimpleUploadedFile("p.csv", b"sku,title,price\nOK-1,Fine,5\nBAD-1,Broken,abc\n")
+    with django_capture_on_commit_callbacks(execute=True):
+        r = web.post(f"{base(shop)}/imports/", {"kind": "products", "file": upload})
+    assert r.status_code == 302
+    job = ImportJob.objects.for_shop(shop).get()
+    page = web.get(r["Location"]).content.decode()
+    assert 'data-status="done"' in page and 'value="100"' in page and 'id="error-report"' in page
+    assert "BAD-1" in page
+    report = b"".join(web.get(f"{base(shop)}/imports/{job.pk}/report/").streaming_content).decode()
+    assert "BAD-1" in report and "price" in report
+    r = web.post(f"{base(shop)}/imports/", {"kind": "products", "file": SimpleUploadedFile("x.csv", b"a,b\n1,2\n")})
+    assert r.status_code == 400 and b"Missing columns" in r.content
+
+
+def test_images_via_page(shop):
+    product = make_product(load_actor(shop.owner, shop))
+    web = web_client_for(shop.owner, reauth=False)
+    assert web.post(f"{base(shop)}/products/{product.pk}/images/", {"image": png_upload()}).status_code == 302
+    assert web.post(f"{base(shop)}/products/{product.pk}/images/", {"image": png_upload("b.png")}).status_code == 302
+    ids = list(product.images.order_by("position").values_list("pk", flat=True))
+    web.post(f"{base(shop)}/products/{product.pk}/images/", {"move": str(ids[1]), "dir": "up"})
+    assert list(product.images.order_by("position").values_list("pk", flat=True)) == [ids[1], ids[0]]
+    web.post(f"{base(shop)}/products/{product.pk}/images/", {"delete": str(ids[0])})
+    assert list(product.images.values_list("pk", flat=True)) == [ids[1]]
+    r = web.post(f"{base(shop)}/products/{product.pk}/images/", {"image": SimpleUploadedFile("x.png", b"nope")},
+                 follow=True)  # fmt: skip
+    assert b"not an image" in r.content
+
+
+def test_low_stock_page(shop):
+    owner = load_actor(shop.owner, shop)
+    sku = first_sku(make_product(owner))
+    services.low_stock_scan(shop_id=shop.pk)
+    web = web_client_for(make_member(shop, "viewer").user, reauth=False)
+    page = web.get(f"{base(shop)}/low-stock/").content.decode()
+    assert f'data-sku="{sku.code}"' in page
+
+
+def test_scoped_member_pages(shop):
+    owner = load_actor(shop.owner, shop)
+    mine, other = (
+        services.category_create(actor=owner, name="Mine"),
+        services.category_create(actor=owner, name="Other"),
+    )
+    p_mine, p_other = make_product(owner, category=mine), make_product(owner, category=other)
+    web = web_client_for(make_member(shop, "operator", scopes={"category": [mine.pk]}).user, reauth=False)
+    page = web.get(f"{base(shop)}/products/").content.decode()
+    assert p_mine.title in page and p_other.title not in page
+    assert web.get(f"{base(shop)}/products/{p_other.pk}/").status_code == 404
+    assert web.post(f"{base(shop)}/products/{p_other.pk}/submit/").status_code == 404
+
+
+@pytest.fixture
+def busy(shop):
+    owner = load_actor(shop.owner, shop)
+    whs = [make_warehouse(owner), make_warehouse(owner)]
+    for i in range(30):
+        product = make_product(owner, skus=2)
+        for wh in whs:
+            services.stock_adjust(actor=owner, sku=first_sku(product), warehouse=wh, delta=i + 1, reason="receipt")
+    return shop
+
+
+@pytest.mark.parametrize("path", ["/products/", "/stock/", "/stock/movements/", "/low-stock/"])
+def test_pages_do_not_grow_with_rows(busy, path):
+    services.low_stock_scan(shop_id=busy.pk)
+    web = web_client_for(busy.owner, reauth=False)
+
+    def count(page):
+        with CaptureQueriesContext(connection) as ctx:
+            r = web.get(base(busy) + path, {"page": page})
+        assert r.status_code == 200
+        return len(ctx.captured_queries)
+
+    assert count(1) == count(2)  # 25 rows vs the rest
+
+
+def test_adjustment_reasons_match_the_service():
+    from catalog.web.forms import AdjustmentForm
+
+    assert [c for c, _label in AdjustmentForm.base_fields["reason"].choices] == list(services.ADJUSTMENT_REASONS)

@@ -1,0 +1,529 @@
+"""Bulk import and export of products+SKUs and of stock levels, in CSV and XLSX.
+
+An import is a job row (status, progress, row-level errors) run by a Celery task. Each row is
+applied in its own transaction through the catalog services (so each change is audited and
+checked like a hand edit): a valid row applies whole, an invalid row changes nothing and is
+reported. Rows are keyed by SKU code, so importing the same file twice changes nothing.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+import os
+import tempfile
+from collections.abc import Iterator
+from datetime import timedelta
+from decimal import Decimal
+
+from django.db import DatabaseError, transaction
+from django.http import FileResponse, StreamingHttpResponse
+from django.utils import timezone
+from django.utils.translation import gettext as _
+
+from backoffice.audit import audit_record
+from backoffice.authz import Actor, can, load_actor
+from backoffice.errors import ServiceError, ValidationFailed
+from catalog import services
+from catalog.models import SKU, Category, ImportJob, Product, Stock, Warehouse
+
+IMPORT_ACTIONS = {ImportJob.Kind.PRODUCTS: "catalog.edit", ImportJob.Kind.STOCK: "catalog.manage_stock"}
+MAX_UPLOAD = 20 * 1024 * 1024
+MAX_ROWS = 100_000
+CHUNK = 500
+PROGRESS_EVERY = 200
+
+PRODUCT_COLUMNS = ["product_ref", "title", "description", "brand", "category", "product_attributes", "sku",
+                   "barcode", "price", "old_price", "cost", "weight", "length", "width", "height",
+                   "low_stock_threshold", "attributes"]  # fmt: skip
+PRODUCT_REQUIRED = {"sku", "title", "price"}
+STOCK_COLUMNS = ["sku", "warehouse", "on_hand"]
+STOCK_REQUIRED = {"sku", "warehouse", "on_hand"}
+SKU_COLUMNS = ("barcode", "price", "old_price", "cost", "weight", "length", "width", "height", "low_stock_threshold",
+               "attributes")  # fmt: skip
+
+
+# --------------------------------------------------------------------------------------------- reading
+
+
+def _cell(value) -> str:
+    if value is None:
+        return ""
+    if isinstance(value, float):
+        return str(Decimal(repr(value)).normalize()) if value == value else ""
+    return str(value).strip()
+
+
+def read_table(fileobj, name: str) -> tuple[list[str], list[list[str]]]:
+    """(header, rows) of a CSV or XLSX file, every cell as a stripped string."""
+    fileobj.seek(0)
+    if name.lower().endswith(".xlsx"):
+        from openpyxl import load_workbook
+
+        try:
+            wb = load_workbook(fileobj, read_only=True, data_only=True)
+        except Exception as exc:  # openpyxl raises many types for a broken file
+            raise ValidationFailed(_("This is not a readable XLSX file."), fields={"file": [str(exc)[:200]]})
+        try:
+            ws = wb.worksheets[0]
+            it = ws.iter_rows(values_only=True)
+            header = [_cell(v).lower() for v in next(it, ())]
+            rows = [[_cell(v) for v in r] for r in it if any(v not in (None, "") for v in r)]
+        finally:
+            wb.close()
+        return header, rows
+    raw = fileobj.read()
+    try:
+        text = raw.decode("utf-8-sig")
+    except UnicodeDecodeError:
+        raise ValidationFailed(_("Save the CSV file as UTF-8."), fields={"file": [_("Not UTF-8.")]})
+    reader = csv.reader(io.StringIO(text))
+    header = [h.strip().lower() for h in next(reader, [])]
+    rows = [[c.strip() for c in r] for r in reader if any(c.strip() for c in r)]
+    return header, rows
+
+
+def _check_header(kind: str, header: list[str]) -> None:
+    required = PRODUCT_REQUIRED if kind == ImportJob.Kind.PRODUCTS else STOCK_REQUIRED
+    missing = sorted(required - set(header))
+    if missing:
+        raise ValidationFailed(
+            _("The file lacks the columns: %(c)s") % {"c": ", ".join(missing)},
+            fields={"file": [_("Missing columns: %(c)s") % {"c": ", ".join(missing)}]},
+        )
+
+
+# --------------------------------------------------------------------------------------------- jobs
+
+
+def import_job_create(*, actor: Actor, kind: str, upload) -> ImportJob:
+    """Accept a file (CSV or XLSX with the needed columns) and queue its import."""
+    shop = actor.shop
+    name = os.path.basename(getattr(upload, "name", "") or "upload")
+    if kind not in IMPORT_ACTIONS:
+        raise ValidationFailed(_("Unknown import kind."), fields={"kind": [_("products or stock")]})
+    if not name.lower().endswith((".csv", ".xlsx")):
+        raise ValidationFailed(_("Upload a .csv or .xlsx file."), fields={"file": [_("Upload a .csv or .xlsx file.")]})
+    if upload.size > MAX_UPLOAD:
+        raise ValidationFailed(_("The file is larger than 20 MB."), fields={"file": [_("Too large.")]})
+    header, rows = read_table(upload, name)
+    _check_header(kind, header)
+    if len(rows) > MAX_ROWS:
+        raise ValidationFailed(
+            _("At most %(n)s rows per file.") % {"n": MAX_ROWS}, fields={"file": [_("Too many rows.")]}
+        )
+    upload.seek(0)
+    with transaction.atomic():
+        job = ImportJob(shop=shop, kind=kind, file_name=name[:255], created_by=actor.user, total_rows=len(rows))
+        job.file.save(name, upload, save=False)
+        job.save()
+        audit_record(shop=shop, actor=actor, action="import.created", target=job,
+                     changes={"kind": [None, kind], "file": [None, name], "rows": [None, len(rows)]})  # fmt: skip
+        from catalog.tasks import run_import
+
+        transaction.on_commit(lambda: run_import.delay(shop.pk, job.pk))
+    return job
+
+
+STALE_AFTER = timedelta(minutes=30)
+
+
+def import_job_run(*, shop_id: int, job_id: int) -> str:
+    """Run a queued import (idempotent: a finished job is left alone; a redelivered one resumes safely
+    because every row is keyed by SKU code). Returns the job's final status."""
+    now = timezone.now()
+    claimed = (
+        ImportJob.unscoped.filter(pk=job_id, shop_id=shop_id)
+        .filter(status=ImportJob.Status.PENDING)
+        .update(status=ImportJob.Status.RUNNING, started_at=now)
+    ) or (
+        ImportJob.unscoped.filter(pk=job_id, shop_id=shop_id, status=ImportJob.Status.RUNNING,
+                                  started_at__lt=now - STALE_AFTER)
+        .update(started_at=now)
+    )  # fmt: skip
+    job = ImportJob.unscoped.select_related("shop", "created_by").get(pk=job_id, shop_id=shop_id)
+    if not claimed:
+        return job.status
+    shop = job.shop
+    actor = load_actor(job.created_by, shop)
+    if actor is None or not can(actor, IMPORT_ACTIONS[job.kind]):
+        return _finish(job, actor, status=ImportJob.Status.FAILED,
+                       message=_("The member who started this import may no longer import."))  # fmt: skip
+    try:
+        with job.file.open("rb") as fh:
+            header, rows = read_table(fh, job.file_name)
+        _check_header(job.kind, header)
+    except (ValidationFailed, OSError) as exc:
+        return _finish(job, actor, status=ImportJob.Status.FAILED, message=str(getattr(exc, "message", exc))[:255])
+    job.total_rows = len(rows)
+    runner = _ProductRows(actor, header) if job.kind == ImportJob.Kind.PRODUCTS else _StockRows(actor, header)
+    counts = {"created": 0, "updated": 0, "unchanged": 0}
+    errors: list[dict] = []
+    error_rows = 0
+    for start in range(0, len(rows), CHUNK):
+        chunk = rows[start : start + CHUNK]
+        runner.prefetch(chunk)
+        for offset, values in enumerate(chunk):
+            number = start + offset + 2  # the header is row 1
+            record = dict(zip(header, values, strict=False))
+            try:
+                with transaction.atomic():
+                    outcome = runner.apply(record)
+                counts[outcome] += 1
+            except ServiceError as exc:
+                error_rows += 1
+                fields = exc.fields or {"": [exc.message]}
+                for field, messages in fields.items():
+                    for message in messages:
+                        errors.append({"row": number, "sku": record.get("sku", ""), "field": runner.column(field),
+                                       "message": str(message)})  # fmt: skip
+                runner.forget(record)
+            except DatabaseError as exc:
+                error_rows += 1
+                errors.append({"row": number, "sku": record.get("sku", ""), "field": "",
+                               "message": _("Conflicting change: %(e)s") % {"e": str(exc).splitlines()[0][:150]}})  # fmt: skip
+                runner.forget(record)
+            processed = start + offset + 1
+            if processed % PROGRESS_EVERY == 0:
+                ImportJob.unscoped.filter(pk=job.pk).update(
+                    total_rows=len(rows), processed_rows=processed, created_rows=counts["created"],
+                    updated_rows=counts["updated"], unchanged_rows=counts["unchanged"], error_rows=error_rows,
+                )  # fmt: skip
+    job.processed_rows = len(rows)
+    job.created_rows, job.updated_rows, job.unchanged_rows = counts["created"], counts["updated"], counts["unchanged"]
+    job.error_rows = error_rows
+    job.errors = errors
+    return _finish(job, actor, status=ImportJob.Status.DONE, message="")
+
+
+def _finish(job: ImportJob, actor, *, status: str, message: str) -> str:
+    with transaction.atomic():
+        job.status = status
+        job.message = message
+        job.finished_at = timezone.now()
+        job.save()
+        audit_record(shop=job.shop, actor=actor or job.created_by, action="import.finished", target=job,
+                     changes={"status": [ImportJob.Status.RUNNING, status],
+                              "created": [None, job.created_rows], "updated": [None, job.updated_rows],
+                              "unchanged": [None, job.unchanged_rows], "errors": [None, job.error_rows]})  # fmt: skip
+    return status
+
+
+def error_report_response(job: ImportJob) -> StreamingHttpResponse:
+    writer = csv.writer(_Echo())
+
+    def rows():
+        yield writer.writerow(["row", "sku", "column", "message"])
+        for e in job.errors:
+            yield writer.writerow([e.get("row"), e.get("sku", ""), e.get("field", ""), e.get("message", "")])
+
+    response = StreamingHttpResponse(rows(), content_type="text/csv")
+    response["Content-Disposition"] = f'attachment; filename="import-{job.pk}-errors.csv"'
+    return response
+
+
+# --------------------------------------------------------------------------------------------- row appliers
+
+
+class _ProductRows:
+    """Applies one products+SKUs row: create the SKU (and its product), update what differs, or nothing."""
+
+    def __init__(self, actor: Actor, header: list[str]):
+        self.actor = actor
+        self.shop = actor.shop
+        self.header = set(header)
+        self.header_list = header
+        self.may_cost = "catalog.view_cost" in actor.permissions
+        self.categories = _category_paths(self.shop)
+        self.skus: dict[str, SKU] = {}
+        self.products_by_ref: dict[str, Product] = {}
+        self.created: set[str] = set()
+
+    @staticmethod
+    def column(field: str) -> str:
+        field = field.split(".")[-1]
+        return {"code": "sku", "category": "category"}.get(field, field)
+
+    def prefetch(self, chunk: list[list[str]]) -> None:
+        codes = set()
+        refs = set()
+        for values in chunk:
+            record = dict(zip(self.header_list, values, strict=False))
+            codes.add(record.get("sku", ""))
+            if record.get("product_ref"):
+                refs.add(record["product_ref"])
+        self.skus = {
+            s.code: s for s in SKU.objects.for_shop(self.shop).filter(code__in=codes).select_related("product")
+        }
+        ids = {int(r[3:]) for r in refs if r.startswith("id:") and r[3:].isdigit()}
+        plain = {r for r in refs if not r.startswith("id:")}
+        self.products_by_ref = {p.ref: p for p in Product.objects.for_shop(self.shop).filter(ref__in=plain)}
+        self.products_by_ref.update({f"id:{p.pk}": p for p in Product.objects.for_shop(self.shop).filter(pk__in=ids)})
+
+    def forget(self, record: dict) -> None:
+        # A failed row may have half-updated our in-memory copies; reload them on next use.
+        code = record.get("sku", "")
+        if code in self.skus:
+            self.skus[code] = SKU.objects.for_shop(self.shop).select_related("product").get(pk=self.skus[code].pk)
+
+    def _product_fields(self, record: dict) -> dict:
+        out = {}
+        for key in ("title", "description", "brand"):
+            if key in self.header:
+                out[key] = record.get(key, "")
+        if "category" in self.header:
+            path = record.get("category", "")
+            if path:
+                category = self.categories.get(path.strip("/ ").lower())
+                if category is None:
+                    raise ValidationFailed(
+                        _("Unknown category."), fields={"category": [_("Unknown category: %(c)s") % {"c": path}]}
+                    )
+                out["category"] = category
+            else:
+                out["category"] = None
+        if "product_attributes" in self.header:
+            out["attributes"] = _json_object(record.get("product_attributes", ""), "product_attributes")
+        return out
+
+    def _sku_fields(self, record: dict) -> dict:
+        raw = {}
+        for key in SKU_COLUMNS:
+            if key not in self.header:
+                continue
+            value = record.get(key, "")
+            if key == "attributes":
+                raw[key] = _json_object(value, "attributes")
+            elif key == "low_stock_threshold":
+                if value == "":
+                    raw[key] = None
+                else:
+                    try:
+                        raw[key] = int(Decimal(value))
+                    except Exception:
+                        raise ValidationFailed(_("Enter a whole number."), fields={key: [_("Enter a whole number.")]})
+            elif key == "cost" and not self.may_cost:
+                if value != "":
+                    raise ValidationFailed(_("You may not set cost prices."), fields={"cost": [_("Not allowed.")]})
+            else:
+                raw[key] = value if value != "" else None
+        if raw.get("price") is None and "price" in raw:
+            raise ValidationFailed(_("Price is required."), fields={"price": [_("This field is required.")]})
+        return services._clean_sku_data(raw, "", partial=True)
+
+    def apply(self, record: dict) -> str:
+        code = record.get("sku", "")
+        if not code:
+            raise ValidationFailed(_("SKU code is required."), fields={"sku": [_("This field is required.")]})
+        product_fields = self._product_fields(record)
+        if "title" in product_fields and not product_fields["title"]:
+            raise ValidationFailed(_("Title is required."), fields={"title": [_("This field is required.")]})
+        sku_fields = self._sku_fields(record)
+        sku = self.skus.get(code)
+        if sku is None and code in self.created:  # the same code twice in one file
+            sku = self.skus[code] = SKU.objects.for_shop(self.shop).select_related("product").get(code=code)
+        if sku is not None:
+            if not can(self.actor, "catalog.edit", sku):
+                raise ValidationFailed(_("This SKU is outside your scope."), fields={"sku": [_("Outside your scope.")]})
+            return self._update(sku, product_fields, sku_fields)
+        ref = record.get("product_ref", "")
+        product = self.products_by_ref.get(ref) if ref else None
+        if product is not None:
+            if not can(self.actor, "catalog.edit", product):
+                raise ValidationFailed(_("This product is outside your scope."),
+                                       fields={"product_ref": [_("Outside your scope.")]})  # fmt: skip
+            changed = _differs(product, product_fields)
+            if changed:
+                product = services.product_update(actor=self.actor, product=product, **changed)
+            services.sku_create(actor=self.actor, product=product, code=code, **sku_fields)
+        else:
+            product = services.product_create(
+                actor=self.actor, title=product_fields.get("title", ""), description=product_fields.get("description", ""),
+                brand=product_fields.get("brand", ""), category=product_fields.get("category"),
+                attributes=product_fields.get("attributes") or {}, skus=[{"code": code, **sku_fields}],
+                ref="" if ref.startswith("id:") else ref,
+            )  # fmt: skip
+            if ref and not ref.startswith("id:"):
+                self.products_by_ref[ref] = product
+        self.created.add(code)
+        return "created"
+
+    def _update(self, sku: SKU, product_fields: dict, sku_fields: dict) -> str:
+        product_changes = _differs(sku.product, product_fields)
+        sku_changes = _differs(sku, sku_fields)
+        if not product_changes and not sku_changes:
+            return "unchanged"
+        if product_changes:
+            sku.product = services.product_update(actor=self.actor, product=sku.product, **product_changes)
+        if sku_changes:
+            product = sku.product
+            sku = services.sku_update(actor=self.actor, sku=sku, **sku_changes)
+            product.refresh_from_db(fields=["status", "submitted_at"])
+            sku.product = product
+        self.skus[sku.code] = sku
+        return "updated"
+
+
+class _StockRows:
+    """Applies one stock row: set the counted on-hand level of a SKU in a warehouse."""
+
+    def __init__(self, actor: Actor, header: list[str]):
+        self.actor = actor
+        self.shop = actor.shop
+        self.header = header
+        self.warehouses = {w.code: w for w in Warehouse.objects.for_shop(self.shop)}
+        self.skus: dict[str, SKU] = {}
+        self.levels: dict[tuple[int, int], int] = {}
+
+    @staticmethod
+    def column(field: str) -> str:
+        return field
+
+    def prefetch(self, chunk: list[list[str]]) -> None:
+        i = self.header.index("sku")
+        codes = {values[i] for values in chunk if len(values) > i}
+        self.skus = {
+            s.code: s for s in SKU.objects.for_shop(self.shop).filter(code__in=codes).select_related("product")
+        }
+        # Current levels: a row that already matches is a no-op (as of this read) and takes no lock.
+        rows = Stock.objects.for_shop(self.shop).filter(sku__code__in=codes)
+        self.levels = {(sku, wh): n for sku, wh, n in rows.values_list("sku_id", "warehouse_id", "on_hand")}
+
+    def forget(self, record: dict) -> None:
+        pass
+
+    def apply(self, record: dict) -> str:
+        sku = self.skus.get(record.get("sku", ""))
+        if sku is None or not can(self.actor, "catalog.manage_stock", sku):
+            raise ValidationFailed(
+                _("Unknown SKU."), fields={"sku": [_("Unknown SKU: %(c)s") % {"c": record.get("sku", "")}]}
+            )
+        warehouse = self.warehouses.get(record.get("warehouse", ""))
+        if warehouse is None or not can(self.actor, "catalog.manage_stock", warehouse):
+            raise ValidationFailed(_("Unknown warehouse."), fields={"warehouse": [_("Unknown warehouse.")]})
+        try:
+            level = int(Decimal(record.get("on_hand", "")))
+            if Decimal(record.get("on_hand", "")) != level or level < 0:
+                raise ValueError
+        except Exception:
+            raise ValidationFailed(
+                _("Enter a whole number, 0 or more."), fields={"on_hand": [_("A whole number, 0 or more.")]}
+            )
+        if self.levels.get((sku.pk, warehouse.pk)) == level:
+            return "unchanged"
+        movement = services.stock_set_level(actor=self.actor, sku=sku, warehouse=warehouse, on_hand=level,
+                                            note=_("Stock import"), reference="import")  # fmt: skip
+        self.levels[(sku.pk, warehouse.pk)] = level
+        return "unchanged" if movement is None else "updated"
+
+
+def _json_object(value: str, field: str) -> dict:
+    if not value:
+        return {}
+    try:
+        data = json.loads(value)
+    except ValueError:
+        raise ValidationFailed(_("Give a JSON object."), fields={field: [_("Not valid JSON.")]})
+    if not isinstance(data, dict):
+        raise ValidationFailed(_("Give a JSON object."), fields={field: [_("Not a JSON object.")]})
+    return data
+
+
+def _differs(obj, fields: dict) -> dict:
+    out = {}
+    for key, value in fields.items():
+        current = getattr(obj, key)
+        same = current == (Decimal(value) if isinstance(current, Decimal) and value is not None else value)
+        if not same:
+            out[key] = value
+    return out
+
+
+def _category_paths(shop) -> dict[str, Category]:
+    """'parent/child' (lower case) → category, for every category of the shop."""
+    cats = {c.pk: c for c in Category.objects.for_shop(shop)}
+    return {category_path(c, cats).lower(): c for c in cats.values()}
+
+
+def category_path(category: Category, cats: dict[int, Category]) -> str:
+    parts = []
+    node = category
+    seen = set()
+    while node is not None and node.pk not in seen:
+        seen.add(node.pk)
+        parts.append(node.name)
+        node = cats.get(node.parent_id)
+    return "/".join(reversed(parts))
+
+
+# --------------------------------------------------------------------------------------------- export
+
+
+class _Echo:
+    def write(self, value):
+        return value
+
+
+def _product_rows(queryset, *, with_cost: bool) -> Iterator[list]:
+    shop_id = None
+    cats: dict[int, Category] = {}
+    for product in queryset.order_by("id").iterator(chunk_size=500):
+        if shop_id is None:
+            shop_id = product.shop_id
+            cats = {c.pk: c for c in Category.objects.for_shop(shop_id)}
+        category = category_path(cats[product.category_id], cats) if product.category_id in cats else ""
+        for sku in product.skus.all():
+            row = [product.ref or f"id:{product.pk}", product.title, product.description, product.brand, category,
+                   json.dumps(product.attributes, ensure_ascii=False) if product.attributes else "", sku.code,
+                   sku.barcode, sku.price, sku.old_price, sku.cost, sku.weight, sku.length, sku.width, sku.height,
+                   sku.low_stock_threshold, json.dumps(sku.attributes, ensure_ascii=False) if sku.attributes else "",
+                   product.status]  # fmt: skip
+            if not with_cost:
+                del row[10]
+            yield ["" if v is None else v for v in row]
+
+
+def export_products(queryset, *, actor: Actor, fmt: str):
+    """Products and SKUs, one row per SKU, in the import format (plus ``status``); ``cost`` only with
+    ``catalog.view_cost``."""
+    with_cost = "catalog.view_cost" in actor.permissions
+    header = [*PRODUCT_COLUMNS, "status"]
+    if not with_cost:
+        header.remove("cost")
+    rows = _product_rows(queryset, with_cost=with_cost)
+    return _respond(header, rows, fmt, f"products-{actor.shop.pk}")
+
+
+def export_stock(queryset, *, fmt: str):
+    rows = (
+        [s.sku.code, s.warehouse.code, s.on_hand, s.reserved, s.available, s.sku.product.title]
+        for s in queryset.order_by("id").iterator(chunk_size=2000)
+    )
+    return _respond(["sku", "warehouse", "on_hand", "reserved", "available", "title"], rows, fmt, "stock")
+
+
+def _respond(header: list[str], rows: Iterator[list], fmt: str, name: str):
+    if fmt == "xlsx":
+        from openpyxl import Workbook
+
+        wb = Workbook(write_only=True)
+        ws = wb.create_sheet()
+        ws.append(header)
+        for row in rows:
+            ws.append([float(v) if isinstance(v, Decimal) else v for v in row])
+        tmp = tempfile.TemporaryFile()  # noqa: SIM115 - FileResponse closes it once sent
+        wb.save(tmp)
+        tmp.seek(0)
+        return FileResponse(tmp, as_attachment=True, filename=f"{name}.xlsx",
+                            content_type="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet")  # fmt: skip
+    writer = csv.writer(_Echo())
+
+    def stream():
+        yield "\ufeff" + writer.writerow(header)
+        for row in rows:
+            yield writer.writerow(row)
+
+    response = StreamingHttpResponse(stream(), content_type="text/csv; charset=utf-8")
+    response["Content-Disposition"] = f'attachment; filename="{name}.csv"'
+    return response

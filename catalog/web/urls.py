@@ -1,0 +1,28 @@
+from django.urls import path, re_path
+
+from catalog.web import views
+
+app_name = "catalog"
+
+P = "shops/<int:shop>/catalog"
+urlpatterns = [
+    path(f"{P}/products/", views.ProductListView.as_view(), name="product_list"),
+    path(f"{P}/products/bulk/", views.ProductBulkView.as_view(), name="product_bulk"),
+    path(f"{P}/products/export/", views.ProductExportView.as_view(), name="product_export"),
+    path(f"{P}/products/new/", views.ProductCreateView.as_view(), name="product_create"),
+    path(f"{P}/products/<int:pk>/", views.ProductDetailView.as_view(), name="product_detail"),
+    path(f"{P}/products/<int:pk>/images/", views.ProductImagesView.as_view(), name="product_images"),
+    re_path(
+        r"^shops/(?P<shop>[0-9]+)/catalog/products/(?P<pk>[0-9]+)/(?P<op>submit|archive|unarchive)/$",
+        views.ProductTransitionView.as_view(),
+        name="product_transition",
+    ),
+    path(f"{P}/stock/", views.StockView.as_view(), name="stock"),
+    path(f"{P}/stock/movements/", views.MovementListView.as_view(), name="movements"),
+    path(f"{P}/low-stock/", views.LowStockView.as_view(), name="low_stock"),
+    path(f"{P}/imports/", views.ImportListView.as_view(), name="imports"),
+    path(f"{P}/imports/<int:pk>/", views.ImportDetailView.as_view(), name="import_detail"),
+    path(f"{P}/imports/<int:pk>/report/", views.ImportReportView.as_view(), name="import_report"),
+    path(f"{P}/categories/", views.CategoryListView.as_view(), name="categories"),
+    path(f"{P}/warehouses/", views.WarehouseListView.as_view(), name="warehouses"),
+]

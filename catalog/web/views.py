@@ -1,0 +1,462 @@
+"""Browser pages for the catalog. Thin: forms check shape, selectors read, services write."""
+
+from __future__ import annotations
+
+from urllib.parse import urlencode
+
+from django.contrib import messages
+from django.core.exceptions import PermissionDenied
+from django.core.paginator import Paginator
+from django.shortcuts import get_object_or_404, redirect, render
+from django.urls import reverse
+from django.utils.translation import gettext as _
+from django.views import View
+
+from backoffice.authz import can
+from backoffice.errors import ServiceError
+from backoffice.web import ShopPageMixin
+from catalog import images, selectors, services, transfer
+from catalog.models import SKU, Category, LowStockAlert, Product, ProductImage, StockMovement
+from catalog.web import forms as f
+
+PAGE_SIZE = 25
+
+
+def _page(request, qs):
+    return Paginator(qs, PAGE_SIZE).get_page(request.GET.get("page"))
+
+
+def _querystring(request) -> str:
+    return urlencode({k: v for k, v in request.GET.items() if k != "page"})
+
+
+# --------------------------------------------------------------------------------------------- products
+
+
+class ProductListView(ShopPageMixin, View):
+    required_action = "catalog.view"
+
+    def get(self, request, shop):
+        qs = selectors.product_list(shop=self.shop, actor=self.actor, filters=request.GET).order_by("-id")
+        context = {
+            "page": _page(request, qs),
+            "filters": request.GET,
+            "querystring": _querystring(request),
+            "statuses": Product.Status.choices,
+            "categories": selectors.category_list(shop=self.shop, actor=self.actor),
+            "warehouses": selectors.warehouse_list(shop=self.shop, actor=self.actor),
+        }
+        template = "catalog/_product_rows.html" if request.htmx else "catalog/product_list.html"
+        return render(request, template, context)
+
+
+class ProductBulkView(ShopPageMixin, View):
+    """Bulk submit or archive of the ticked products."""
+
+    required_action = "catalog.publish"
+    ACTIONS = {"submit": services.product_submit, "archive": services.product_archive}
+
+    def post(self, request, shop):
+        op = self.ACTIONS.get(request.POST.get("action", ""))
+        ids = [int(i) for i in request.POST.getlist("ids") if i.isdigit()]
+        if op is None or not ids:
+            messages.error(request, _("Tick some products and choose an action."))
+            return redirect("catalog:product_list", shop=self.shop.pk)
+        done, failed = 0, []
+        for product in self.scoped(Product).filter(pk__in=ids):
+            try:
+                op(actor=self.actor, product=product)
+                done += 1
+            except ServiceError as exc:
+                failed.append(f"{product.title}: {exc.message}")
+        if done:
+            messages.success(request, _("%(n)s product(s) updated.") % {"n": done})
+        for line in failed[:10]:
+            messages.warning(request, line)
+        return redirect("catalog:product_list", shop=self.shop.pk)
+
+
+class ProductExportView(ShopPageMixin, View):
+    required_action = "catalog.view"
+
+    def get(self, request, shop):
+        fmt = request.GET.get("file_format", "csv")
+        qs = selectors.product_list(shop=self.shop, actor=self.actor, filters=request.GET)
+        ids = [int(i) for i in request.GET.getlist("ids") if i.isdigit()]
+        if ids:
+            qs = qs.filter(pk__in=ids)
+        return transfer.export_products(qs, actor=self.actor, fmt="xlsx" if fmt == "xlsx" else "csv")
+
+
+def _variant_data(form_data: dict, show_cost: bool) -> dict:
+    keys = ["code", "price", "old_price", "barcode", "weight", "low_stock_threshold", "attributes"]
+    if show_cost:
+        keys.append("cost")
+    return {k: form_data.get(k) for k in keys}
+
+
+class ProductFormMixin:
+    template = "catalog/product_form.html"
+
+    def _categories(self):
+        return selectors.category_list(shop=self.shop, actor=self.actor, action="catalog.edit")
+
+    def _category(self, pk):
+        return self._categories().filter(pk=pk).first() if pk else None
+
+    def _show_cost(self) -> bool:
+        return can(self.actor, "catalog.view_cost")
+
+    def _render(self, request, form, formset, product=None, status=200):
+        context = {"form": form, "formset": formset, "product": product, "show_cost": self._show_cost()}
+        if product is not None:
+            context.update(
+                images=ProductImage.objects.for_shop(self.shop).filter(product=product).order_by("position", "id"),
+                image_form=f.ImageUploadForm(),
+                stock=selectors.stock_list(shop=self.shop, actor=self.actor, filters={"product": product.pk}),
+            )
+        return render(request, self.template, context, status=status)
+
+    def _formset(self, data=None, initial=None):
+        return f.VariantFormSet(data, initial=initial, prefix="variants",
+                                form_kwargs={"show_cost": self._show_cost()})  # fmt: skip
+
+    def _place_errors(self, form, formset, exc: ServiceError) -> None:
+        placed = False
+        for key, msgs in (exc.fields or {}).items():
+            parts = key.split(".")
+            if parts[0] in ("variants", "skus") and len(parts) == 3 and parts[1].isdigit():
+                index = int(parts[1])
+                if index < len(formset.forms) and parts[2] in formset.forms[index].fields:
+                    for m in msgs:
+                        formset.forms[index].add_error(parts[2], str(m))
+                    placed = True
+            elif parts[-1] in form.fields:
+                for m in msgs:
+                    form.add_error(parts[-1], str(m))
+                placed = True
+            elif parts[-1] in ("code", "price", "cost") and formset.forms:
+                for m in msgs:
+                    formset.forms[0].add_error(parts[-1], str(m))
+                placed = True
+        if not placed:
+            form.add_error(None, exc.message)
+
+
+class ProductCreateView(ProductFormMixin, ShopPageMixin, View):
+    required_action = "catalog.edit"
+
+    def get(self, request, shop):
+        return self._render(request, f.ProductForm(categories=self._categories()), self._formset())
+
+    def post(self, request, shop):
+        form = f.ProductForm(request.POST, categories=self._categories())
+        formset = self._formset(request.POST)
+        if form.is_valid() and formset.is_valid():
+            data = form.cleaned_data
+            variants = [_variant_data(v, self._show_cost()) for v in formset.cleaned_data if v and v.get("code")]
+            try:
+                product = services.product_create(
+                    actor=self.actor, title=data["title"], description=data["description"], brand=data["brand"],
+                    category=self._category(data["category"]), attributes=data["attributes"], skus=variants,
+                )  # fmt: skip
+            except ServiceError as exc:
+                self._place_errors(form, formset, exc)
+            else:
+                messages.success(request, _("Product created."))
+                return redirect("catalog:product_detail", shop=self.shop.pk, pk=product.pk)
+        return self._render(request, form, formset, status=400)
+
+
+class ProductDetailView(ProductFormMixin, ShopPageMixin, View):
+    """View a product (anyone with catalog.view); edit it with its variants (catalog.edit)."""
+
+    required_action = "catalog.view"
+    required_actions_by_method = {"POST": "catalog.edit"}
+
+    def _product(self, pk) -> Product:
+        return get_object_or_404(self.scoped(Product).select_related("category"), pk=pk)
+
+    def _initial(self, product):
+        form = f.ProductForm(
+            initial={"title": product.title, "brand": product.brand, "category": product.category_id,
+                     "description": product.description, "attributes": product.attributes},
+            categories=self._categories(),
+        )  # fmt: skip
+        skus = SKU.objects.for_shop(self.shop).filter(product=product).order_by("id")
+        formset = self._formset(initial=[
+            {"id": s.pk, "code": s.code, "price": s.price, "old_price": s.old_price, "cost": s.cost,
+             "barcode": s.barcode, "weight": s.weight, "low_stock_threshold": s.low_stock_threshold,
+             "attributes": s.attributes} for s in skus
+        ])  # fmt: skip
+        return form, formset
+
+    def get(self, request, shop, pk):
+        product = self._product(pk)
+        form, formset = self._initial(product)
+        return self._render(request, form, formset, product)
+
+    def post(self, request, shop, pk):
+        product = self._product(pk)
+        form = f.ProductForm(request.POST, categories=self._categories())
+        formset = self._formset(request.POST)
+        if form.is_valid() and formset.is_valid():
+            data = form.cleaned_data
+            variants = []
+            for v in formset.cleaned_data:
+                if v and v.get("code"):
+                    variants.append({"id": v.get("id"), **_variant_data(v, self._show_cost())})
+            fields = {k: data[k] for k in ("title", "brand", "description", "attributes")}
+            fields["category"] = self._category(data["category"])
+            try:
+                services.product_edit(actor=self.actor, product=product, fields=fields, variants=variants)
+            except ServiceError as exc:
+                self._place_errors(form, formset, exc)
+            else:
+                messages.success(request, _("Changes saved."))
+                return redirect("catalog:product_detail", shop=self.shop.pk, pk=product.pk)
+        return self._render(request, form, formset, product, status=400)
+
+
+class ProductTransitionView(ShopPageMixin, View):
+    """Submit for review, archive, or restore from the archive."""
+
+    required_action = "catalog.publish"
+    OPS = {"submit": services.product_submit, "archive": services.product_archive,
+           "unarchive": services.product_unarchive}  # fmt: skip
+
+    def post(self, request, shop, pk, op):
+        product = get_object_or_404(self.scoped(Product), pk=pk)
+        try:
+            self.OPS[op](actor=self.actor, product=product)
+        except ServiceError as exc:
+            messages.error(request, exc.message)
+        else:
+            messages.success(request, _("Status: %(s)s") % {"s": Product.objects.for_shop(self.shop).get(pk=pk)
+                                                               .get_status_display()})  # fmt: skip
+        return redirect("catalog:product_detail", shop=self.shop.pk, pk=pk)
+
+
+class ProductImagesView(ShopPageMixin, View):
+    """Upload an image (``image``), delete one (``delete=<id>``), or move one (``move=<id>``, ``dir=up|down``)."""
+
+    required_action = "catalog.edit"
+
+    def post(self, request, shop, pk):
+        product = get_object_or_404(self.scoped(Product), pk=pk)
+        current = list(ProductImage.objects.for_shop(self.shop).filter(product=product).order_by("position", "id"))
+        try:
+            if request.POST.get("delete"):
+                image = next((i for i in current if str(i.pk) == request.POST["delete"]), None)
+                if image is None:
+                    raise ServiceError(_("No such image."))
+                images.image_remove(actor=self.actor, image=image)
+            elif request.POST.get("move"):
+                order = [i.pk for i in current]
+                at = next((n for n, i in enumerate(current) if str(i.pk) == request.POST["move"]), None)
+                if at is None:
+                    raise ServiceError(_("No such image."))
+                to = at - 1 if request.POST.get("dir") == "up" else at + 1
+                if 0 <= to < len(order):
+                    order[at], order[to] = order[to], order[at]
+                images.images_reorder(actor=self.actor, product=product, order=order)
+            else:
+                form = f.ImageUploadForm(request.POST, request.FILES)
+                if not form.is_valid():
+                    raise ServiceError(_("Choose an image file."))
+                images.image_add(actor=self.actor, product=product, upload=form.cleaned_data["image"])
+                messages.success(request, _("Image added."))
+        except ServiceError as exc:
+            messages.error(request, exc.message)
+        return redirect(reverse("catalog:product_detail", kwargs={"shop": self.shop.pk, "pk": pk}) + "#images")
+
+
+# --------------------------------------------------------------------------------------------- stock
+
+
+class StockView(ShopPageMixin, View):
+    """Stock per warehouse (filter), with the adjustment form for members who manage stock."""
+
+    required_action = "catalog.view"
+    required_actions_by_method = {"POST": "catalog.manage_stock"}
+    template = "catalog/stock.html"
+
+    def _warehouses(self, action="catalog.view"):
+        return selectors.warehouse_list(shop=self.shop, actor=self.actor, action=action)
+
+    def _render(self, request, form, status=200):
+        qs = selectors.stock_list(shop=self.shop, actor=self.actor, filters=request.GET).order_by("-id")
+        context = {
+            "page": _page(request, qs),
+            "filters": request.GET,
+            "querystring": _querystring(request),
+            "warehouses": self._warehouses(),
+            "form": form,
+            "may_adjust": can(self.actor, "catalog.manage_stock"),
+        }
+        template = "catalog/_stock_rows.html" if request.htmx and request.method == "GET" else self.template
+        return render(request, template, context, status=status)
+
+    def get(self, request, shop):
+        form = f.AdjustmentForm(initial={"warehouse": request.GET.get("warehouse"), "sku": request.GET.get("sku")},
+                                warehouses=self._warehouses("catalog.manage_stock"))  # fmt: skip
+        return self._render(request, form)
+
+    def post(self, request, shop):
+        form = f.AdjustmentForm(request.POST, warehouses=self._warehouses("catalog.manage_stock"))
+        if form.is_valid():
+            data = form.cleaned_data
+            sku = selectors.sku_get_by_code_or_id(shop=self.shop, actor=self.actor, value=data["sku"],
+                                                  action="catalog.manage_stock")  # fmt: skip
+            warehouse = self._warehouses("catalog.manage_stock").filter(pk=data["warehouse"]).first()
+            if sku is None:
+                form.add_error("sku", _("Unknown SKU."))
+            else:
+                try:
+                    services.stock_adjust(actor=self.actor, sku=sku, warehouse=warehouse, delta=data["delta"],
+                                          reason=data["reason"], note=data["note"])  # fmt: skip
+                except ServiceError as exc:
+                    f.apply_service_error(form, exc)
+                else:
+                    messages.success(
+                        request, _("Stock of %(sku)s changed by %(d)+d.") % {"sku": sku.code, "d": data["delta"]}
+                    )
+                    return redirect(
+                        reverse("catalog:stock", kwargs={"shop": self.shop.pk}) + f"?warehouse={warehouse.pk}"
+                    )
+        return self._render(request, form, status=400)
+
+
+class MovementListView(ShopPageMixin, View):
+    required_action = "catalog.view"
+
+    def get(self, request, shop):
+        qs = selectors.movement_list(shop=self.shop, actor=self.actor, filters=request.GET).order_by("-id")
+        return render(request, "catalog/movements.html", {
+            "page": _page(request, qs), "filters": request.GET, "querystring": _querystring(request),
+            "warehouses": selectors.warehouse_list(shop=self.shop, actor=self.actor),
+            "kinds": StockMovement.Kind.choices,
+        })  # fmt: skip
+
+
+class LowStockView(ShopPageMixin, View):
+    required_action = "catalog.view"
+
+    def get(self, request, shop):
+        status = request.GET.get("status", "open")
+        qs = selectors.alert_list(shop=self.shop, actor=self.actor, filters={"status": status}).order_by("-id")
+        return render(request, "catalog/low_stock.html", {
+            "page": _page(request, qs), "status": status, "querystring": _querystring(request),
+            "statuses": LowStockAlert.Status.choices,
+        })  # fmt: skip
+
+
+# --------------------------------------------------------------------------------------------- imports
+
+
+class ImportListView(ShopPageMixin, View):
+    required_action = "catalog.view"
+
+    def _render(self, request, form, status=200):
+        qs = selectors.import_list(shop=self.shop, actor=self.actor).order_by("-id")
+        return render(request, "catalog/imports.html", {"page": _page(request, qs), "form": form,
+                                                        "querystring": _querystring(request)}, status=status)  # fmt: skip
+
+    def get(self, request, shop):
+        return self._render(request, f.ImportForm())
+
+    def post(self, request, shop):
+        form = f.ImportForm(request.POST, request.FILES)
+        if form.is_valid():
+            kind = form.cleaned_data["kind"]
+            if not can(self.actor, transfer.IMPORT_ACTIONS[kind]):
+                raise PermissionDenied
+            try:
+                job = transfer.import_job_create(actor=self.actor, kind=kind, upload=form.cleaned_data["file"])
+            except ServiceError as exc:
+                f.apply_service_error(form, exc)
+            else:
+                return redirect("catalog:import_detail", shop=self.shop.pk, pk=job.pk)
+        return self._render(request, form, status=400)
+
+
+class ImportDetailView(ShopPageMixin, View):
+    """A job's progress (the page polls its partial while the job runs) and its error list."""
+
+    required_action = "catalog.view"
+
+    def get(self, request, shop, pk):
+        job = get_object_or_404(selectors.import_list(shop=self.shop, actor=self.actor), pk=pk)
+        template = "catalog/_import_progress.html" if request.htmx else "catalog/import_detail.html"
+        return render(request, template, {"job": job, "errors": job.errors[:100]})
+
+
+class ImportReportView(ShopPageMixin, View):
+    required_action = "catalog.view"
+
+    def get(self, request, shop, pk):
+        job = get_object_or_404(selectors.import_list(shop=self.shop, actor=self.actor), pk=pk)
+        return transfer.error_report_response(job)
+
+
+# --------------------------------------------------------------------------------------------- categories, warehouses
+
+
+class CategoryListView(ShopPageMixin, View):
+    required_action = "catalog.view"
+    required_actions_by_method = {"POST": "catalog.edit"}
+
+    def _render(self, request, form, status=200):
+        qs = selectors.category_list(shop=self.shop, actor=self.actor).select_related("parent")
+        return render(request, "catalog/categories.html", {"page": _page(request, qs), "form": form,
+                      "may_edit": can(self.actor, "catalog.edit"), "querystring": _querystring(request)}, status=status)  # fmt: skip
+
+    def _form(self, data=None):
+        return f.CategoryForm(data, categories=selectors.category_list(shop=self.shop, actor=self.actor,
+                                                                       action="catalog.edit"))  # fmt: skip
+
+    def get(self, request, shop):
+        return self._render(request, self._form())
+
+    def post(self, request, shop):
+        form = self._form(request.POST)
+        if form.is_valid():
+            parent = None
+            if form.cleaned_data["parent"]:
+                parent = self.scoped(Category, "catalog.edit").filter(pk=form.cleaned_data["parent"]).first()
+            try:
+                services.category_create(actor=self.actor, name=form.cleaned_data["name"], parent=parent)
+            except ServiceError as exc:
+                f.apply_service_error(form, exc)
+            else:
+                messages.success(request, _("Category added."))
+                return redirect("catalog:categories", shop=self.shop.pk)
+        return self._render(request, form, status=400)
+
+
+class WarehouseListView(ShopPageMixin, View):
+    required_action = "catalog.view"
+    required_actions_by_method = {"POST": "catalog.manage_stock"}
+
+    def _render(self, request, form, status=200):
+        qs = selectors.warehouse_list(shop=self.shop, actor=self.actor)
+        may_add = can(self.actor, "catalog.manage_stock") and "warehouse" not in self.actor.scopes
+        return render(request, "catalog/warehouses.html", {"page": _page(request, qs), "form": form,
+                      "may_add": may_add, "querystring": _querystring(request)}, status=status)  # fmt: skip
+
+    def get(self, request, shop):
+        return self._render(request, f.WarehouseForm())
+
+    def post(self, request, shop):
+        if "warehouse" in self.actor.scopes:
+            raise PermissionDenied
+        form = f.WarehouseForm(request.POST)
+        if form.is_valid():
+            try:
+                services.warehouse_create(actor=self.actor, **form.cleaned_data)
+            except ServiceError as exc:
+                f.apply_service_error(form, exc)
+            else:
+                messages.success(request, _("Warehouse added."))
+                return redirect("catalog:warehouses", shop=self.shop.pk)
+        return self._render(request, form, status=400)
