@@ -49,7 +49,7 @@ INSTALLED_APPS = [
 ]
 # The domain apps, in navigation order. Each may ship ``<app>/_nav.html``, which the base layout
 # includes in the sidebar (the links inside ask ``{% can %}`` before showing themselves).
-DOMAIN_APPS = ["accounts"]
+DOMAIN_APPS = ["accounts", "catalog", "orders"]
 INSTALLED_APPS += DOMAIN_APPS
 
 MIDDLEWARE = [
@@ -190,7 +190,18 @@ SPECTACULAR_SETTINGS = {
     "VERSION": "1.0.0",
     "SERVE_INCLUDE_SCHEMA": False,
     "COMPONENT_SPLIT_REQUEST": True,
-    "ENUM_NAME_OVERRIDES": {"ActionEnum": "backoffice.authz.catalog.ACTION_CODES"},
+    "ENUM_NAME_OVERRIDES": {
+        "ActionEnum": "backoffice.authz.catalog.ACTION_CODES",
+        "ProductStatusEnum": "catalog.models.Product.Status",
+        "LowStockAlertStatusEnum": "catalog.models.LowStockAlert.Status",
+        "ImportStatusEnum": "catalog.models.ImportJob.Status",
+        "ImportKindEnum": "catalog.models.ImportJob.Kind",
+        "StockMovementKindEnum": "catalog.models.StockMovement.Kind",
+        "StockAdjustmentReasonEnum": "catalog.services.ADJUSTMENT_REASON_CODES",
+        "OrderStateEnum": "orders.models.Order.State",
+        "ReturnStateEnum": "orders.models.Return.State",
+        "OrderCancelReasonEnum": "orders.models.Order.CancelReason",
+    },
 }
 
 # Celery: Redis when configured; otherwise tasks run eagerly so the app works end to end.
@@ -209,6 +220,10 @@ CELERY_BEAT_SCHEDULE = {
     "expire-temporary-members": {
         "task": "accounts.tasks.expire_temporary_members",
         "schedule": timedelta(minutes=5),
+    },
+    "scan-low-stock": {
+        "task": "catalog.tasks.scan_low_stock",
+        "schedule": timedelta(minutes=10),
     },
 }
 

@@ -7,6 +7,8 @@ from accounts.web.views import home
 
 api_v1 = [
     path("", include(("accounts.api.urls", "accounts_api"))),
+    path("", include(("catalog.api.urls", "catalog_api"))),
+    path("", include(("orders.api.urls", "orders_api"))),
 ]
 
 urlpatterns = [
@@ -18,4 +20,6 @@ urlpatterns = [
     path("api/docs/", SpectacularSwaggerView.as_view(url_name="schema"), name="api-docs"),
     path("favicon.ico", RedirectView.as_view(url="/static/favicon.svg")),
     path("", include("accounts.web.urls")),
+    path("", include("catalog.web.urls")),
+    path("", include("orders.web.urls")),
 ]

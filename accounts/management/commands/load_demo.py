@@ -40,3 +40,10 @@ class Command(BaseCommand):
         self.stdout.write(self.style.SUCCESS(f"Demo logins (password for all: {DEMO_PASSWORD})"))
         for shop_name, role, username in rows:
             self.stdout.write(f"  {shop_name:<24} {role:<9} {username}")
+        from django.core.management import call_command
+
+        demo_shops = Shop.objects.filter(name__in=[name for _owner, name, _tier in DEMO_SHOPS]).order_by("id")
+        # The demo catalog first (categories, warehouses, products in every state, stock, low-stock alerts).
+        call_command("load_catalog_demo", shop=[s.pk for s in demo_shops], stdout=self.stdout)
+        # Orders in every state, pushed through the integration logic by the storefront simulator.
+        call_command("simulate_orders", shop=[s.pk for s in demo_shops], stdout=self.stdout)

@@ -1,0 +1,368 @@
+"""REST endpoints for orders: the member API under /api/v1/shops/{shop}/ and the integration API
+(platform staff tokens) under /api/v1/integration/shops/{shop}/. Thin: shape in serializers,
+meaning in services, reads in selectors."""
+
+from __future__ import annotations
+
+from django.http import FileResponse, Http404
+from drf_spectacular.utils import OpenApiParameter, extend_schema
+from rest_framework import mixins, permissions, status
+from rest_framework.decorators import action
+from rest_framework.response import Response
+from rest_framework.views import APIView
+
+from backoffice.api.pagination import CursorPagination
+from backoffice.api.views import IdempotentPostMixin, ShopViewSet
+from backoffice.errors import Forbidden, ServiceError, ValidationFailed
+from catalog.models import Warehouse
+from orders import selectors, services
+from orders.api import serializers as s
+from orders.models import ExportJob, Order, Refund, Return
+
+
+class IsPlatformStaff(permissions.BasePermission):
+    """The marketplace side: an active platform staff user (``is_staff``), e.g. the storefront connector."""
+
+    message = "Only platform staff tokens may use the integration API."
+
+    def has_permission(self, request, view) -> bool:
+        user = request.user
+        return bool(user and user.is_authenticated and user.is_active and user.is_staff)
+
+
+class OrderCursorPagination(CursorPagination):
+    """Cursor pagination with a whitelisted ``sort`` (see ``selectors.SORTS``)."""
+
+    def get_ordering(self, request, queryset, view):
+        return selectors.order_sort(request.query_params.get("sort"))
+
+
+_LIST_PARAMS = [
+    OpenApiParameter("state", str, description="One state or several, comma-separated"),
+    OpenApiParameter("date_from", str), OpenApiParameter("date_to", str),
+    OpenApiParameter("delivery_method", str, enum=["standard", "express", "pickup"]),
+    OpenApiParameter("overdue", bool), OpenApiParameter("warehouse", int),
+    OpenApiParameter("search", str, description="Order number, external number, SKU code, buyer name/phone"),
+    OpenApiParameter("sort", str, enum=list(selectors.SORTS)),
+]  # fmt: skip
+
+
+class OrderViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, ShopViewSet):
+    """Orders. Buyer name, phone and address are masked for members without ``orders.view_buyer_contact``."""
+
+    model = Order
+    serializer_class = s.OrderSerializer
+    pagination_class = OrderCursorPagination
+    action_permissions = {
+        "list": "orders.view",
+        "retrieve": "orders.view",
+        "confirm": "orders.process",
+        "pack": "orders.process",
+        "ship": "orders.process",
+        "deliver": "orders.process",
+        "cancel": "orders.cancel",
+        "bulk_confirm": "orders.process",
+        "bulk_pack": "orders.process",
+    }
+
+    def base_queryset(self):
+        if self.action == "list":
+            return selectors.order_list(shop=self.shop, actor=self.actor, filters=self.request.query_params,
+                                        prefetch=False)  # fmt: skip
+        return selectors.order_detail_queryset(shop=self.shop, actor=self.actor, action=self.required_action())
+
+    def get_serializer_class(self):
+        return s.OrderListSerializer if self.action == "list" else s.OrderDetailSerializer
+
+    def _detail(self, order: Order) -> Response:
+        fresh = selectors.order_get(shop=self.shop, actor=self.actor, pk=order.pk)
+        return Response(s.OrderDetailSerializer(fresh, context=self.get_serializer_context()).data)
+
+    @extend_schema(parameters=_LIST_PARAMS, responses=s.OrderListSerializer(many=True))
+    def list(self, request, *args, **kwargs):
+        # Plain rows, not model instances: see serializers.order_rows.
+        page = self.paginate_queryset(self.get_queryset().values(*s.ORDER_LIST_FIELDS))
+        lines = selectors.lines_by_order(shop=self.shop, order_ids=[o["id"] for o in page])
+        return self.get_paginated_response(s.order_rows(page, lines, visible=selectors.may_see_contact(self.actor)))
+
+    @extend_schema(request=None, responses=s.OrderDetailSerializer)
+    @action(detail=True, methods=["post"])
+    def confirm(self, request, shop: int, pk: int):
+        return self._detail(services.order_confirm(actor=self.actor, order=self.get_object()))
+
+    @extend_schema(request=s.PackSerializer, responses=s.OrderDetailSerializer)
+    @action(detail=True, methods=["post"])
+    def pack(self, request, shop: int, pk: int):
+        order = self.get_object()
+        ser = s.PackSerializer(data=request.data)
+        ser.is_valid(raise_exception=True)
+        return self._detail(services.order_pack(actor=self.actor, order=order, **ser.validated_data))
+
+    @extend_schema(request=None, responses=s.OrderDetailSerializer)
+    @action(detail=True, methods=["post"])
+    def ship(self, request, shop: int, pk: int):
+        return self._detail(services.order_ship(actor=self.actor, order=self.get_object()))
+
+    @extend_schema(request=None, responses=s.OrderDetailSerializer)
+    @action(detail=True, methods=["post"])
+    def deliver(self, request, shop: int, pk: int):
+        return self._detail(services.order_deliver(actor=self.actor, order=self.get_object()))
+
+    @extend_schema(request=s.CancelSerializer, responses=s.OrderDetailSerializer)
+    @action(detail=True, methods=["post"])
+    def cancel(self, request, shop: int, pk: int):
+        order = self.get_object()
+        ser = s.CancelSerializer(data=request.data)
+        ser.is_valid(raise_exception=True)
+        return self._detail(services.order_cancel(actor=self.actor, order=order, **ser.validated_data))
+
+    def _bulk(self, items, run) -> Response:
+        orders = {o.pk: o for o in self.get_queryset().filter(pk__in=[i["id"] for i in items])}
+        done, failed = [], {}
+        for item in items:
+            order = orders.get(item["id"])
+            if order is None:
+                failed[str(item["id"])] = {"code": "not_found", "message": "Not found."}
+                continue
+            try:
+                run(order, item)
+                done.append(order.pk)
+            except ServiceError as exc:
+                failed[str(item["id"])] = {"code": exc.code, "message": exc.message}
+        return Response({"done": done, "failed": failed})
+
+    @extend_schema(request=s.BulkConfirmSerializer, responses=dict)
+    @action(detail=False, methods=["post"], url_path="bulk-confirm")
+    def bulk_confirm(self, request, shop: int):
+        ser = s.BulkConfirmSerializer(data=request.data)
+        ser.is_valid(raise_exception=True)
+        items = [{"id": pk} for pk in dict.fromkeys(ser.validated_data["ids"])]
+        return self._bulk(items, lambda order, _item: services.order_confirm(actor=self.actor, order=order))
+
+    @extend_schema(request=s.BulkPackSerializer, responses=dict)
+    @action(detail=False, methods=["post"], url_path="bulk-pack")
+    def bulk_pack(self, request, shop: int):
+        ser = s.BulkPackSerializer(data=request.data)
+        ser.is_valid(raise_exception=True)
+        return self._bulk(
+            ser.validated_data["orders"],
+            lambda order, item: services.order_pack(actor=self.actor, order=order, carrier=item["carrier"],
+                                                    tracking_number=item["tracking_number"]),
+        )  # fmt: skip
+
+
+def _warehouse(shop, value, field: str = "warehouse") -> Warehouse | None:
+    if value is None:
+        return None
+    wh = Warehouse.objects.for_shop(shop).filter(pk=value).first()
+    if wh is None:
+        raise ValidationFailed("Unknown warehouse.", fields={field: ["Unknown warehouse."]})
+    return wh
+
+
+class ReturnViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, ShopViewSet):
+    """Returns: requested → approved | rejected → received → refunded | exchanged; partial per line."""
+
+    model = Return
+    serializer_class = s.ReturnSerializer
+    action_permissions = {
+        "list": "orders.view",
+        "retrieve": "orders.view",
+        "create": "orders.manage_returns",
+        "approve": "orders.manage_returns",
+        "reject": "orders.manage_returns",
+        "receive": "orders.manage_returns",
+        "exchange": "orders.manage_returns",
+        "refund": "orders.refund",
+    }
+
+    def base_queryset(self):
+        return selectors.return_list(shop=self.shop, actor=self.actor, filters=self.request.query_params,
+                                     action=self.required_action())  # fmt: skip
+
+    def _fresh(self, ret: Return, code=status.HTTP_200_OK) -> Response:
+        fresh = selectors.return_list(shop=self.shop, actor=self.actor).get(pk=ret.pk)
+        return Response(s.ReturnSerializer(fresh).data, status=code)
+
+    @extend_schema(parameters=[OpenApiParameter("state", str), OpenApiParameter("order", int)])
+    def list(self, request, *args, **kwargs):
+        return super().list(request, *args, **kwargs)
+
+    @extend_schema(request=s.ReturnCreateSerializer, responses={201: s.ReturnSerializer})
+    def create(self, request, shop: int):
+        ser = s.ReturnCreateSerializer(data=request.data)
+        ser.is_valid(raise_exception=True)
+        data = ser.validated_data
+        order = selectors.order_get(shop=self.shop, actor=self.actor, pk=data["order"], action="orders.manage_returns")
+        if order is None:
+            raise ValidationFailed("Unknown order.", fields={"order": ["Unknown order."]})
+        ret = services.return_request(actor=self.actor, order=order, lines=data["lines"], reason=data["reason"])
+        return self._fresh(ret, status.HTTP_201_CREATED)
+
+    @extend_schema(request=s.NoteSerializer, responses=s.ReturnSerializer)
+    @action(detail=True, methods=["post"])
+    def approve(self, request, shop: int, pk: int):
+        ret = self.get_object()
+        ser = s.NoteSerializer(data=request.data)
+        ser.is_valid(raise_exception=True)
+        return self._fresh(services.return_approve(actor=self.actor, ret=ret, note=ser.validated_data["note"]))
+
+    @extend_schema(request=s.NoteSerializer, responses=s.ReturnSerializer)
+    @action(detail=True, methods=["post"])
+    def reject(self, request, shop: int, pk: int):
+        ret = self.get_object()
+        ser = s.NoteSerializer(data=request.data)
+        ser.is_valid(raise_exception=True)
+        return self._fresh(services.return_reject(actor=self.actor, ret=ret, note=ser.validated_data["note"]))
+
+    @extend_schema(request=s.ReceiveSerializer, responses=s.ReturnSerializer)
+    @action(detail=True, methods=["post"])
+    def receive(self, request, shop: int, pk: int):
+        ret = self.get_object()
+        ser = s.ReceiveSerializer(data=request.data)
+        ser.is_valid(raise_exception=True)
+        data = ser.validated_data
+        lines = [{"id": item["id"], "warehouse": _warehouse(self.shop, item["warehouse"], f"lines.{i}.warehouse")}
+                 for i, item in enumerate(data.get("lines") or [])]  # fmt: skip
+        ret = services.return_receive(actor=self.actor, ret=ret, warehouse=_warehouse(self.shop, data.get("warehouse")),
+                                      lines=lines)  # fmt: skip
+        return self._fresh(ret)
+
+    @extend_schema(request=s.NoteSerializer, responses=s.ReturnSerializer)
+    @action(detail=True, methods=["post"])
+    def exchange(self, request, shop: int, pk: int):
+        ret = self.get_object()
+        ser = s.NoteSerializer(data=request.data)
+        ser.is_valid(raise_exception=True)
+        return self._fresh(services.return_exchange(actor=self.actor, ret=ret, note=ser.validated_data["note"]))
+
+    @extend_schema(request=s.ReturnRefundSerializer, responses=s.ReturnSerializer)
+    @action(detail=True, methods=["post"])
+    def refund(self, request, shop: int, pk: int):
+        ret = self.get_object()
+        ser = s.ReturnRefundSerializer(data=request.data)
+        ser.is_valid(raise_exception=True)
+        ret, _refund = services.return_refund(actor=self.actor, ret=ret, **ser.validated_data)
+        return self._fresh(ret)
+
+
+class RefundViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, ShopViewSet):
+    """Refunds: full or partial, never more than paid minus already refunded."""
+
+    model = Refund
+    serializer_class = s.RefundSerializer
+    action_permissions = {"list": "orders.view", "retrieve": "orders.view", "create": "orders.refund"}
+
+    def base_queryset(self):
+        return selectors.refund_list(shop=self.shop, actor=self.actor, filters=self.request.query_params,
+                                     action=self.required_action())  # fmt: skip
+
+    @extend_schema(parameters=[OpenApiParameter("order", int)])
+    def list(self, request, *args, **kwargs):
+        return super().list(request, *args, **kwargs)
+
+    @extend_schema(request=s.RefundCreateSerializer, responses={201: s.RefundSerializer})
+    def create(self, request, shop: int):
+        ser = s.RefundCreateSerializer(data=request.data)
+        ser.is_valid(raise_exception=True)
+        data = ser.validated_data
+        order = selectors.order_get(shop=self.shop, actor=self.actor, pk=data["order"], action="orders.refund")
+        if order is None:
+            raise ValidationFailed("Unknown order.", fields={"order": ["Unknown order."]})
+        refund = services.refund_create(actor=self.actor, order=order, amount=data["amount"], reason=data["reason"])
+        return Response(s.RefundSerializer(refund).data, status=status.HTTP_201_CREATED)
+
+
+class ExportViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, ShopViewSet):
+    """Order exports (CSV/XLSX) built in the background: create, poll, download."""
+
+    model = ExportJob
+    serializer_class = s.ExportJobSerializer
+    action_permissions = {"list": "orders.export", "retrieve": "orders.export", "create": "orders.export",
+                          "download": "orders.export"}  # fmt: skip
+
+    def base_queryset(self):
+        return selectors.export_list(shop=self.shop, actor=self.actor)
+
+    @extend_schema(request=s.ExportCreateSerializer, responses={201: s.ExportJobSerializer})
+    def create(self, request, shop: int):
+        ser = s.ExportCreateSerializer(data=request.data)
+        ser.is_valid(raise_exception=True)
+        job = services.export_create(actor=self.actor, fmt=ser.validated_data["format"],
+                                     filters=ser.validated_data["filters"])  # fmt: skip
+        job.refresh_from_db()
+        return Response(s.ExportJobSerializer(job).data, status=status.HTTP_201_CREATED)
+
+    @extend_schema(responses={(200, "application/octet-stream"): bytes})
+    @action(detail=True, methods=["get"])
+    def download(self, request, shop: int, pk: int):
+        job = self.get_object()
+        if job.status != ExportJob.Status.DONE or not job.file:
+            raise Http404
+        if job.contact_visible and not selectors.may_see_contact(self.actor):
+            raise Forbidden("This export shows buyer contact, which you may not see.")
+        return FileResponse(job.file.open("rb"), as_attachment=True, filename=job.file.name.rsplit("/", 1)[-1])
+
+
+# -- integration (platform staff tokens) -------------------------------------------------------
+
+
+class _IntegrationView(IdempotentPostMixin, APIView):
+    permission_classes = [permissions.IsAuthenticated, IsPlatformStaff]
+
+    def get_shop(self, shop_id: int):
+        from accounts.models import Shop
+
+        shop = Shop.objects.filter(pk=shop_id).first()
+        if shop is None:
+            raise Http404
+        return shop
+
+    def get_order(self, shop, order_id: int) -> Order:
+        order = Order.objects.for_shop(shop).filter(pk=order_id).first()
+        if order is None:
+            raise Http404
+        return order
+
+
+class IntegrationOrderIntakeView(_IntegrationView):
+    """A paid order from the storefront. Repeating an ``external_id`` returns the existing order (200)."""
+
+    @extend_schema(request=s.IntakeSerializer, responses={201: s.OrderSerializer, 200: s.OrderSerializer})
+    def post(self, request, shop: int):
+        shop = self.get_shop(shop)
+        ser = s.IntakeSerializer(data=request.data)
+        ser.is_valid(raise_exception=True)
+        data = ser.validated_data
+        order, created = services.order_intake(shop=shop, actor=request.user, external_id=data["external_id"],
+                                               delivery_method=data["delivery_method"], buyer=dict(data["buyer"]),
+                                               lines=[dict(line) for line in data["lines"]])  # fmt: skip
+        order = Order.objects.for_shop(shop).prefetch_related("lines").get(pk=order.pk)
+        body = s.OrderSerializer(order, context={"contact_visible": True}).data
+        return Response(body, status=status.HTTP_201_CREATED if created else status.HTTP_200_OK)
+
+
+class IntegrationTrackingEventView(_IntegrationView):
+    """A carrier tracking event for an order; it appears on the order's timeline."""
+
+    @extend_schema(request=s.TrackingEventSerializer, responses={201: s.OrderEventSerializer})
+    def post(self, request, shop: int, pk: int):
+        shop = self.get_shop(shop)
+        order = self.get_order(shop, pk)
+        ser = s.TrackingEventSerializer(data=request.data)
+        ser.is_valid(raise_exception=True)
+        event = services.order_tracking_event(shop=shop, actor=request.user, order=order, **ser.validated_data)
+        return Response(s.OrderEventSerializer(event).data, status=status.HTTP_201_CREATED)
+
+
+class IntegrationReturnRequestView(_IntegrationView):
+    """A buyer asks to return some units of a delivered order."""
+
+    @extend_schema(request=s.ReturnRequestSerializer, responses={201: s.ReturnSerializer})
+    def post(self, request, shop: int, pk: int):
+        shop = self.get_shop(shop)
+        order = self.get_order(shop, pk)
+        ser = s.ReturnRequestSerializer(data=request.data)
+        ser.is_valid(raise_exception=True)
+        ret = services.return_request(shop=shop, actor=request.user, order=order, **ser.validated_data)
+        return Response(s.ReturnSerializer(ret).data, status=status.HTTP_201_CREATED)

@@ -1,0 +1,131 @@
+"""The orders app's rows of the one probe table (permission matrix + isolation sweep).
+
+``World.build`` is fresh per test and one probe runs per test, so each probe may move its object on:
+each state-changing probe has an object in the state it needs."""
+
+from __future__ import annotations
+
+from django.forms.models import model_to_dict
+
+from orders import services
+from orders.models import ExportJob, Order, OrderEvent, Refund, Return
+from orders.tests.factories import make_sku, order_in, return_in
+from tests.shop_routes import Probe
+
+
+def extend_world(world) -> None:
+    shop = world.shop
+    sku, wh = make_sku(shop, stock=50)
+    S = Order.State
+    o = world.objects
+    o["order_sku"], o["order_wh"] = sku, wh
+    o["order_confirm"] = order_in(shop, S.AWAITING_CONFIRMATION, sku=sku)
+    o["order_pack"] = order_in(shop, S.AWAITING_PACKAGING, sku=sku)
+    o["order_ship"] = order_in(shop, S.AWAITING_DELIVER, sku=sku)
+    o["order_deliver"] = order_in(shop, S.DELIVERING, sku=sku)
+    o["order_delivered"] = order_in(shop, S.DELIVERED, sku=sku, quantity=3)
+    o["return_requested"] = return_in(shop, Return.State.REQUESTED, order=order_in(shop, S.DELIVERED, sku=sku))
+    o["return_approved"] = return_in(shop, Return.State.APPROVED, order=order_in(shop, S.DELIVERED, sku=sku))
+    o["return_received"] = return_in(shop, Return.State.RECEIVED, order=order_in(shop, S.DELIVERED, sku=sku))
+    o["refund"] = services.refund_create(actor=None, shop=shop, order=o["order_delivered"], amount="1.00",
+                                         reason="Probe")  # fmt: skip
+    # A finished export without buyer contact (made by finance): every export holder may download it.
+    from backoffice.authz import load_actor
+
+    finance = load_actor(world.members["finance"].user, shop)
+    job = ExportJob.objects.for_shop(shop).create(shop=shop, fmt="csv", created_by=finance.user, contact_visible=False)
+    o["order_export"] = services.export_build(shop_id=shop.pk, job_id=job.pk)
+
+
+def snapshot(shop) -> dict:
+    return {
+        "orders": [model_to_dict(x, exclude=["updated_at"]) for x in Order.objects.for_shop(shop).order_by("id")],
+        "returns": list(Return.objects.for_shop(shop).order_by("id").values_list("id", "state", "resolution")),
+        "refunds": list(Refund.objects.for_shop(shop).order_by("id").values_list("id", "amount")),
+        "order_events": OrderEvent.objects.for_shop(shop).count(),
+        "order_exports": ExportJob.objects.for_shop(shop).count(),
+    }
+
+
+API = "api:orders_api:"
+UI = "orders:"
+
+
+def _pk(name):
+    return lambda w: {"pk": w.objects[name].pk}
+
+
+def _line(w, name="order_delivered"):
+    return w.objects[name].lines.first().pk
+
+
+PROBES: list[Probe] = [
+    # REST API
+    Probe(API + "orders-list", "get", "orders.view", 200),
+    Probe(API + "orders-detail", "get", "orders.view", 200, kwargs=_pk("order_pack")),
+    Probe(API + "orders-confirm", "post", "orders.process", 200, kwargs=_pk("order_confirm")),
+    Probe(API + "orders-pack", "post", "orders.process", 200, kwargs=_pk("order_pack"),
+          body=lambda w: {"carrier": "CDEK", "tracking_number": "TRK-1"}),
+    Probe(API + "orders-ship", "post", "orders.process", 200, kwargs=_pk("order_ship")),
+    Probe(API + "orders-deliver", "post", "orders.process", 200, kwargs=_pk("order_deliver")),
+    Probe(API + "orders-cancel", "post", "orders.cancel", 200, kwargs=_pk("order_pack"),
+          body=lambda w: {"reason": "buyer_request"}),
+    Probe(API + "orders-bulk-confirm", "post", "orders.process", 200,
+          body=lambda w: {"ids": [w.objects["order_confirm"].pk]}),
+    Probe(API + "orders-bulk-pack", "post", "orders.process", 200,
+          body=lambda w: {"orders": [{"id": w.objects["order_pack"].pk, "carrier": "C", "tracking_number": "T"}]}),
+    Probe(API + "returns-list", "get", "orders.view", 200),
+    Probe(API + "returns-list", "post", "orders.manage_returns", 201,
+          body=lambda w: {"order": w.objects["order_delivered"].pk, "reason": "Too small",
+                          "lines": [{"line": _line(w), "quantity": 1}]}),
+    Probe(API + "returns-detail", "get", "orders.view", 200, kwargs=_pk("return_requested")),
+    Probe(API + "returns-approve", "post", "orders.manage_returns", 200, kwargs=_pk("return_requested")),
+    Probe(API + "returns-reject", "post", "orders.manage_returns", 200, kwargs=_pk("return_requested"),
+          body=lambda w: {"note": "Worn"}),
+    Probe(API + "returns-receive", "post", "orders.manage_returns", 200, kwargs=_pk("return_approved"),
+          body=lambda w: {"warehouse": w.objects["order_wh"].pk}),
+    Probe(API + "returns-exchange", "post", "orders.manage_returns", 200, kwargs=_pk("return_received")),
+    Probe(API + "returns-refund", "post", "orders.refund", 200, kwargs=_pk("return_received")),
+    Probe(API + "refunds-list", "get", "orders.view", 200),
+    Probe(API + "refunds-list", "post", "orders.refund", 201,
+          body=lambda w: {"order": w.objects["order_delivered"].pk, "amount": "5.00", "reason": "Late"}),
+    Probe(API + "refunds-detail", "get", "orders.view", 200, kwargs=_pk("refund")),
+    Probe(API + "order-exports-list", "get", "orders.export", 200),
+    Probe(API + "order-exports-list", "post", "orders.export", 201, body=lambda w: {"format": "csv"}),
+    Probe(API + "order-exports-detail", "get", "orders.export", 200, kwargs=_pk("order_export")),
+    Probe(API + "order-exports-download", "get", "orders.export", 200, kwargs=_pk("order_export")),
+    # Browser pages
+    Probe(UI + "order_list", "get", "orders.view", 200, api=False),
+    Probe(UI + "order_bulk", "post", "orders.process", 302, api=False,
+          body=lambda w: {"ids": [str(w.objects["order_confirm"].pk)]}),
+    Probe(UI + "order_slips", "get", "orders.process", 200, api=False),
+    Probe(UI + "order_detail", "get", "orders.view", 200, api=False, kwargs=_pk("order_pack")),
+    Probe(UI + "order_confirm", "post", "orders.process", 302, api=False, kwargs=_pk("order_confirm")),
+    Probe(UI + "order_pack", "get", "orders.process", 200, api=False, kwargs=_pk("order_pack")),
+    Probe(UI + "order_pack", "post", "orders.process", 302, api=False, kwargs=_pk("order_pack"),
+          body=lambda w: {"carrier": "CDEK", "tracking_number": "TRK-2"}),
+    Probe(UI + "order_ship", "post", "orders.process", 302, api=False, kwargs=_pk("order_ship")),
+    Probe(UI + "order_deliver", "post", "orders.process", 302, api=False, kwargs=_pk("order_deliver")),
+    Probe(UI + "order_cancel", "get", "orders.cancel", 200, api=False, kwargs=_pk("order_pack")),
+    Probe(UI + "order_cancel", "post", "orders.cancel", 302, api=False, kwargs=_pk("order_pack"),
+          body=lambda w: {"reason": "cannot_deliver"}),
+    Probe(UI + "order_refund", "get", "orders.refund", 200, api=False, kwargs=_pk("order_delivered")),
+    Probe(UI + "order_refund", "post", "orders.refund", 302, api=False, kwargs=_pk("order_delivered"),
+          body=lambda w: {"amount": "2.00", "reason": "Goodwill"}),
+    Probe(UI + "order_return", "get", "orders.manage_returns", 200, api=False, kwargs=_pk("order_delivered")),
+    Probe(UI + "order_return", "post", "orders.manage_returns", 302, api=False, kwargs=_pk("order_delivered"),
+          body=lambda w: {"reason": "Broken", f"line_{_line(w)}": "1"}),
+    Probe(UI + "order_slip", "get", "orders.process", 200, api=False, kwargs=_pk("order_ship")),
+    Probe(UI + "return_list", "get", "orders.view", 200, api=False),
+    Probe(UI + "return_detail", "get", "orders.view", 200, api=False, kwargs=_pk("return_requested")),
+    Probe(UI + "return_approve", "post", "orders.manage_returns", 302, api=False, kwargs=_pk("return_requested")),
+    Probe(UI + "return_reject", "post", "orders.manage_returns", 302, api=False, kwargs=_pk("return_requested"),
+          body=lambda w: {"note": "Worn"}),
+    Probe(UI + "return_receive", "post", "orders.manage_returns", 302, api=False, kwargs=_pk("return_approved"),
+          body=lambda w: {"warehouse": str(w.objects["order_wh"].pk)}),
+    Probe(UI + "return_exchange", "post", "orders.manage_returns", 302, api=False, kwargs=_pk("return_received")),
+    Probe(UI + "return_refund", "post", "orders.refund", 302, api=False, kwargs=_pk("return_received")),
+    Probe(UI + "export_list", "get", "orders.export", 200, api=False),
+    Probe(UI + "export_list", "post", "orders.export", 302, api=False, body=lambda w: {"format": "xlsx"}),
+    Probe(UI + "export_download", "get", "orders.export", 200, api=False, kwargs=_pk("order_export")),
+]  # fmt: skip

@@ -1,0 +1,267 @@
+"""Order services: intake, the state machine, stock effects, timeline, returns, refunds."""
+
+from decimal import Decimal
+
+import pytest
+
+from accounts.models import AuditEntry
+from backoffice.errors import Conflict, ValidationFailed
+from catalog.models import Stock
+from orders import services
+from orders.models import Order, OrderEvent, Refund, Return
+from orders.tests.factories import BUYER, intake, make_sku, order_in, return_in
+from tests.fixtures import owner_actor
+
+pytestmark = pytest.mark.django_db
+S = Order.State
+
+
+def stock_of(sku, wh):
+    return Stock.objects.for_shop(sku.shop_id).get(sku=sku, warehouse=wh)
+
+
+def test_intake_reserves_keeps_prices_and_logs(shop):
+    sku, wh = make_sku(shop, stock=5, price="1000.00")
+    order = intake(shop, sku, quantity=2, unit_price="990.00")
+    assert order.state == S.AWAITING_PACKAGING  # auto-confirm is on by default
+    assert order.total == Decimal("1980.00") and order.number == f"{order.pk:08d}"
+    line = order.lines.get()
+    assert (line.sku_code, line.quantity, line.unit_price) == (sku.code, 2, Decimal("990.00"))
+    assert order.allocations.get().warehouse == wh
+    st = stock_of(sku, wh)
+    assert (st.on_hand, st.reserved, st.available) == (5, 2, 3)
+    assert order.ship_by > order.created_at
+    assert OrderEvent.objects.for_shop(shop).filter(order=order, kind="created", to_state=S.AWAITING_PACKAGING).exists()
+    assert AuditEntry.objects.for_shop(shop).filter(action="order.created", target_id=str(order.pk)).count() == 1
+
+
+def test_intake_waits_for_confirmation_when_auto_confirm_is_off(shop):
+    shop.auto_confirm_orders = False
+    shop.save()
+    sku, _wh = make_sku(shop)
+    order = intake(shop, sku)
+    assert order.state == S.AWAITING_CONFIRMATION
+    order = services.order_confirm(actor=owner_actor(shop), order=order)
+    assert order.state == S.AWAITING_PACKAGING
+
+
+def test_intake_same_external_id_returns_the_existing_order(shop):
+    sku, wh = make_sku(shop, stock=5)
+    first = intake(shop, sku, external_id="MP-1")
+    again, created = services.order_intake(
+        shop=shop,
+        external_id="MP-1",
+        delivery_method="express",
+        buyer=BUYER,
+        lines=[{"sku": sku.code, "quantity": 3, "unit_price": "1.00"}],
+    )
+    assert not created and again.pk == first.pk
+    assert Order.objects.for_shop(shop).count() == 1 and stock_of(sku, wh).reserved == 1
+
+
+def test_intake_refuses_whole_order_when_one_line_lacks_stock(shop):
+    a, wa = make_sku(shop, stock=5)
+    b, wb = make_sku(shop, stock=1)
+    with pytest.raises(Conflict) as exc:
+        services.order_intake(
+            shop=shop,
+            external_id="X",
+            delivery_method="standard",
+            buyer=BUYER,
+            lines=[
+                {"sku": a.code, "quantity": 2, "unit_price": "1.00"},
+                {"sku": b.code, "quantity": 2, "unit_price": "1.00"},
+            ],
+        )
+    assert exc.value.code == "out_of_stock" and "lines.1.quantity" in exc.value.fields
+    assert stock_of(a, wa).reserved == 0 and stock_of(b, wb).reserved == 0
+    assert not Order.objects.for_shop(shop).exists()
+
+
+@pytest.mark.parametrize(
+    "lines,buyer,method,field",
+    [
+        ([{"sku": "NOPE", "quantity": 1, "unit_price": "1"}], BUYER, "standard", "lines.0.sku"),
+        ([{"sku": "{code}", "quantity": 0, "unit_price": "1"}], BUYER, "standard", "lines.0.quantity"),
+        ([{"sku": "{code}", "quantity": 1, "unit_price": "-1"}], BUYER, "standard", "lines.0.unit_price"),
+        ([{"sku": "{code}", "quantity": 1, "unit_price": "1"}], BUYER, "teleport", "delivery_method"),
+        (
+            [{"sku": "{code}", "quantity": 1, "unit_price": "1"}],
+            {"name": "A", "phone": "1"},
+            "standard",
+            "buyer.address",
+        ),
+        ([], BUYER, "standard", "lines"),
+    ],
+)
+def test_intake_validates_meaning(shop, lines, buyer, method, field):
+    sku, _wh = make_sku(shop)
+    lines = [{**line, "sku": line["sku"].format(code=sku.code)} for line in lines]
+    with pytest.raises(ValidationFailed) as exc:
+        services.order_intake(shop=shop, external_id="V1", delivery_method=method, buyer=buyer, lines=lines)
+    assert field in exc.value.fields
+
+
+def test_pickup_needs_no_address(shop):
+    sku, _wh = make_sku(shop)
+    order = intake(shop, sku, delivery_method="pickup", buyer={"name": "A", "phone": "1"})
+    assert order.buyer_address == ""
+
+
+def test_full_path_ships_stock_and_builds_timeline(shop):
+    sku, wh = make_sku(shop, stock=3)
+    actor = owner_actor(shop)
+    order = intake(shop, sku, quantity=2)
+    order = services.order_pack(actor=actor, order=order, carrier="CDEK", tracking_number="T1")
+    assert (order.state, order.carrier, order.tracking_number) == (S.AWAITING_DELIVER, "CDEK", "T1")
+    order = services.order_ship(actor=actor, order=order)
+    st = stock_of(sku, wh)
+    assert order.state == S.DELIVERING and (st.on_hand, st.reserved) == (1, 0)
+    services.order_tracking_event(shop=shop, order=order, status="in_transit", message="Sorting centre")
+    services.order_tracking_event(shop=shop, order=order, status="delivered")
+    order.refresh_from_db()
+    assert order.state == S.DELIVERED and order.delivered_at
+    kinds = list(OrderEvent.objects.for_shop(shop).filter(order=order).order_by("id").values_list("kind", flat=True))
+    assert kinds == ["created", "packed", "shipped", "tracking", "tracking", "delivered"]
+    shipped = OrderEvent.objects.for_shop(shop).get(order=order, kind="shipped")
+    assert (shipped.from_state, shipped.to_state, shipped.actor) == (S.AWAITING_DELIVER, S.DELIVERING, shop.owner)
+
+
+def test_illegal_transitions_answer_conflict(shop):
+    actor = owner_actor(shop)
+    order = order_in(shop, S.AWAITING_PACKAGING)
+    for call in (
+        lambda: services.order_ship(actor=actor, order=order),
+        lambda: services.order_deliver(actor=actor, order=order),
+        lambda: services.order_confirm(actor=actor, order=order),
+    ):
+        with pytest.raises(Conflict):
+            call()
+    delivering = order_in(shop, S.DELIVERING)
+    with pytest.raises(Conflict):
+        services.order_cancel(actor=actor, order=delivering, reason="buyer_request")
+
+
+def test_pack_split_must_cover_every_unit(shop):
+    actor = owner_actor(shop)
+    sku, _wh = make_sku(shop, stock=5)
+    order = intake(shop, sku, quantity=3)
+    line = order.lines.get()
+    with pytest.raises(ValidationFailed):
+        services.order_pack(
+            actor=actor,
+            order=order,
+            carrier="C",
+            tracking_number="T",
+            packages=[{"tracking_number": "P1", "lines": [{"line": line.pk, "quantity": 2}]}],
+        )
+    order = services.order_pack(
+        actor=actor,
+        order=order,
+        carrier="C",
+        tracking_number="T",
+        packages=[
+            {"tracking_number": "P1", "lines": [{"line": line.pk, "quantity": 2}]},
+            {"tracking_number": "P2", "lines": [{"line": line.pk, "quantity": 1}]},
+        ],
+    )
+    assert [p["tracking_number"] for p in order.packages] == ["P1", "P2"]
+
+
+def test_cancel_releases_reservation_and_needs_reason(shop):
+    sku, wh = make_sku(shop, stock=2)
+    actor = owner_actor(shop)
+    order = intake(shop, sku, quantity=2)
+    with pytest.raises(ValidationFailed):
+        services.order_cancel(actor=actor, order=order, reason="bored")
+    with pytest.raises(ValidationFailed):
+        services.order_cancel(actor=actor, order=order, reason="other")
+    order = services.order_cancel(actor=actor, order=order, reason="other", comment="Fraud check")
+    st = stock_of(sku, wh)
+    assert order.state == S.CANCELLED and (order.cancel_reason, order.cancel_comment) == ("other", "Fraud check")
+    assert (st.on_hand, st.reserved) == (2, 0)
+
+
+def test_overdue_flag(shop):
+    from datetime import timedelta
+
+    from django.utils import timezone
+
+    sku, _wh = make_sku(shop)
+    order = intake(shop, sku, delivery_method="express")
+    assert not order.is_overdue
+    from orders.selectors import overdue_count
+
+    assert overdue_count(shop=shop, actor=owner_actor(shop)) == 0
+    Order.objects.for_shop(shop).filter(pk=order.pk).update(ship_by=timezone.now() - timedelta(minutes=1))
+    order.refresh_from_db()
+    assert order.is_overdue and overdue_count(shop=shop, actor=owner_actor(shop)) == 1
+    services.order_pack(actor=owner_actor(shop), order=order, carrier="C", tracking_number="T")
+    services.order_ship(actor=owner_actor(shop), order=order)
+    assert overdue_count(shop=shop, actor=owner_actor(shop)) == 0  # handed over: no longer late
+
+
+def test_partial_return_restocks_and_refunds(shop):
+    sku, wh = make_sku(shop, stock=5)
+    actor = owner_actor(shop)
+    order = order_in(shop, S.DELIVERED, sku=sku, quantity=3, unit_price="100.00")
+    assert stock_of(sku, wh).on_hand == 2
+    line = order.lines.get()
+    ret = services.return_request(actor=actor, order=order, lines=[{"line": line.pk, "quantity": 2}], reason="Size")
+    with pytest.raises(ValidationFailed):  # only one unit left to return
+        services.return_request(actor=actor, order=order, lines=[{"line": line.pk, "quantity": 2}], reason="More")
+    with pytest.raises(Conflict):
+        services.return_receive(actor=actor, ret=ret, warehouse=wh)  # not approved yet
+    ret = services.return_approve(actor=actor, ret=ret)
+    ret = services.return_receive(actor=actor, ret=ret, warehouse=wh)
+    assert stock_of(sku, wh).on_hand == 4
+    line.refresh_from_db()
+    assert line.returned_quantity == 2
+    ret, refund = services.return_refund(actor=actor, ret=ret)
+    order.refresh_from_db()
+    assert ret.state == Return.State.REFUNDED and refund.amount == Decimal("200.00")
+    assert order.refunded_total == Decimal("200.00")
+
+
+def test_return_written_off_does_not_restock(shop):
+    sku, wh = make_sku(shop, stock=5)
+    order = order_in(shop, S.DELIVERED, sku=sku)
+    ret = return_in(shop, Return.State.APPROVED, order=order)
+    services.return_receive(actor=owner_actor(shop), ret=ret, warehouse=None)
+    assert stock_of(sku, wh).on_hand == 4
+    assert ret.lines.get().disposition == "write_off"
+
+
+def test_return_only_for_delivered_orders(shop):
+    order = order_in(shop, S.DELIVERING)
+    with pytest.raises(Conflict):
+        services.return_request(
+            actor=owner_actor(shop), order=order, lines=[{"line": order.lines.get().pk, "quantity": 1}], reason="x"
+        )
+
+
+def test_rejected_return_frees_its_units(shop):
+    ret = return_in(shop, Return.State.REJECTED)
+    again = services.return_request(
+        actor=owner_actor(shop),
+        order=ret.order,
+        lines=[{"line": ret.order.lines.get().pk, "quantity": 1}],
+        reason="Second try",
+    )
+    assert again.state == Return.State.REQUESTED
+
+
+def test_refunds_never_exceed_paid(shop):
+    actor = owner_actor(shop)
+    order = order_in(shop, S.DELIVERED, unit_price="100.00")
+    services.refund_create(actor=actor, order=order, amount="60.00", reason="Late")
+    with pytest.raises(Conflict) as exc:
+        services.refund_create(actor=actor, order=order, amount="40.01", reason="More")
+    assert exc.value.code == "refund_exceeds_paid"
+    services.refund_create(actor=actor, order=order, amount="40.00", reason="Rest")
+    order.refresh_from_db()
+    assert order.refunded_total == order.total == Decimal("100.00")
+    with pytest.raises(ValidationFailed):
+        services.refund_create(actor=actor, order=order, amount="0", reason="Zero")
+    assert Refund.objects.for_shop(shop).filter(order=order).count() == 2
+    assert AuditEntry.objects.for_shop(shop).filter(action="refund.created").count() == 2

@@ -1,0 +1,169 @@
+"""Order pages: list with tabs and counts, detail with timeline and allowed actions, forms, slips."""
+
+from __future__ import annotations
+
+import pytest
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
+
+from orders.models import Order, Return
+from orders.tests.factories import BUYER, intake, make_sku, order_in, return_in
+from tests.fixtures import web_client_for
+
+pytestmark = pytest.mark.django_db
+S = Order.State
+
+
+def test_list_has_state_tabs_with_counts_and_overdue_flag(shop):
+    from datetime import timedelta
+
+    from django.utils import timezone
+
+    sku, _wh = make_sku(shop, stock=20)
+    a = intake(shop, sku)
+    intake(shop, sku)
+    order_in(shop, S.DELIVERING, sku=sku)
+    Order.objects.for_shop(shop).filter(pk=a.pk).update(ship_by=timezone.now() - timedelta(hours=1))
+    web = web_client_for(shop.owner, reauth=False)
+    html = web.get(f"/shops/{shop.pk}/orders/").content.decode()
+    assert 'data-tab="awaiting_packaging"' in html and 'Awaiting packaging <span class="count">2</span>' in html
+    assert 'Delivering <span class="count">1</span>' in html and "data-overdue" in html
+    only = web.get(f"/shops/{shop.pk}/orders/", {"state": "delivering"}).content.decode()
+    assert only.count("data-order=") == 1
+    overdue = web.get(f"/shops/{shop.pk}/orders/", {"overdue": "1"}).content.decode()
+    assert overdue.count("data-order=") == 1 and a.number in overdue
+    bad = web.get(f"/shops/{shop.pk}/orders/", {"state": "lost"})
+    assert bad.status_code == 302
+
+
+@pytest.mark.parametrize("role,masked", [("operator", False), ("support", False), ("viewer", True), ("finance", True)])
+def test_detail_masks_buyer_and_shows_allowed_actions(shop, members, role, masked):
+    order = order_in(shop, S.AWAITING_PACKAGING)
+    web = web_client_for(members[role].user, reauth=False)
+    html = web.get(f"/shops/{shop.pk}/orders/{order.pk}/").content.decode()
+    assert (BUYER["name"] in html) is not masked and (BUYER["phone"] in html) is not masked
+    assert ("Tverskaya" in html) is not masked and ('id="masked-note"' in html) is masked
+    assert ('id="pack"' in html) is (role == "operator") and ('id="cancel"' in html) is (role == "operator")
+    assert 'id="timeline"' in html and 'data-kind="created"' in html
+    listing = web.get(f"/shops/{shop.pk}/orders/").content.decode()
+    assert (BUYER["name"] in listing) is not masked
+
+
+def test_pack_form_ship_and_cancel_dialog(shop, members):
+    order = order_in(shop, S.AWAITING_PACKAGING)
+    web = web_client_for(members["operator"].user, reauth=False)
+    base = f"/shops/{shop.pk}/orders/{order.pk}"
+    r = web.post(f"{base}/pack/", {"carrier": "CDEK"})
+    assert r.status_code == 400 and "This field is required" in r.content.decode()
+    assert web.post(f"{base}/pack/", {"carrier": "CDEK", "tracking_number": "TRK-7"}).status_code == 302
+    assert web.post(f"{base}/ship/").status_code == 302
+    order.refresh_from_db()
+    assert (order.state, order.tracking_number) == (S.DELIVERING, "TRK-7")
+    other = order_in(shop, S.AWAITING_PACKAGING)
+    r = web.post(f"/shops/{shop.pk}/orders/{other.pk}/cancel/", {"reason": "other"})
+    assert r.status_code == 400 and "Required when the reason is" in r.content.decode()
+    assert web.post(f"/shops/{shop.pk}/orders/{other.pk}/cancel/", {"reason": "out_of_stock"}).status_code == 302
+    other.refresh_from_db()
+    assert other.state == S.CANCELLED
+    # An illegal transition from the UI is a message, not a crash.
+    r = web.post(f"/shops/{shop.pk}/orders/{other.pk}/ship/", follow=True)
+    assert r.status_code == 200 and "Cannot" in r.content.decode()
+
+
+def test_bulk_confirm_from_the_list(shop):
+    shop.auto_confirm_orders = False
+    shop.save()
+    sku, _wh = make_sku(shop, stock=10)
+    a, b = intake(shop, sku), intake(shop, sku)
+    web = web_client_for(shop.owner, reauth=False)
+    r = web.post(f"/shops/{shop.pk}/orders/bulk/", {"ids": [a.pk, b.pk]}, follow=True)
+    assert "2 confirmed, 0 skipped" in r.content.decode()
+    assert set(Order.objects.for_shop(shop).values_list("state", flat=True)) == {S.AWAITING_PACKAGING}
+
+
+def test_packing_slips_one_and_batch_masked_per_member(shop, members):
+    sku, _wh = make_sku(shop, stock=10)
+    a, b = intake(shop, sku), intake(shop, sku)
+    web = web_client_for(members["operator"].user, reauth=False)
+    one = web.get(f"/shops/{shop.pk}/orders/{a.pk}/slip/").content.decode()
+    assert one.count('class="slip"') == 1 and BUYER["address"] in one
+    batch = web.get(f"/shops/{shop.pk}/orders/slips/", {"ids": f"{a.pk},{b.pk}"}).content.decode()
+    assert batch.count('class="slip"') == 2
+    ticked = web.get(f"/shops/{shop.pk}/orders/slips/", {"ids": [a.pk, b.pk]}).content.decode()
+    assert ticked.count('class="slip"') == 2
+    assert 'id="no-slips"' in web.get(f"/shops/{shop.pk}/orders/slips/").content.decode()
+    admin = web_client_for(members["admin"].user, reauth=False)
+    assert admin.get(f"/shops/{shop.pk}/orders/{a.pk}/slip/").status_code == 200
+
+
+def test_return_pages_and_refund_form(shop, members):
+    sku, wh = make_sku(shop, stock=10)
+    order = order_in(shop, S.DELIVERED, sku=sku, quantity=2, unit_price="100.00")
+    support = web_client_for(members["support"].user, reauth=False)
+    line = order.lines.get()
+    r = support.post(f"/shops/{shop.pk}/orders/{order.pk}/return/", {"reason": "Broken", f"line_{line.pk}": "1"})
+    assert r.status_code == 302
+    ret = Return.objects.for_shop(shop).get(order=order)
+    assert support.post(f"/shops/{shop.pk}/returns/{ret.pk}/approve/").status_code == 302
+    html = support.get(f"/shops/{shop.pk}/returns/{ret.pk}/").content.decode()
+    assert 'id="receive"' in html and 'id="return-refund"' not in html
+    support.post(f"/shops/{shop.pk}/returns/{ret.pk}/receive/", {"warehouse": str(wh.pk)})
+    ret.refresh_from_db()
+    assert ret.state == Return.State.RECEIVED
+    listing = support.get(f"/shops/{shop.pk}/returns/").content.decode()
+    assert f'data-return="{ret.pk}"' in listing
+    finance = web_client_for(members["finance"].user, reauth=False)
+    r = finance.post(f"/shops/{shop.pk}/orders/{order.pk}/refund/", {"amount": "500.00", "reason": "Too much"})
+    assert r.status_code == 400 and "can still be refunded" in r.content.decode()
+    assert (
+        finance.post(f"/shops/{shop.pk}/orders/{order.pk}/refund/", {"amount": "20", "reason": "Late"}).status_code
+        == 302
+    )
+    order.refresh_from_db()
+    assert str(order.refunded_total) == "20.00"
+
+
+def test_export_page_starts_a_job(shop, members, django_capture_on_commit_callbacks):
+    order_in(shop, S.AWAITING_PACKAGING)
+    web = web_client_for(members["finance"].user, reauth=False)
+    with django_capture_on_commit_callbacks(execute=True):
+        r = web.post(f"/shops/{shop.pk}/orders/exports/", {"format": "csv", "state": "awaiting_packaging"})
+    assert r.status_code == 302
+    html = web.get(f"/shops/{shop.pk}/orders/exports/").content.decode()
+    assert "Download" in html and "Buyer contact is masked" in html and "every 2s" not in html
+    web.post(f"/shops/{shop.pk}/orders/exports/", {"format": "xlsx"})  # on_commit not run: stays pending
+    assert 'hx-trigger="every 2s"' in web.get(f"/shops/{shop.pk}/orders/exports/").content.decode()
+
+
+def _count(web, url, **params) -> int:
+    with CaptureQueriesContext(connection) as ctx:
+        r = web.get(url, params)
+    assert r.status_code == 200
+    return len(ctx.captured_queries)
+
+
+def test_pages_do_not_grow_with_rows_or_lines(shop):
+    sku, _wh = make_sku(shop, stock=100)
+    extra = [make_sku(shop, stock=10)[0] for _ in range(3)]
+    for _ in range(27):
+        intake(shop, sku)
+    web = web_client_for(shop.owner, reauth=False)
+    url = f"/shops/{shop.pk}/orders/"
+    assert _count(web, url, page=1) == _count(web, url, page=2)  # 25 rows vs 2 rows
+    from orders import services
+
+    small = intake(shop, sku)
+    big, _ = services.order_intake(
+        shop=shop,
+        external_id="BIG",
+        delivery_method="standard",
+        buyer=BUYER,
+        lines=[{"sku": s.code, "quantity": 1, "unit_price": "1.00"} for s in [sku, *extra]],
+    )
+    assert _count(web, f"{url}{small.pk}/") == _count(web, f"{url}{big.pk}/")
+    returns = f"/shops/{shop.pk}/returns/"
+    return_in(shop, "requested", order=order_in(shop, S.DELIVERED, sku=sku))
+    first = _count(web, returns)
+    return_in(shop, "approved", order=order_in(shop, S.DELIVERED, sku=sku))
+    return_in(shop, "received", order=order_in(shop, S.DELIVERED, sku=sku))
+    assert _count(web, returns) == first

@@ -1,0 +1,395 @@
+"""Browser pages for orders and returns. Thin: forms check shape, services do the work."""
+
+from __future__ import annotations
+
+from urllib.parse import urlencode
+
+from django.contrib import messages
+from django.core.paginator import Paginator
+from django.http import FileResponse, Http404
+from django.shortcuts import redirect, render
+from django.utils.translation import gettext as _
+from django.views import View
+
+from backoffice.authz import can
+from backoffice.errors import ServiceError, ValidationFailed
+from backoffice.web import ShopPageMixin
+from catalog.models import Warehouse
+from orders import selectors, services
+from orders.models import DeliveryMethod, ExportJob, Order, Return
+from orders.web import forms as f
+
+PAGE_SIZE = 25
+TABS = ["awaiting_confirmation", "awaiting_packaging", "awaiting_deliver", "delivering", "delivered", "cancelled"]
+
+
+def _form_errors(form, exc: ServiceError) -> None:
+    placed = False
+    for field, msgs in (exc.fields or {}).items():
+        name = field.split(".")[0].split("[")[0]
+        for msg in msgs:
+            if name in form.fields:
+                form.add_error(name, msg)
+                placed = True
+    if not placed:
+        form.add_error(None, exc.message)
+
+
+class _OrderPage(ShopPageMixin, View):
+    def get_order(self, pk) -> Order:
+        order = selectors.order_get(shop=self.shop, actor=self.actor, pk=pk, action=self.required_action)
+        if order is None:
+            raise Http404
+        return order
+
+    def back(self, order: Order):
+        return redirect("orders:order_detail", shop=self.shop.pk, pk=order.pk)
+
+
+class OrderListView(ShopPageMixin, View):
+    """State tabs with counts, filters, overdue flags, bulk confirm."""
+
+    required_action = "orders.view"
+
+    def get(self, request, shop):
+        params = request.GET
+        try:
+            qs = selectors.order_list(shop=self.shop, actor=self.actor, filters=params)
+            qs = qs.order_by(*selectors.order_sort(params.get("sort")))
+            counts = selectors.state_counts(shop=self.shop, actor=self.actor, filters=params)
+        except ServiceError as exc:
+            messages.error(request, exc.message)
+            return redirect("orders:order_list", shop=self.shop.pk)
+        page = Paginator(qs, PAGE_SIZE).get_page(params.get("page"))
+        tab_query = urlencode({k: v for k, v in params.items() if k not in ("page", "state")})
+        context = {
+            "page": page,
+            "filters": params,
+            "querystring": urlencode({k: v for k, v in params.items() if k != "page"}),
+            "tab_query": tab_query,
+            "tabs": [(state, Order.State(state).label, counts[state]) for state in TABS],
+            "count_all": counts["all"],
+            "contact_visible": selectors.may_see_contact(self.actor),
+            "methods": DeliveryMethod.choices,
+            "warehouses": Warehouse.objects.for_shop(self.shop).order_by("name"),
+            "may_process": can(self.actor, "orders.process"),
+            "may_export": can(self.actor, "orders.export"),
+            "sorts": [("-id", _("Newest")), ("id", _("Oldest")), ("ship_by", _("Ship-by soonest")),
+                      ("-total", _("Largest total"))],
+        }  # fmt: skip
+        template = "orders/_order_rows.html" if request.htmx else "orders/order_list.html"
+        return render(request, template, context)
+
+
+class OrderBulkView(ShopPageMixin, View):
+    """Bulk confirm the ticked orders (each in its own transaction; failures are reported)."""
+
+    required_action = "orders.process"
+
+    def post(self, request, shop):
+        ids = [int(i) for i in request.POST.getlist("ids") if i.isdigit()][:200]
+        orders = selectors.order_list(shop=self.shop, actor=self.actor, action="orders.process").filter(pk__in=ids)
+        done = failed = 0
+        for order in orders:
+            try:
+                services.order_confirm(actor=self.actor, order=order)
+                done += 1
+            except ServiceError:
+                failed += 1
+        messages.success(request, _("%(done)s confirmed, %(failed)s skipped.") % {"done": done, "failed": failed})
+        return redirect("orders:order_list", shop=self.shop.pk)
+
+
+class OrderDetailView(_OrderPage):
+    required_action = "orders.view"
+
+    def get(self, request, shop, pk):
+        order = self.get_order(pk)
+        a = self.actor
+        return render(request, "orders/order_detail.html", {
+            "order": order,
+            "buyer": selectors.buyer_of(order, selectors.may_see_contact(a)),
+            "may": {
+                "confirm": can(a, "orders.process") and order.state == Order.State.AWAITING_CONFIRMATION,
+                "pack": can(a, "orders.process") and order.state == Order.State.AWAITING_PACKAGING,
+                "ship": can(a, "orders.process") and order.state == Order.State.AWAITING_DELIVER,
+                "deliver": can(a, "orders.process") and order.state == Order.State.DELIVERING,
+                "cancel": can(a, "orders.cancel") and order.state in Order.OPEN_STATES,
+                "slip": can(a, "orders.process"),
+                "return": can(a, "orders.manage_returns") and order.state == Order.State.DELIVERED,
+                "refund": can(a, "orders.refund") and order.refundable > 0,
+            },
+        })  # fmt: skip
+
+
+class _TransitionView(_OrderPage):
+    required_action = "orders.process"
+    verb = ""
+
+    def run(self, order):
+        raise NotImplementedError
+
+    def post(self, request, shop, pk):
+        order = self.get_order(pk)
+        try:
+            self.run(order)
+        except ServiceError as exc:
+            messages.error(request, exc.message)
+        return self.back(order)
+
+
+class OrderConfirmView(_TransitionView):
+    def run(self, order):
+        services.order_confirm(actor=self.actor, order=order)
+        messages.success(self.request, _("Order confirmed."))
+
+
+class OrderShipView(_TransitionView):
+    def run(self, order):
+        services.order_ship(actor=self.actor, order=order)
+        messages.success(self.request, _("Order handed over to the carrier."))
+
+
+class OrderDeliverView(_TransitionView):
+    def run(self, order):
+        services.order_deliver(actor=self.actor, order=order)
+        messages.success(self.request, _("Order marked delivered."))
+
+
+class _FormView(_OrderPage):
+    template = ""
+    form_class = None
+
+    def form_kwargs(self, order) -> dict:
+        return {}
+
+    def get(self, request, shop, pk):
+        order = self.get_order(pk)
+        return render(request, self.template, {"order": order, "form": self.form_class(**self.form_kwargs(order))})
+
+    def post(self, request, shop, pk):
+        order = self.get_order(pk)
+        form = self.form_class(request.POST, **self.form_kwargs(order))
+        if form.is_valid():
+            try:
+                self.done(order, form)
+                return self.back(order)
+            except ServiceError as exc:
+                _form_errors(form, exc)
+        return render(request, self.template, {"order": order, "form": form}, status=400)
+
+
+class OrderPackView(_FormView):
+    """The ship form: carrier and tracking number (packs the order)."""
+
+    required_action = "orders.process"
+    template = "orders/order_pack.html"
+    form_class = f.PackForm
+
+    def done(self, order, form):
+        services.order_pack(actor=self.actor, order=order, **form.cleaned_data)
+        messages.success(self.request, _("Order packed."))
+
+
+class OrderCancelView(_FormView):
+    required_action = "orders.cancel"
+    template = "orders/order_cancel.html"
+    form_class = f.CancelForm
+
+    def done(self, order, form):
+        services.order_cancel(actor=self.actor, order=order, **form.cleaned_data)
+        messages.success(self.request, _("Order cancelled."))
+
+
+class OrderRefundView(_FormView):
+    required_action = "orders.refund"
+    template = "orders/order_refund.html"
+    form_class = f.RefundForm
+
+    def done(self, order, form):
+        services.refund_create(actor=self.actor, order=order, **form.cleaned_data)
+        messages.success(self.request, _("Refund recorded."))
+
+
+class OrderReturnCreateView(_FormView):
+    required_action = "orders.manage_returns"
+    template = "orders/return_create.html"
+    form_class = f.ReturnCreateForm
+
+    def form_kwargs(self, order) -> dict:
+        return {"lines": list(order.lines.all())}
+
+    def done(self, order, form):
+        ret = services.return_request(actor=self.actor, order=order, lines=form.line_quantities(),
+                                      reason=form.cleaned_data["reason"])  # fmt: skip
+        messages.success(self.request, _("Return %(n)s requested.") % {"n": ret.pk})
+
+
+class PackingSlipView(ShopPageMixin, View):
+    """Printable packing slips and labels: one order (``pk``) or a batch (``?ids=1,2,3``)."""
+
+    required_action = "orders.process"
+
+    def get(self, request, shop, pk=None):
+        if pk is not None:
+            ids = [pk]
+        else:
+            # ?ids=1,2,3 or ?ids=1&ids=2 (the list's "Print slips" button sends the ticked boxes)
+            values = ",".join(request.GET.getlist("ids")).replace(" ", "").split(",")
+            ids = [int(i) for i in values if i.isdigit()][:200]
+        orders = list(
+            selectors.order_detail_queryset(shop=self.shop, actor=self.actor, action=self.required_action)
+            .filter(pk__in=ids).order_by("id")
+        )  # fmt: skip
+        if pk is not None and not orders:
+            raise Http404
+        visible = selectors.may_see_contact(self.actor)
+        slips = [{"order": o, "buyer": selectors.buyer_of(o, visible)} for o in orders]
+        return render(request, "orders/packing_slips.html", {"slips": slips})
+
+
+# -- returns ----------------------------------------------------------------------------------
+
+
+class ReturnListView(ShopPageMixin, View):
+    required_action = "orders.view"
+
+    def get(self, request, shop):
+        try:
+            qs = selectors.return_list(shop=self.shop, actor=self.actor, filters=request.GET).order_by("-id")
+        except ServiceError as exc:
+            messages.error(request, exc.message)
+            return redirect("orders:return_list", shop=self.shop.pk)
+        page = Paginator(qs, PAGE_SIZE).get_page(request.GET.get("page"))
+        return render(request, "orders/return_list.html", {
+            "page": page, "filters": request.GET, "states": Return.State.choices,
+            "querystring": urlencode({k: v for k, v in request.GET.items() if k != "page"}),
+        })  # fmt: skip
+
+
+class _ReturnPage(ShopPageMixin, View):
+    def get_return(self, pk) -> Return:
+        ret = selectors.return_list(shop=self.shop, actor=self.actor, action=self.required_action).filter(pk=pk).first()
+        if ret is None:
+            raise Http404
+        return ret
+
+
+class ReturnDetailView(_ReturnPage):
+    required_action = "orders.view"
+
+    def get(self, request, shop, pk):
+        ret = self.get_return(pk)
+        a = self.actor
+        manage = can(a, "orders.manage_returns")
+        S = Return.State
+        return render(request, "orders/return_detail.html", {
+            "ret": ret,
+            "note_form": f.NoteForm(),
+            "receive_form": f.ReceiveForm(warehouses=Warehouse.objects.for_shop(self.shop).filter(is_active=True)),
+            "may": {
+                "approve": manage and ret.state == S.REQUESTED,
+                "reject": manage and ret.state == S.REQUESTED,
+                "receive": manage and ret.state == S.APPROVED,
+                "exchange": manage and ret.state == S.RECEIVED,
+                "refund": can(a, "orders.refund") and ret.state == S.RECEIVED,
+            },
+        })  # fmt: skip
+
+
+class _ReturnActionView(_ReturnPage):
+    required_action = "orders.manage_returns"
+
+    def post(self, request, shop, pk):
+        ret = self.get_return(pk)
+        try:
+            self.run(ret, request.POST)
+        except ServiceError as exc:
+            messages.error(request, exc.message)
+        return redirect("orders:return_detail", shop=self.shop.pk, pk=ret.pk)
+
+
+class ReturnApproveView(_ReturnActionView):
+    def run(self, ret, data):
+        services.return_approve(actor=self.actor, ret=ret, note=data.get("note", "")[:500])
+        messages.success(self.request, _("Return approved."))
+
+
+class ReturnRejectView(_ReturnActionView):
+    def run(self, ret, data):
+        services.return_reject(actor=self.actor, ret=ret, note=data.get("note", "")[:500])
+        messages.success(self.request, _("Return rejected."))
+
+
+class ReturnReceiveView(_ReturnActionView):
+    def run(self, ret, data):
+        value = data.get("warehouse") or ""
+        warehouse = None
+        if value:
+            warehouse = Warehouse.objects.for_shop(self.shop).filter(pk=value).first() if value.isdigit() else None
+            if warehouse is None:
+                raise ValidationFailed(_("Unknown warehouse."))
+        services.return_receive(actor=self.actor, ret=ret, warehouse=warehouse)
+        messages.success(self.request, _("Return received."))
+
+
+class ReturnExchangeView(_ReturnActionView):
+    def run(self, ret, data):
+        services.return_exchange(actor=self.actor, ret=ret, note=data.get("note", "")[:500])
+        messages.success(self.request, _("Return closed as an exchange."))
+
+
+class ReturnRefundView(_ReturnActionView):
+    required_action = "orders.refund"
+
+    def run(self, ret, data):
+        _ret, refund = services.return_refund(actor=self.actor, ret=ret, reason=data.get("note", "")[:500])
+        messages.success(self.request, _("Refunded %(amount)s.") % {"amount": refund.amount})
+
+
+# -- exports ----------------------------------------------------------------------------------
+
+
+class ExportListView(ShopPageMixin, View):
+    """Start an export of the orders matching the list's filters; see the jobs and download them."""
+
+    required_action = "orders.export"
+
+    def _render(self, request, form, status=200):
+        jobs = Paginator(selectors.export_list(shop=self.shop, actor=self.actor).order_by("-id"), PAGE_SIZE)
+        page = jobs.get_page(request.GET.get("page"))
+        return render(request, "orders/export_list.html", {
+            "form": form, "page": page, "filters": {k: v for k, v in request.GET.items() if k != "page"},
+            "querystring": urlencode({k: v for k, v in request.GET.items() if k != "page"}),
+            "contact_visible": selectors.may_see_contact(self.actor),
+            "busy": any(j.status in (ExportJob.Status.PENDING, ExportJob.Status.RUNNING) for j in page),
+        }, status=status)  # fmt: skip
+
+    def get(self, request, shop):
+        return self._render(request, f.ExportForm())
+
+    def post(self, request, shop):
+        form = f.ExportForm(request.POST)
+        if form.is_valid():
+            filters = {k: request.POST.get(k, "") for k in services.EXPORT_FILTER_KEYS}
+            try:
+                services.export_create(actor=self.actor, fmt=form.cleaned_data["format"], filters=filters)
+                messages.success(request, _("Export started; it appears below when ready."))
+                return redirect("orders:export_list", shop=self.shop.pk)
+            except ServiceError as exc:
+                _form_errors(form, exc)
+        return self._render(request, form, status=400)
+
+
+class ExportDownloadView(ShopPageMixin, View):
+    required_action = "orders.export"
+
+    def get(self, request, shop, pk):
+        job = selectors.export_list(shop=self.shop, actor=self.actor).filter(pk=pk).first()
+        if job is None or job.status != ExportJob.Status.DONE or not job.file:
+            raise Http404
+        if job.contact_visible and not selectors.may_see_contact(self.actor):
+            from django.core.exceptions import PermissionDenied
+
+            raise PermissionDenied
+        return FileResponse(job.file.open("rb"), as_attachment=True, filename=job.file.name.rsplit("/", 1)[-1])
