@@ -60,7 +60,8 @@ beat: install
 	$(VENV)/bin/celery -A backoffice beat -l info
 
 bench: install-dev
-	@eval "$$(./scripts/test-services.sh up)" && for b in bench/bench_*.py; do $(PY) $$b; done
+	@eval "$$(./scripts/test-services.sh up)" && export DATABASE_URL=$${DATABASE_URL%/*}/backoffice_bench && \
+	  for b in bench/bench_*.py; do $(PY) $$b; done
 
 clean: services-down
 	rm -rf .tmp db.sqlite3 staticfiles
