@@ -74,6 +74,7 @@ def simulate(shop, *, count: int, seed: int = 7, log=lambda msg: None) -> dict[s
     platform = storefront_user()
     skus = ensure_catalog(shop, owner)
     made = 0
+    delivered_seen: dict = {}
     now = timezone.now()
     for n in range(count):
         target = PLAN[n % len(PLAN)]
@@ -101,7 +102,7 @@ def simulate(shop, *, count: int, seed: int = 7, log=lambda msg: None) -> dict[s
             continue
         made += 1
         try:
-            _advance(shop, owner, platform, order, target, rng)
+            _advance(shop, owner, platform, order, target, rng, delivered_seen)
         except ServiceError as exc:  # pragma: no cover - demo data is best effort
             log(f"  order {order.number}: {exc.message}")
     counts = {state: Order.objects.for_shop(shop).filter(state=state).count() for state in Order.State.values}
@@ -109,7 +110,12 @@ def simulate(shop, *, count: int, seed: int = 7, log=lambda msg: None) -> dict[s
     return counts
 
 
-def _advance(shop, owner, platform, order: Order, target: str, rng: random.Random) -> None:
+# Post-delivery outcome per delivered order, read like the old dice roll: <0.1 refunded return,
+# <0.2 received, <0.35 approved, <0.5 requested, <0.6 goodwill refund, else nothing.
+AFTERCARE = (0.05, 0.55, 0.9, 0.15, 0.3, 0.45, 0.95)
+
+
+def _advance(shop, owner, platform, order: Order, target: str, rng: random.Random, delivered_seen: dict) -> None:
     if order.state == target:
         return
     if target == "cancelled":
@@ -128,8 +134,10 @@ def _advance(shop, owner, platform, order: Order, target: str, rng: random.Rando
         return
     services.order_tracking_event(shop=shop, actor=platform, order=order, status="delivered", message="Handed to buyer")
     order.refresh_from_db()
-    # Some buyers return something: requested, approved, received and refunded.
-    roll = rng.random()
+    # Some buyers return something: requested, approved, received and refunded. The outcomes cycle over
+    # the delivered orders (not a dice roll), so every shop shows each of them whatever its id.
+    roll = AFTERCARE[delivered_seen.setdefault("n", 0) % len(AFTERCARE)]
+    delivered_seen["n"] += 1
     if roll < 0.5:
         line = order.lines.first()
         ret = services.return_request(shop=shop, actor=platform, order=order, reason="Does not fit",
