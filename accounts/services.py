@@ -636,6 +636,12 @@ def session_record(*, user: User, session_key: str, ip: str | None, user_agent: 
     )
 
 
+def session_forget(*, session_key: str | None) -> None:
+    """A browser logs out: its row leaves the user's session list."""
+    if session_key:
+        UserSession.objects.filter(session_key=session_key).delete()
+
+
 def password_change(*, user: User, old_password: str, new_password: str) -> None:
     if not user.check_password(old_password):
         raise ValidationFailed(_("Your current password is wrong."), fields={"old_password": [_("Wrong password.")]})

@@ -83,7 +83,7 @@ def _money(value, field: str) -> Decimal | None:
 
 def _ensure_cost_allowed(actor, data: dict[str, Any]) -> None:
     """Only members who may see cost prices may set them."""
-    if isinstance(actor, Actor) and data.get("cost") is not None and "catalog.view_cost" not in actor.permissions:
+    if isinstance(actor, Actor) and data.get("cost") is not None and not can(actor, "catalog.view_cost"):
         raise Forbidden(
             _("You may not see or set cost prices."), code="forbidden", fields={"cost": [_("Not allowed.")]}
         )
@@ -384,7 +384,7 @@ def sku_update(*, actor: Actor, sku: SKU, **fields) -> SKU:
     shop = actor.shop
     _ensure_same_shop(shop, sku)
     data = _clean_sku_data(fields, "", partial=True)
-    if "cost" in data and isinstance(actor, Actor) and "catalog.view_cost" not in actor.permissions:
+    if "cost" in data and isinstance(actor, Actor) and not can(actor, "catalog.view_cost"):
         raise Forbidden(
             _("You may not see or set cost prices."), code="forbidden", fields={"cost": [_("Not allowed.")]}
         )
@@ -766,7 +766,7 @@ def _low_stock_notices(shop, alert_ids: list[int]) -> list:
     members = Membership.objects.for_shop(shop).filter(is_active=True, user__is_active=True).select_related("user")
     for m in members.order_by("id"):
         actor = load_actor(m.user, shop)
-        if actor is None or "catalog.manage_stock" not in actor.permissions:
+        if actor is None or not can(actor, "catalog.manage_stock"):
             continue
         mine = list(
             restrict(LowStockAlert.objects.for_shop(shop).filter(pk__in=alert_ids), actor, "catalog.manage_stock")

@@ -234,7 +234,7 @@ class _ProductRows:
         self.shop = actor.shop
         self.header = set(header)
         self.header_list = header
-        self.may_cost = "catalog.view_cost" in actor.permissions
+        self.may_cost = can(actor, "catalog.view_cost")
         self.categories = _category_paths(self.shop)
         self.skus: dict[str, SKU] = {}
         self.products_by_ref: dict[str, Product] = {}
@@ -487,7 +487,7 @@ def _product_rows(queryset, *, with_cost: bool) -> Iterator[list]:
 def export_products(queryset, *, actor: Actor, fmt: str):
     """Products and SKUs, one row per SKU, in the import format (plus ``status``); ``cost`` only with
     ``catalog.view_cost``."""
-    with_cost = "catalog.view_cost" in actor.permissions
+    with_cost = can(actor, "catalog.view_cost")
     header = [*PRODUCT_COLUMNS, "status"]
     if not with_cost:
         header.remove("cost")

@@ -20,7 +20,7 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from backoffice.audit import audit_record, diff
-from backoffice.authz import Actor
+from backoffice.authz import Actor, can
 from backoffice.errors import Conflict, Forbidden, NotFound, ValidationFailed
 from catalog import services as catalog
 from catalog.models import SKU, Warehouse
@@ -350,6 +350,41 @@ def order_pack(*, actor, order: Order, carrier: str, tracking_number: str, packa
                                "packed_at": timezone.now()})  # fmt: skip
 
 
+def _each_order(orders, items: Sequence[dict], apply) -> dict[str, Any]:
+    """Apply one transition per order, each in its own transaction; a refusal is reported, not raised."""
+    by_id = {o.pk: o for o in orders.filter(pk__in=[item["id"] for item in items])}
+    done: list[int] = []
+    failed: dict[str, dict[str, str]] = {}
+    for item in items:
+        order = by_id.get(item["id"])
+        if order is None:
+            failed[str(item["id"])] = {"code": "not_found", "message": _("Not found.")}
+            continue
+        try:
+            apply(order, item)
+            done.append(order.pk)
+        except (Conflict, Forbidden, NotFound, ValidationFailed) as exc:
+            failed[str(item["id"])] = {"code": exc.code, "message": exc.message}
+    return {"done": done, "failed": failed}
+
+
+def order_confirm_many(*, actor: Actor, orders, ids: Sequence[int]) -> dict[str, Any]:
+    """Bulk confirm: ``orders`` is the actor's visible queryset; returns ``{"done": [...], "failed": {id: error}}``."""
+    items = [{"id": pk} for pk in dict.fromkeys(ids)]
+    return _each_order(orders, items, lambda order, _item: order_confirm(actor=actor, order=order))
+
+
+def order_pack_many(*, actor: Actor, orders, items: Sequence[dict]) -> dict[str, Any]:
+    """Bulk pack: ``items`` are ``{"id", "carrier", "tracking_number"}``; same answer as ``order_confirm_many``."""
+    return _each_order(
+        orders,
+        items,
+        lambda order, item: order_pack(
+            actor=actor, order=order, carrier=item["carrier"], tracking_number=item["tracking_number"]
+        ),
+    )
+
+
 def order_ship(*, actor, order: Order, shop=None) -> Order:
     """Handed over to the carrier: awaiting_deliver → delivering. The reserved units leave stock."""
     shop = _shop_of(actor, shop)
@@ -641,7 +676,7 @@ def export_create(*, actor: Actor, fmt: str, filters: dict | None = None) -> Exp
     with transaction.atomic():
         job = ExportJob.objects.for_shop(shop).create(
             shop=shop, fmt=fmt, filters=keep, created_by=actor.user,
-            contact_visible="orders.view_buyer_contact" in actor.permissions,
+            contact_visible=can(actor, "orders.view_buyer_contact"),
         )  # fmt: skip
         audit_record(shop=shop, actor=actor, action="order_export.created", target=job,
                      changes=diff({}, {"format": fmt, "filters": keep}))  # fmt: skip
@@ -670,7 +705,7 @@ def export_build(*, shop_id: int, job_id: int) -> ExportJob:
     actor = load_actor(job.created_by, shop)
     with transaction.atomic():
         job = ExportJob.objects.for_shop(shop).select_for_update().get(pk=job_id)
-        if actor is None or "orders.export" not in actor.permissions:
+        if actor is None or not can(actor, "orders.export"):
             job.status, job.message = ExportJob.Status.FAILED, "The member may no longer export orders."
         else:
             name, content, rows = write_export(shop=shop, actor=actor, fmt=job.fmt, filters=job.filters,

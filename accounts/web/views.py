@@ -119,7 +119,7 @@ class LoginOtpView(View):
 
 @require_POST
 def logout_view(request):
-    UserSession.objects.filter(session_key=request.session.session_key).delete()
+    services.session_forget(session_key=request.session.session_key)
     logout(request)
     return redirect("accounts:login")
 

@@ -22,6 +22,16 @@ from backoffice.models import IdempotencyKey
 ANY_MEMBER = "__any_member__"
 
 
+class IsPlatformStaff(permissions.BasePermission):
+    """The marketplace side (moderation, integration connectors): an active platform staff user."""
+
+    message = "Only platform staff may use this endpoint."
+
+    def has_permission(self, request, view) -> bool:
+        user = request.user
+        return bool(user and user.is_authenticated and user.is_active and user.is_staff)
+
+
 class ShopActionPermission(permissions.BasePermission):
     def has_permission(self, request, view) -> bool:
         action = view.required_action()

@@ -7,6 +7,7 @@ from django.utils.translation import gettext_lazy as _
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
+from backoffice.authz import can
 from catalog.models import (
     SKU,
     Category,
@@ -25,7 +26,7 @@ MONEY = {"max_digits": 12, "decimal_places": 2, "min_value": 0}
 
 def _may_see_cost(context) -> bool:
     actor = context.get("actor")
-    return bool(actor is not None and "catalog.view_cost" in actor.permissions)
+    return can(actor, "catalog.view_cost")
 
 
 class CategorySerializer(serializers.ModelSerializer):

@@ -7,12 +7,11 @@ from drf_spectacular.utils import OpenApiParameter, extend_schema
 from rest_framework import mixins, status
 from rest_framework.decorators import action
 from rest_framework.parsers import FormParser, JSONParser, MultiPartParser
-from rest_framework.permissions import IsAdminUser
 from rest_framework.response import Response
 from rest_framework.viewsets import GenericViewSet
 
 from backoffice.api.pagination import CursorPagination
-from backoffice.api.views import ANY_MEMBER, ShopViewSet
+from backoffice.api.views import ANY_MEMBER, IsPlatformStaff, ShopViewSet
 from backoffice.authz import can
 from backoffice.errors import Forbidden, ValidationFailed
 from catalog import images, selectors, services, transfer
@@ -407,7 +406,7 @@ class ImportJobViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, ShopVie
 class PlatformProductViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, GenericViewSet):
     """Platform staff (``is_staff``) moderate products of every shop: approve or reject (with reason)."""
 
-    permission_classes = [IsAdminUser]
+    permission_classes = [IsPlatformStaff]
     serializer_class = s.ProductSerializer
     pagination_class = CursorPagination
     lookup_value_regex = "[0-9]+"

@@ -12,22 +12,12 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from backoffice.api.pagination import CursorPagination
-from backoffice.api.views import IdempotentPostMixin, ShopViewSet
-from backoffice.errors import Forbidden, ServiceError, ValidationFailed
+from backoffice.api.views import IdempotentPostMixin, IsPlatformStaff, ShopViewSet
+from backoffice.errors import Forbidden, ValidationFailed
 from catalog.models import Warehouse
 from orders import selectors, services
 from orders.api import serializers as s
 from orders.models import ExportJob, Order, Refund, Return
-
-
-class IsPlatformStaff(permissions.BasePermission):
-    """The marketplace side: an active platform staff user (``is_staff``), e.g. the storefront connector."""
-
-    message = "Only platform staff tokens may use the integration API."
-
-    def has_permission(self, request, view) -> bool:
-        user = request.user
-        return bool(user and user.is_authenticated and user.is_active and user.is_staff)
 
 
 class OrderCursorPagination(CursorPagination):
@@ -116,39 +106,23 @@ class OrderViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, ShopViewSet
         ser.is_valid(raise_exception=True)
         return self._detail(services.order_cancel(actor=self.actor, order=order, **ser.validated_data))
 
-    def _bulk(self, items, run) -> Response:
-        orders = {o.pk: o for o in self.get_queryset().filter(pk__in=[i["id"] for i in items])}
-        done, failed = [], {}
-        for item in items:
-            order = orders.get(item["id"])
-            if order is None:
-                failed[str(item["id"])] = {"code": "not_found", "message": "Not found."}
-                continue
-            try:
-                run(order, item)
-                done.append(order.pk)
-            except ServiceError as exc:
-                failed[str(item["id"])] = {"code": exc.code, "message": exc.message}
-        return Response({"done": done, "failed": failed})
-
     @extend_schema(request=s.BulkConfirmSerializer, responses=dict)
     @action(detail=False, methods=["post"], url_path="bulk-confirm")
     def bulk_confirm(self, request, shop: int):
         ser = s.BulkConfirmSerializer(data=request.data)
         ser.is_valid(raise_exception=True)
-        items = [{"id": pk} for pk in dict.fromkeys(ser.validated_data["ids"])]
-        return self._bulk(items, lambda order, _item: services.order_confirm(actor=self.actor, order=order))
+        return Response(
+            services.order_confirm_many(actor=self.actor, orders=self.get_queryset(), ids=ser.validated_data["ids"])
+        )
 
     @extend_schema(request=s.BulkPackSerializer, responses=dict)
     @action(detail=False, methods=["post"], url_path="bulk-pack")
     def bulk_pack(self, request, shop: int):
         ser = s.BulkPackSerializer(data=request.data)
         ser.is_valid(raise_exception=True)
-        return self._bulk(
-            ser.validated_data["orders"],
-            lambda order, item: services.order_pack(actor=self.actor, order=order, carrier=item["carrier"],
-                                                    tracking_number=item["tracking_number"]),
-        )  # fmt: skip
+        return Response(
+            services.order_pack_many(actor=self.actor, orders=self.get_queryset(), items=ser.validated_data["orders"])
+        )
 
 
 def _warehouse(shop, value, field: str = "warehouse") -> Warehouse | None:

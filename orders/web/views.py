@@ -88,15 +88,10 @@ class OrderBulkView(ShopPageMixin, View):
 
     def post(self, request, shop):
         ids = [int(i) for i in request.POST.getlist("ids") if i.isdigit()][:200]
-        orders = selectors.order_list(shop=self.shop, actor=self.actor, action="orders.process").filter(pk__in=ids)
-        done = failed = 0
-        for order in orders:
-            try:
-                services.order_confirm(actor=self.actor, order=order)
-                done += 1
-            except ServiceError:
-                failed += 1
-        messages.success(request, _("%(done)s confirmed, %(failed)s skipped.") % {"done": done, "failed": failed})
+        orders = selectors.order_list(shop=self.shop, actor=self.actor, action="orders.process")
+        result = services.order_confirm_many(actor=self.actor, orders=orders, ids=ids)
+        counts = {"done": len(result["done"]), "failed": len(result["failed"])}
+        messages.success(request, _("%(done)s confirmed, %(failed)s skipped.") % counts)
         return redirect("orders:order_list", shop=self.shop.pk)
 
 
