@@ -4,6 +4,7 @@ from drf_spectacular.extensions import OpenApiAuthenticationExtension
 from rest_framework import authentication, exceptions
 
 from accounts.models import ApiToken
+from backoffice.authz import cache as access_cache
 
 
 class PersonalTokenAuthentication(authentication.TokenAuthentication):
@@ -12,7 +13,10 @@ class PersonalTokenAuthentication(authentication.TokenAuthentication):
     model = ApiToken
 
     def authenticate_credentials(self, key):
-        token = ApiToken.objects.select_related("user").filter(key_hash=ApiToken.hash_key(key)).first()
+        key_hash = ApiToken.hash_key(key)
+        token = access_cache.token_for_hash(
+            key_hash, lambda: ApiToken.objects.select_related("user").filter(key_hash=key_hash).first()
+        )
         if token is None or token.is_expired:
             raise exceptions.AuthenticationFailed(_("Invalid or expired token."))
         if not token.user.is_active:
@@ -21,6 +25,8 @@ class PersonalTokenAuthentication(authentication.TokenAuthentication):
         # Write last use at most once a minute: a busy integration must not write on every call.
         if token.last_used_at is None or (now - token.last_used_at).total_seconds() > 60:
             ApiToken.objects.filter(pk=token.pk).update(last_used_at=now)
+            token.last_used_at = now
+            access_cache.token_touched(token)
         return token.user, token
 
 

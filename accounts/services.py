@@ -38,6 +38,7 @@ from accounts.models import (
 )
 from backoffice.audit import audit_record, diff
 from backoffice.authz import Actor, can
+from backoffice.authz import cache as access_cache
 from backoffice.authz.catalog import ACTIONS, NON_DELEGABLE, ROLE_TEMPLATES, TIER_QUOTAS
 from backoffice.authz.scopes import SCOPES
 from backoffice.errors import Conflict, Forbidden, NotFound, ValidationFailed
@@ -178,6 +179,7 @@ def _set_scopes(membership: Membership, scopes: dict[str, frozenset[int]]) -> No
                 ]
             )
     membership.scope_types = sorted(scopes)
+    access_cache.shop_changed(membership.shop_id)
 
 
 def _set_extra_grants(membership: Membership, actions: frozenset[str]) -> None:
@@ -188,6 +190,7 @@ def _set_extra_grants(membership: Membership, actions: frozenset[str]) -> None:
             for p in _shop_permission_objects(actions)
         ]
     )
+    access_cache.shop_changed(membership.shop_id)
 
 
 def _set_role_permissions(role: Role, actions: frozenset[str]) -> None:
@@ -198,6 +201,7 @@ def _set_role_permissions(role: Role, actions: frozenset[str]) -> None:
             for p in _shop_permission_objects(actions)
         ]
     )
+    access_cache.shop_changed(role.shop_id)
 
 
 def _membership_state(m: Membership) -> dict:

@@ -24,15 +24,13 @@ class ShopPageMixin(LoginRequiredMixin):
     def dispatch(self, request, *args, **kwargs):
         if not request.user.is_authenticated:
             return self.handle_no_permission()
-        from accounts.models import Shop
         from accounts.security import two_factor_required
 
-        shop = Shop.objects.filter(pk=kwargs.get("shop")).first()
-        actor = load_actor(request.user, shop) if shop is not None else None
+        actor = load_actor(request.user, int(kwargs["shop"]))
         if actor is None:
             raise Http404("No such shop")
         request.actor = self.actor = actor
-        self.shop = shop
+        self.shop = shop = actor.shop
         if not self.allow_without_2fa and two_factor_required(actor):
             return redirect(reverse("accounts:security") + f"?required_by={shop.pk}")
         action = self.required_actions_by_method.get(request.method, self.required_action)

@@ -9,7 +9,10 @@ orders takes minutes; a second run reuses them and only tops up). Use a database
 Measures, for ``GET /api/v1/shops/{shop}/orders/`` through the whole Django stack (token auth, membership,
 permission check, serializer with masking, cursor pagination; in-process client, no network):
 page 1, a deep page (cursor ~90% of the way in), page 1 filtered by state; median and p95 latency and
-queries per request; and the same page read with raw SQL (orders + their lines) for the API/SQL ratio.
+queries per request; and the same page read with raw SQL (orders + their lines) for the API/SQL ratio,
+timed in alternation with the API calls so that both see the same machine load. Token and membership
+come from the access cache (backoffice.authz.cache) as in production; one more row shows page 1 with
+that cache invalidated before every request (the first request after any change of access).
 Targets: queries per request constant, deep page within 1.5× of page 1, API/raw-SQL ratio under 5×.
 """
 
@@ -75,6 +78,8 @@ def main() -> None:
     call_command("migrate", verbosity=0)
 
     from accounts import services as accounts
+    from accounts.models import ApiToken
+    from backoffice.authz import cache as access_cache
     from orders.api.serializers import ORDER_LIST_FIELDS
     from orders.generator import generate_orders
     from orders.management.commands.generate_orders import bench_shop
@@ -98,61 +103,74 @@ def main() -> None:
     ids = Order.objects.for_shop(shop).order_by("-id").values_list("id", flat=True)
     deep_after = ids[int(total * 0.9)]
 
-    def timed(params: dict) -> tuple[list[float], int, int]:
-        times, queries, rows = [], 0, 0
+    def raw_reader(where: str, params: list):
+        # The same columns the API's list rows carry, and their lines.
+        sql_orders = (f"SELECT {', '.join(ORDER_LIST_FIELDS)} FROM orders_order "
+                      f"WHERE shop_id = %s {where} ORDER BY id DESC LIMIT %s")  # fmt: skip
+        sql_lines = ("SELECT id, order_id, sku_id, sku_code, title, quantity, unit_price, returned_quantity "
+                     "FROM orders_orderline WHERE shop_id = %s AND order_id = ANY(%s) ORDER BY id")  # fmt: skip
+
+        def read() -> float:
+            with connection.cursor() as cur:
+                t = time.perf_counter()
+                cur.execute(sql_orders, [shop.pk, *params, args.page_size])
+                found = [row[0] for row in cur.fetchall()]
+                cur.execute(sql_lines, [shop.pk, found])
+                cur.fetchall()
+                return (time.perf_counter() - t) * 1000
+
+        return read
+
+    def timed(params: dict, raw=None, cold: bool = False) -> tuple[list[float], int, int, list[float]]:
+        """API timings, interleaved with the raw read when given (so both see the same machine load).
+        ``cold``: the access cache is invalidated before each request, as after any change of access."""
+        times, raw_times, queries, rows = [], [], 0, 0
         client.get(path, params)  # warm
         for _ in range(args.runs):
+            if cold:
+                access_cache.shop_changed(shop.pk)
+                access_cache.token_changed(ApiToken.hash_key(key))
             with CaptureQueriesContext(connection) as ctx:
                 t = time.perf_counter()
                 r = client.get(path, params)
                 times.append((time.perf_counter() - t) * 1000)
             assert r.status_code == 200, r.content[:300]
             queries, rows = len(ctx.captured_queries), len(r.json()["results"])
-        return times, queries, rows
-
-    def raw(where: str, params: list) -> list[float]:
-        # The same columns the API's list rows carry.
-        sql_orders = (f"SELECT {', '.join(ORDER_LIST_FIELDS)} FROM orders_order "
-                      f"WHERE shop_id = %s {where} ORDER BY id DESC LIMIT %s")  # fmt: skip
-        sql_lines = ("SELECT id, order_id, sku_id, sku_code, title, quantity, unit_price, returned_quantity "
-                     "FROM orders_orderline WHERE shop_id = %s AND order_id = ANY(%s) ORDER BY id")  # fmt: skip
-        times = []
-        with connection.cursor() as cur:
-            for _ in range(args.runs + 1):
-                t = time.perf_counter()
-                cur.execute(sql_orders, [shop.pk, *params, args.page_size])
-                found = [row[0] for row in cur.fetchall()]
-                cur.execute(sql_lines, [shop.pk, found])
-                cur.fetchall()
-                times.append((time.perf_counter() - t) * 1000)
-        return times[1:]
+            if raw is not None:
+                raw_times.append(raw())
+        return times, queries, rows, raw_times
 
     size = {"page_size": args.page_size}
     cases = [
-        ("page 1", size, raw("", [])),
-        ("deep page (90%)", {**size, "cursor": cursor_at(deep_after)}, raw("AND id < %s", [deep_after])),
+        ("page 1", size, raw_reader("", [])),
+        ("deep page (90%)", {**size, "cursor": cursor_at(deep_after)}, raw_reader("AND id < %s", [deep_after])),
         ("page 1, state=awaiting_packaging", {**size, "state": "awaiting_packaging"},
-         raw("AND state = %s", ["awaiting_packaging"])),
+         raw_reader("AND state = %s", ["awaiting_packaging"])),
     ]  # fmt: skip
     print(f"\nshop {shop.pk}: {total:,} orders; page size {args.page_size}; {args.runs} runs each; "
           f"PostgreSQL {connection.pg_version}")  # fmt: skip
     print(f"{'case':<34}{'median ms':>10}{'p95 ms':>9}{'queries':>9}{'rows':>6}{'raw SQL ms':>12}{'API/SQL':>9}")
     results = {}
-    for label, params, raw_times in cases:
-        times, queries, rows = timed(params)
+    for label, params, raw in cases:
+        times, queries, rows, raw_times = timed(params, raw)
         med, raw_med = statistics.median(times), statistics.median(raw_times)
-        results[label] = (med, queries)
+        results[label] = (med, queries, raw_med)
         print(f"{label:<34}{med:>10.1f}{pct(times, 95):>9.1f}{queries:>9}{rows:>6}{raw_med:>12.2f}"
               f"{med / raw_med:>9.1f}")  # fmt: skip
-    small, q_small, _r = timed({"page_size": 5})
+    small, q_small, _r, _raw = timed({"page_size": 5})
     print(f"{'page 1, page_size=5':<34}{statistics.median(small):>10.1f}{pct(small, 95):>9.1f}{q_small:>9}")
+    cold, q_cold, _r, cold_raw = timed(size, cases[0][2], cold=True)
+    print(
+        f"{'page 1, access cache cold':<34}{statistics.median(cold):>10.1f}{pct(cold, 95):>9.1f}{q_cold:>9}"
+        f"{'':>6}{statistics.median(cold_raw):>12.2f}{statistics.median(cold) / statistics.median(cold_raw):>9.1f}"
+    )
     floor = []
     for _ in range(args.runs):
         t = time.perf_counter()
         client.get(f"/api/v1/shops/{shop.pk}/")
         floor.append((time.perf_counter() - t) * 1000)
     floor_med = statistics.median(floor)
-    page1_raw = statistics.median(cases[0][2])
+    page1_raw = results["page 1"][2]
     print(f"{'GET /shops/{shop}/ (auth floor)':<34}{floor_med:>10.1f}{pct(floor, 95):>9.1f}")
     print(
         f"\norders' own share of page 1 (minus the auth/membership floor every shop endpoint pays): "

@@ -72,6 +72,19 @@ def web_client_for(user, *, reauth: bool = True) -> Client:
     return client
 
 
+def count_queries(client, url: str, **params) -> tuple[int, object]:
+    """Queries one GET costs, with the access cache warm (as for every request but the first after a
+    change of access): a first, uncounted GET warms it."""
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    client.get(url, params)
+    with CaptureQueriesContext(connection) as ctx:
+        response = client.get(url, params)
+    assert response.status_code == 200, response.content[:300]
+    return len(ctx.captured_queries), response
+
+
 @pytest.fixture
 def celery_worker(transactional_db):
     """A real Celery worker (thread, solo pool) consuming from the Redis broker, not eager."""

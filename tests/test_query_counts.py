@@ -1,10 +1,8 @@
 """Lists cost a constant number of queries, whatever the page size (no per-row queries)."""
 
 import pytest
-from django.db import connection
-from django.test.utils import CaptureQueriesContext
 
-from tests.fixtures import api_client_for, make_member, make_shop, web_client_for
+from tests.fixtures import api_client_for, count_queries, make_member, make_shop, web_client_for
 
 pytestmark = pytest.mark.django_db
 
@@ -17,13 +15,6 @@ def busy_shop():
     return shop
 
 
-def count(client, url, **params) -> tuple[int, object]:
-    with CaptureQueriesContext(connection) as ctx:
-        response = client.get(url, params)
-    assert response.status_code == 200, response.content[:200]
-    return len(ctx.captured_queries), response
-
-
 @pytest.mark.parametrize(
     "path,key",
     [("/api/v1/shops/{shop}/staff/", "results"), ("/api/v1/shops/{shop}/audit-log/", "results")],
@@ -31,8 +22,8 @@ def count(client, url, **params) -> tuple[int, object]:
 def test_api_lists_do_not_grow_with_page_size(busy_shop, path, key):
     api = api_client_for(busy_shop.owner)
     url = path.format(shop=busy_shop.pk)
-    small, r_small = count(api, url, page_size=2)
-    large, r_large = count(api, url, page_size=30)
+    small, r_small = count_queries(api, url, page_size=2)
+    large, r_large = count_queries(api, url, page_size=30)
     assert len(r_small.json()[key]) == 2 and len(r_large.json()[key]) == 30
     assert small == large, (small, large)
 
@@ -41,7 +32,7 @@ def test_api_lists_do_not_grow_with_page_size(busy_shop, path, key):
 def test_pages_do_not_grow_with_rows(busy_shop, path):
     web = web_client_for(busy_shop.owner, reauth=False)
     url = path.format(shop=busy_shop.pk)
-    first, _ = count(web, url, page=1)
+    first, _ = count_queries(web, url, page=1)
     # Page 2 of the staff list holds 6 rows, of the audit log 25: same cost as page 1's 25.
-    second, _ = count(web, url, page=2)
+    second, _ = count_queries(web, url, page=2)
     assert first == second, (first, second)

@@ -131,17 +131,16 @@ class ShopScopedViewMixin(IdempotentPostMixin):
                 )
 
     def _resolve_shop(self, request) -> None:
-        from accounts.models import Shop
         from accounts.security import two_factor_required
 
         if getattr(request, "actor", None) is not None:
             return
-        shop = Shop.objects.filter(pk=self.kwargs.get("shop")).first()
-        actor = load_actor(request.user, shop) if shop is not None else None
+        # The shop is read together with the membership: a shop you are not a member of is a 404.
+        actor = load_actor(request.user, int(self.kwargs["shop"]))
         if actor is None:
             raise Http404
         request.actor = actor
-        self.shop = shop
+        self.shop = actor.shop
         if two_factor_required(actor):
             raise PermissionDenied(
                 "This shop requires two-factor authentication for your role: enrol first.", code="2fa_required"

@@ -78,25 +78,46 @@ def restrict(queryset: QuerySet, actor: Actor | None, action: str) -> QuerySet:
 
 
 def load_actor(user, shop) -> Actor | None:
-    """The actor for ``user`` in ``shop``, or None if they are not an active member."""
+    """The actor for ``user`` in ``shop`` (a Shop or its pk), or None if they are not an active member.
+
+    Served from the access cache (``backoffice.authz.cache``) when it is current; otherwise one query
+    reads the membership with its shop and role, and a member holding a role pays one more for its
+    grants, plus one per limited scope type. A membership past its ``expires_at`` no longer counts,
+    even before the expiry task deactivates it.
+    """
+    from backoffice.authz import cache
+
+    if not (user and user.is_authenticated and user.is_active):
+        return None
+    shop_id = getattr(shop, "pk", shop)
+    entry = cache.membership_for(user, shop_id, lambda: _read_access(user.pk, shop_id))
+    if entry is None:
+        return None
+    membership, permissions, scopes = entry
+    membership.user = user
+    if not isinstance(shop, int):
+        membership.shop = shop
+    return Actor(user=user, shop=membership.shop, membership=membership, permissions=permissions, scopes=scopes)
+
+
+def _read_access(user_id: int, shop_id: int) -> tuple | None:
+    from django.db.models import Q
+    from django.utils import timezone
+
     from accounts.models import Membership
     from accounts.selectors import member_permissions, member_scopes
 
     membership = (
-        Membership.objects.for_shop(shop).select_related("role", "user").filter(user=user, is_active=True).first()
+        Membership.unscoped.select_related("shop", "role")
+        .filter(shop_id=shop_id, user_id=user_id, is_active=True)
+        .filter(Q(expires_at__isnull=True) | Q(expires_at__gt=timezone.now()))
+        .first()
     )
-    if membership is None or not user.is_active:
+    if membership is None:
         return None
-    membership.shop = shop
     if membership.is_owner:
-        return Actor(user=user, shop=shop, membership=membership, permissions=ALL_ACTIONS)
-    return Actor(
-        user=user,
-        shop=shop,
-        membership=membership,
-        permissions=member_permissions(membership),
-        scopes=member_scopes(membership),
-    )
+        return membership, ALL_ACTIONS, {}
+    return membership, member_permissions(membership), member_scopes(membership)
 
 
 __all__ = ["Actor", "can", "restrict", "load_actor", "SCOPES"]

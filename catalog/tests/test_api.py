@@ -4,8 +4,6 @@ import csv
 import io
 
 import pytest
-from django.db import connection
-from django.test.utils import CaptureQueriesContext
 from openpyxl import load_workbook
 from rest_framework.test import APIClient
 
@@ -14,7 +12,7 @@ from backoffice.authz import load_actor
 from catalog import services
 from catalog.models import Product, ProductImage
 from catalog.tests.factories import first_sku, make_product, make_warehouse, png_upload
-from tests.fixtures import api_client_for, make_member, make_shop
+from tests.fixtures import api_client_for, count_queries, make_member, make_shop
 
 pytestmark = pytest.mark.django_db
 
@@ -314,20 +312,13 @@ def busy_catalog(shop):
     return shop
 
 
-def _count(client, path, **params):
-    with CaptureQueriesContext(connection) as ctx:
-        r = client.get(path, params)
-    assert r.status_code == 200, r.content[:300]
-    return len(ctx.captured_queries), r
-
-
 @pytest.mark.parametrize("path", ["products/", "stock/", "skus/", "stock-movements/", "low-stock-alerts/"])
 def test_api_lists_do_not_grow_with_page_size(busy_catalog, path):
     shop = busy_catalog
     member = make_member(shop, "operator", scopes={"category": list(
         services.Category.objects.for_shop(shop).values_list("pk", flat=True))})  # fmt: skip
     for client in (api_client_for(shop.owner), api_client_for(member.user)):
-        small, r_small = _count(client, url(shop, path), page_size=2)
-        large, r_large = _count(client, url(shop, path), page_size=30)
+        small, r_small = count_queries(client, url(shop, path), page_size=2)
+        large, r_large = count_queries(client, url(shop, path), page_size=30)
         assert len(r_small.json()["results"]) == 2 and len(r_large.json()["results"]) == 30
         assert small == large, (path, small, large)

@@ -3,14 +3,12 @@ and history, import with progress and error report, low-stock alerts; cost hidde
 
 import pytest
 from django.core.files.uploadedfile import SimpleUploadedFile
-from django.db import connection
-from django.test.utils import CaptureQueriesContext
 
 from backoffice.authz import load_actor
 from catalog import services
 from catalog.models import SKU, ImportJob, Product, Stock, StockMovement
 from catalog.tests.factories import first_sku, make_product, make_warehouse, png_upload
-from tests.fixtures import make_member, web_client_for
+from tests.fixtures import count_queries, make_member, web_client_for
 
 pytestmark = pytest.mark.django_db
 
@@ -211,10 +209,7 @@ def test_pages_do_not_grow_with_rows(busy, path):
     web = web_client_for(busy.owner, reauth=False)
 
     def count(page):
-        with CaptureQueriesContext(connection) as ctx:
-            r = web.get(base(busy) + path, {"page": page})
-        assert r.status_code == 200
-        return len(ctx.captured_queries)
+        return count_queries(web, base(busy) + path, page=page)[0]
 
     assert count(1) == count(2)  # 25 rows vs the rest
 

@@ -8,14 +8,12 @@ import io
 from datetime import timedelta
 
 import pytest
-from django.db import connection
-from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 
 from catalog.models import Stock
 from orders.models import ExportJob, Order, OrderEvent
 from orders.tests.factories import BUYER, intake, make_sku, order_in, platform_user, return_in
-from tests.fixtures import api_client_for, make_member, make_shop
+from tests.fixtures import api_client_for, count_queries, make_member, make_shop
 
 pytestmark = pytest.mark.django_db
 S = Order.State
@@ -327,10 +325,7 @@ def test_list_and_detail_queries_do_not_grow(shop):
     url = f"/api/v1/shops/{shop.pk}/orders/"
 
     def count(u, **params):
-        with CaptureQueriesContext(connection) as ctx:
-            r = api.get(u, params)
-        assert r.status_code == 200
-        return len(ctx.captured_queries)
+        return count_queries(api, u, **params)[0]
 
     assert count(url, page_size=2) == count(url, page_size=30)
     from orders import services
