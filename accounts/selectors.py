@@ -8,6 +8,7 @@ from django.contrib.auth.models import Permission
 from django.db.models import Q, QuerySet
 
 from accounts.models import (
+    ApiToken,
     AuditEntry,
     Membership,
     Notification,
@@ -15,6 +16,7 @@ from accounts.models import (
     Shop,
     ShopGroupObjectPermission,
     ShopUserObjectPermission,
+    UserSession,
 )
 from backoffice.authz import Actor, restrict
 from backoffice.authz.catalog import ACTIONS, ALL_ACTIONS, BY_CODENAME
@@ -112,6 +114,16 @@ def membership_list_for_user(*, user) -> list[Membership]:
     return list(
         Membership.unscoped.filter(user=user, is_active=True).select_related("shop", "role").order_by("shop__name")
     )
+
+
+def token_list(*, user) -> QuerySet[ApiToken]:
+    """The user's own personal tokens, newest first."""
+    return ApiToken.objects.filter(user=user).order_by("-created_at", "-id")
+
+
+def session_list(*, user) -> QuerySet[UserSession]:
+    """The user's own browser sessions, newest first."""
+    return UserSession.objects.filter(user=user).order_by("-created_at", "-id")
 
 
 def staff_list(*, shop: Shop, actor: Actor, filters: dict | None = None) -> QuerySet[Membership]:

@@ -125,7 +125,7 @@ class MyTokensView(generics.ListAPIView):
     def get_queryset(self):
         if getattr(self, "swagger_fake_view", False):
             return ApiToken.objects.none()
-        return ApiToken.objects.filter(user=self.request.user)
+        return selectors.token_list(user=self.request.user)
 
 
 class MyTokenRevokeView(APIView):
@@ -143,7 +143,7 @@ class MySessionsView(generics.ListAPIView):
     def get_queryset(self):
         if getattr(self, "swagger_fake_view", False):
             return UserSession.objects.none()
-        return UserSession.objects.filter(user=self.request.user)
+        return selectors.session_list(user=self.request.user)
 
 
 class MySessionRevokeView(APIView):
