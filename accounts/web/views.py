@@ -23,9 +23,10 @@ from django_otp.plugins.otp_totp.models import TOTPDevice
 
 from accounts import security, selectors, services
 from accounts.api.views import audit_csv_response
-from accounts.models import ApiToken, Membership, Role, UserSession
+from accounts.models import Membership, Role
 from accounts.web import forms as f
 from backoffice.authz.catalog import ACTIONS
+from backoffice.dashboard import cards_for
 from backoffice.errors import ServiceError
 from backoffice.middleware import client_ip
 from backoffice.web import ANY_MEMBER, ShopPageMixin
@@ -209,9 +210,9 @@ class SecurityView(View):
             "pending_device": pending,
             "pending_secret": base64.b32encode(pending.bin_key).decode() if pending else None,
             "qr_svg": qr_svg,
-            "sessions": UserSession.objects.filter(user=user)[:50],
+            "sessions": selectors.session_list(user=user)[:50],
             "current_session": request.session.session_key,
-            "tokens": ApiToken.objects.filter(user=user)[:50],
+            "tokens": selectors.token_list(user=user)[:50],
             "password_form": f.PasswordChangeForm(),
             "token_form": f.TokenCreateForm(),
             "otp_form": f.OtpForm(),
@@ -293,6 +294,7 @@ class DashboardView(ShopPageMixin, View):
                 "quota_used": staff.counted_in_quota().count(),
                 "quota": services.TIER_QUOTAS[self.shop.tier],
                 "my_permissions": [(code, ACTIONS[code].label) for code in sorted(self.actor.permissions)],
+                "domain_cards": cards_for(self.actor),
             },
         )
 

@@ -3,12 +3,10 @@
 from __future__ import annotations
 
 import pytest
-from django.db import connection
-from django.test.utils import CaptureQueriesContext
 
 from orders.models import Order, Return
 from orders.tests.factories import BUYER, intake, make_sku, order_in, return_in
-from tests.fixtures import web_client_for
+from tests.fixtures import count_queries, web_client_for
 
 pytestmark = pytest.mark.django_db
 S = Order.State
@@ -136,10 +134,7 @@ def test_export_page_starts_a_job(shop, members, django_capture_on_commit_callba
 
 
 def _count(web, url, **params) -> int:
-    with CaptureQueriesContext(connection) as ctx:
-        r = web.get(url, params)
-    assert r.status_code == 200
-    return len(ctx.captured_queries)
+    return count_queries(web, url, **params)[0]
 
 
 def test_pages_do_not_grow_with_rows_or_lines(shop):
@@ -167,3 +162,48 @@ def test_pages_do_not_grow_with_rows_or_lines(shop):
     return_in(shop, "approved", order=order_in(shop, S.DELIVERED, sku=sku))
     return_in(shop, "received", order=order_in(shop, S.DELIVERED, sku=sku))
     assert _count(web, returns) == first
+
+
+def test_filtering_by_htmx_refreshes_the_tab_counts(shop):
+    sku, _wh = make_sku(shop, stock=20)
+    express = intake(shop, sku, delivery_method="express")
+    intake(shop, sku)
+    intake(shop, sku)
+    web = web_client_for(shop.owner, reauth=False)
+    html = web.get(f"/shops/{shop.pk}/orders/", {"delivery_method": "express"}, HTTP_HX_REQUEST="true").content.decode()
+    assert html.count("data-order=") == 1 and express.number in html
+    # The tabs come along, swapped out of band, counting only the filtered orders.
+    assert '<nav class="tabs" id="state-tabs" hx-swap-oob="true">' in html
+    assert 'data-tab="all">All <span class="count">1</span>' in html
+    assert "delivery_method=express&state=awaiting_packaging" in html
+
+
+def test_bulk_pack_takes_one_carrier_and_a_tracking_number_per_order(shop):
+    sku, _wh = make_sku(shop, stock=20)
+    a, b = intake(shop, sku), intake(shop, sku)
+    shipped = order_in(shop, S.AWAITING_DELIVER, sku=sku)
+    web = web_client_for(shop.owner, reauth=False)
+    url = f"/shops/{shop.pk}/orders/bulk-pack/"
+    page = web.get(url, {"ids": [a.pk, b.pk, shipped.pk]}).content.decode()
+    assert page.count("data-order=") == 2 and 'id="left-out"' in page  # the one already packed is left out
+    ids = f"{a.pk},{b.pk}"
+    # Incomplete: nothing is packed, what was typed is kept, the missing field is named.
+    r = web.post(url, {"ids": ids, "carrier": "CDEK", f"tracking_{a.pk}": "TRK-A"})
+    assert r.status_code == 400
+    html = r.content.decode()
+    assert 'value="TRK-A"' in html and "Enter the tracking number." in html and 'value="CDEK"' in html
+    assert Order.objects.for_shop(shop).filter(state=S.AWAITING_PACKAGING).count() == 2
+    r = web.post(url, {"ids": ids, "carrier": "", f"tracking_{a.pk}": "TRK-A", f"tracking_{b.pk}": "TRK-B"})
+    assert r.status_code == 400 and "Name the carrier." in r.content.decode()
+    r = web.post(url, {"ids": ids, "carrier": "CDEK", f"tracking_{a.pk}": "TRK-A", f"tracking_{b.pk}": "TRK-B"})
+    assert r.status_code == 302 and r["Location"].endswith("?state=awaiting_deliver")
+    got = {
+        o.pk: (o.state, o.carrier, o.tracking_number) for o in Order.objects.for_shop(shop).filter(pk__in=[a.pk, b.pk])
+    }
+    assert got == {a.pk: (S.AWAITING_DELIVER, "CDEK", "TRK-A"), b.pk: (S.AWAITING_DELIVER, "CDEK", "TRK-B")}
+
+
+def test_bulk_pack_with_nothing_to_pack_explains_itself(shop):
+    web = web_client_for(shop.owner, reauth=False)
+    html = web.get(f"/shops/{shop.pk}/orders/bulk-pack/").content.decode()
+    assert 'id="nothing-to-pack"' in html and "bulk-pack-form" not in html

@@ -9,6 +9,7 @@ urlpatterns = [
     path(f"{S}/orders/", views.OrderListView.as_view(), name="order_list"),
     path(f"{S}/orders/bulk/", views.OrderBulkView.as_view(), name="order_bulk"),
     path(f"{S}/orders/slips/", views.PackingSlipView.as_view(), name="order_slips"),
+    path(f"{S}/orders/bulk-pack/", views.OrderBulkPackView.as_view(), name="order_bulk_pack"),
     path(f"{S}/orders/exports/", views.ExportListView.as_view(), name="export_list"),
     path(f"{S}/orders/exports/<int:pk>/download/", views.ExportDownloadView.as_view(), name="export_download"),
     path(f"{S}/orders/<int:pk>/", views.OrderDetailView.as_view(), name="order_detail"),

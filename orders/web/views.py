@@ -8,6 +8,7 @@ from django.contrib import messages
 from django.core.paginator import Paginator
 from django.http import FileResponse, Http404
 from django.shortcuts import redirect, render
+from django.urls import reverse
 from django.utils.translation import gettext as _
 from django.views import View
 
@@ -77,7 +78,7 @@ class OrderListView(ShopPageMixin, View):
             "sorts": [("-id", _("Newest")), ("id", _("Oldest")), ("ship_by", _("Ship-by soonest")),
                       ("-total", _("Largest total"))],
         }  # fmt: skip
-        template = "orders/_order_rows.html" if request.htmx else "orders/order_list.html"
+        template = "orders/_order_list_update.html" if request.htmx else "orders/order_list.html"
         return render(request, template, context)
 
 
@@ -220,18 +221,65 @@ class OrderReturnCreateView(_FormView):
         messages.success(self.request, _("Return %(n)s requested.") % {"n": ret.pk})
 
 
+def _ticked_ids(request) -> list[int]:
+    """``?ids=1,2,3`` or ``?ids=1&ids=2`` (the list's buttons send the ticked boxes); at most 200."""
+    source = request.POST if request.method == "POST" else request.GET
+    values = ",".join(source.getlist("ids")).replace(" ", "").split(",")
+    return list(dict.fromkeys(int(i) for i in values if i.isdigit()))[:200]
+
+
+class OrderBulkPackView(ShopPageMixin, View):
+    """Pack the ticked orders at once: one carrier for the batch, a tracking number per parcel.
+    Nothing is packed while any row is incomplete; then each order is packed in its own transaction
+    and the ones that could not be (say, cancelled meanwhile) are named."""
+
+    required_action = "orders.process"
+
+    def _orders(self, ids: list[int]) -> list[Order]:
+        qs = selectors.order_list(shop=self.shop, actor=self.actor, action=self.required_action)
+        return list(qs.filter(pk__in=ids, state=Order.State.AWAITING_PACKAGING).order_by("id"))
+
+    def _render(self, request, ids, orders, *, carrier="", tracking=None, errors=None, status=200):
+        visible = selectors.may_see_contact(self.actor)
+        tracking, errors = tracking or {}, errors or {}
+        rows = [{"order": o, "buyer": selectors.buyer_of(o, visible), "tracking": tracking.get(o.pk, ""),
+                 "error": errors.get(o.pk)} for o in orders]  # fmt: skip
+        return render(request, "orders/bulk_pack.html", {
+            "rows": rows, "ids": ",".join(str(o.pk) for o in orders), "carrier": carrier,
+            "carrier_error": errors.get("carrier"), "left_out": len(ids) - len(orders),
+        }, status=status)  # fmt: skip
+
+    def get(self, request, shop):
+        ids = _ticked_ids(request)
+        return self._render(request, ids, self._orders(ids))
+
+    def post(self, request, shop):
+        ids = _ticked_ids(request)
+        orders = self._orders(ids)
+        carrier = request.POST.get("carrier", "").strip()[:80]
+        tracking = {o.pk: request.POST.get(f"tracking_{o.pk}", "").strip()[:80] for o in orders}
+        errors: dict = {o.pk: _("Enter the tracking number.") for o in orders if not tracking[o.pk]}
+        if not carrier:
+            errors["carrier"] = _("Name the carrier.")
+        if errors or not orders:
+            return self._render(request, ids, orders, carrier=carrier, tracking=tracking, errors=errors, status=400)
+        items = [{"id": o.pk, "carrier": carrier, "tracking_number": tracking[o.pk]} for o in orders]
+        result = services.order_pack_many(actor=self.actor, orders=selectors.order_list(
+            shop=self.shop, actor=self.actor, action=self.required_action), items=items)  # fmt: skip
+        messages.success(request, _("%(done)s packed.") % {"done": len(result["done"])})
+        numbers = {str(o.pk): o.number for o in orders}
+        for pk, failure in result["failed"].items():
+            messages.error(request, f"{numbers.get(pk, pk)}: {failure['message']}")
+        return redirect(reverse("orders:order_list", args=[self.shop.pk]) + "?state=awaiting_deliver")
+
+
 class PackingSlipView(ShopPageMixin, View):
     """Printable packing slips and labels: one order (``pk``) or a batch (``?ids=1,2,3``)."""
 
     required_action = "orders.process"
 
     def get(self, request, shop, pk=None):
-        if pk is not None:
-            ids = [pk]
-        else:
-            # ?ids=1,2,3 or ?ids=1&ids=2 (the list's "Print slips" button sends the ticked boxes)
-            values = ",".join(request.GET.getlist("ids")).replace(" ", "").split(",")
-            ids = [int(i) for i in values if i.isdigit()][:200]
+        ids = [pk] if pk is not None else _ticked_ids(request)
         orders = list(
             selectors.order_detail_queryset(shop=self.shop, actor=self.actor, action=self.required_action)
             .filter(pk__in=ids).order_by("id")
