@@ -101,3 +101,43 @@ def test_return_is_approved_and_received(page: Page, live_server, login, screens
     expect(page.locator("#return-lines")).to_contain_text("Back to stock")
     screenshot(page, "return-received")
     assert Stock.objects.for_shop(shop).get(sku=sku, warehouse=wh).on_hand == 4
+
+
+def test_dashboard_card_to_bulk_pack(page: Page, live_server, login, screenshot):
+    shop = make_shop("Bulk Pack Browser")
+    sku, _wh = make_sku(shop, stock=10)
+    orders = [intake(shop, sku) for _ in range(2)]
+    express = intake(shop, sku, delivery_method="express")
+    operator = make_member(shop, "operator")
+
+    login(page, operator.user)
+    page.goto(f"{live_server.url}/shops/{shop.pk}/")
+    expect(page.locator('[data-card="awaiting_packaging"] .value')).to_have_text("3")
+    screenshot(page, "dashboard-cards")
+    page.locator('[data-card="awaiting_packaging"]').click()
+    expect(page.locator('[data-tab="awaiting_packaging"]')).to_have_class(re.compile("active"))
+    # Filtering through htmx refreshes the tab counts too.
+    page.locator("#order-filters select[name=delivery_method]").select_option("express")
+    expect(page.locator('[data-tab="all"] .count')).to_have_text("1")
+    expect(page.locator("tr[data-order]")).to_have_count(1)
+    page.locator("#order-filters select[name=delivery_method]").select_option("")
+    expect(page.locator('[data-tab="all"] .count')).to_have_text("3")
+
+    for order in orders:
+        page.locator(f'tr[data-order="{order.number}"] input[name=ids]').check()
+    page.locator("#bulk-pack").click()
+    form = page.locator("#bulk-pack-form")
+    expect(form.locator("tr[data-order]")).to_have_count(2)
+    form.get_by_label("Carrier").fill("CDEK")
+    for n, order in enumerate(orders):
+        form.get_by_label(f"Tracking number {order.number}").fill(f"TRK-{n}")
+    screenshot(page, "bulk-pack")
+    form.get_by_role("button", name="Pack 2 orders").click()
+    expect(page.locator(".messages")).to_contain_text("2 packed.")
+    expect(page.locator('[data-tab="awaiting_deliver"]')).to_have_class(re.compile("active"))
+    expect(page.locator("tr[data-order]")).to_have_count(2)
+    packed = {
+        o.number: o.tracking_number for o in Order.objects.for_shop(shop).filter(state=Order.State.AWAITING_DELIVER)
+    }
+    assert packed == {orders[0].number: "TRK-0", orders[1].number: "TRK-1"}
+    assert Order.objects.for_shop(shop).get(pk=express.pk).state == Order.State.AWAITING_PACKAGING
