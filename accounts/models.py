@@ -104,6 +104,8 @@ class Membership(ShopOwnedModel):
     manager = models.ForeignKey("self", on_delete=models.PROTECT, null=True, blank=True, related_name="reports")
     is_active = models.BooleanField(default=True, db_index=True)
     expires_at = models.DateTimeField(null=True, blank=True)
+    # When the member and their managers were told the expiry is near (cleared when the expiry changes).
+    expiry_notified_at = models.DateTimeField(null=True, blank=True)
     # Scope keys (e.g. "warehouse") on which this member is limited to the objects granted to them.
     scope_types = models.JSONField(default=list, blank=True)
     created_by = models.ForeignKey(
@@ -228,3 +230,21 @@ class Notification(ShopOwnedModel):
 
     def __str__(self) -> str:
         return self.title
+
+
+class NotificationPreference(ShopOwnedModel):
+    """A member's choice for one kind of notification in one shop. No row: in the app and by email."""
+
+    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="+")
+    kind = models.CharField(max_length=32)
+    in_app = models.BooleanField(default=True)
+    email = models.BooleanField(default=True)
+
+    class Meta:
+        default_manager_name = "unscoped"
+        constraints = [
+            models.UniqueConstraint(fields=["shop", "user", "kind"], name="notification_preference_unique"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.kind}: app={self.in_app} email={self.email}"

@@ -12,6 +12,7 @@ from accounts.models import (
     AuditEntry,
     Membership,
     Notification,
+    NotificationPreference,
     Role,
     Shop,
     ShopGroupObjectPermission,
@@ -218,3 +219,20 @@ def notification_list(*, shop: Shop, actor: Actor, unread_only: bool = False) ->
 
 def notification_unread_count(*, shop: Shop, actor: Actor) -> int:
     return notification_list(shop=shop, actor=actor, unread_only=True).count()
+
+
+def notification_preferences(*, actor: Actor) -> dict[str, dict]:
+    """For each kind this member can receive here (catalog order): label, in_app, email."""
+    from backoffice.notifications import kinds_for
+
+    saved = {p.kind: p for p in NotificationPreference.objects.for_shop(actor.shop).filter(user_id=actor.user.pk)}
+    result = {}
+    for kind in kinds_for(actor):
+        pref = saved.get(kind.key)
+        result[kind.key] = {
+            "kind": kind.key,
+            "label": kind.label,
+            "in_app": pref.in_app if pref else True,
+            "email": pref.email if pref else True,
+        }
+    return result

@@ -11,7 +11,8 @@ from __future__ import annotations
 import secrets
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
+from zoneinfo import ZoneInfo
 
 from django.contrib.auth import password_validation
 from django.contrib.auth.models import Group, Permission
@@ -20,6 +21,7 @@ from django.contrib.sessions.models import Session
 from django.core.exceptions import ValidationError as DjangoValidationError
 from django.db import IntegrityError, transaction
 from django.utils import timezone
+from django.utils.formats import date_format
 from django.utils.text import slugify
 from django.utils.translation import gettext as _
 from django.utils.translation import ngettext
@@ -29,6 +31,7 @@ from accounts.models import (
     ApiToken,
     Membership,
     Notification,
+    NotificationPreference,
     Role,
     Shop,
     ShopGroupObjectPermission,
@@ -42,6 +45,7 @@ from backoffice.authz import cache as access_cache
 from backoffice.authz.catalog import ACTIONS, NON_DELEGABLE, ROLE_TEMPLATES, TIER_QUOTAS
 from backoffice.authz.scopes import SCOPES
 from backoffice.errors import Conflict, Forbidden, NotFound, ValidationFailed
+from backoffice.notifications import kinds_for as notification_kinds_for
 
 # ---------------------------------------------------------------- helpers
 
@@ -502,6 +506,8 @@ def staff_update(
         _check_expiry(expires_at)
         if expires_at is None and membership.expires_at is not None and membership.is_active:
             _ensure_quota(actor.shop, exclude=membership)
+        if expires_at != membership.expires_at:
+            membership.expiry_notified_at = None  # a new end date is told again when it nears
         membership.expires_at = expires_at
     membership.save()
     user = membership.user
@@ -565,6 +571,8 @@ def staff_reactivate(*, actor: Actor, membership: Membership, expires_at=_UNSET)
         raise Conflict(_("This member is already active."), code="already_active")
     if expires_at is not _UNSET:
         _check_expiry(expires_at)
+        if expires_at != membership.expires_at:
+            membership.expiry_notified_at = None
         membership.expires_at = expires_at
     if membership.expires_at is not None and membership.expires_at <= timezone.now():
         raise Conflict(
@@ -576,7 +584,7 @@ def staff_reactivate(*, actor: Actor, membership: Membership, expires_at=_UNSET)
     if membership.expires_at is None:
         _ensure_quota(actor.shop, exclude=membership)
     membership.deactivated_at = None
-    membership.save(update_fields=["is_active", "deactivated_at", "expires_at"])
+    membership.save(update_fields=["is_active", "deactivated_at", "expires_at", "expiry_notified_at"])
     if not membership.user.is_active:
         membership.user.is_active = True
         membership.user.save(update_fields=["is_active"])
@@ -667,19 +675,32 @@ class Notice:
 
 
 def notifications_send(*, shop: Shop, notices: Sequence[Notice], email: bool = True) -> list[Notification]:
-    """In-app notifications (one insert), and the same by email once the caller's transaction commits."""
+    """In-app notifications (one insert), and the same by email once the caller's transaction commits,
+    each as far as its recipient chose to receive that kind (``NotificationPreference``)."""
+    chosen = {
+        (p.user_id, p.kind): p
+        for p in NotificationPreference.objects.for_shop(shop).filter(
+            user_id__in={n.recipient.pk for n in notices}, kind__in={n.kind for n in notices}
+        )
+    } if notices else {}  # fmt: skip
+
+    def wants(n: Notice, channel: str) -> bool:
+        pref = chosen.get((n.recipient.pk, n.kind))
+        return pref is None or getattr(pref, channel)
+
     rows = Notification.objects.for_shop(shop).bulk_create(
         [
             Notification(
                 shop=shop, recipient=n.recipient, kind=n.kind[:32], title=n.title[:200], body=n.body, url=n.url[:255]
             )
             for n in notices
+            if wants(n, "in_app")
         ]
     )
     messages = [
         (f"[{shop.name}] {n.title}", "\n\n".join(part for part in (n.body, n.url) if part), None, [n.recipient.email])
         for n in notices
-        if email and n.recipient.email
+        if email and n.recipient.email and wants(n, "email")
     ]
     if messages:
         from django.core.mail import send_mass_mail
@@ -695,3 +716,77 @@ def notifications_mark_read(*, actor: Actor, ids: Iterable[int] | None = None) -
     if ids is not None:
         qs = qs.filter(pk__in=list(ids))
     return qs.update(read_at=timezone.now())
+
+
+@transaction.atomic
+def notification_preferences_set(*, actor: Actor, choices: dict[str, dict[str, bool]]) -> None:
+    """The actor's own choice, per kind, of in-app and email notifications in this shop. Kinds left out
+    keep their setting; a kind the member cannot receive here is refused."""
+    offered = {k.key for k in notification_kinds_for(actor)}
+    unknown = sorted(set(choices) - offered)
+    if unknown:
+        raise ValidationFailed(
+            _("Unknown notification kind."), fields={"preferences": [_("Not offered here: %s") % ", ".join(unknown)]}
+        )
+    before = selectors.notification_preferences(actor=actor)
+    for kind, channels in choices.items():
+        current = before[kind]
+        NotificationPreference.objects.for_shop(actor.shop).update_or_create(
+            shop=actor.shop,
+            user=actor.user,
+            kind=kind,
+            defaults={
+                "in_app": bool(channels.get("in_app", current["in_app"])),
+                "email": bool(channels.get("email", current["email"])),
+            },
+        )
+    after = selectors.notification_preferences(actor=actor)
+    changes = {
+        kind: [{"in_app": before[kind]["in_app"], "email": before[kind]["email"]},
+               {"in_app": after[kind]["in_app"], "email": after[kind]["email"]}]
+        for kind in choices
+        if before[kind] != after[kind]
+    }  # fmt: skip
+    if changes:
+        audit_record(shop=actor.shop, actor=actor, action="notifications.preferences_changed",
+                     target=actor.membership, changes=changes)  # fmt: skip
+
+
+EXPIRY_NOTICE = timedelta(days=3)
+
+
+def expiring_members_notify(*, now: datetime | None = None) -> int:
+    """Tell each temporary sub-account, its manager and the shop owner, once, that its access ends within
+    ``EXPIRY_NOTICE``. Safe to run twice; a changed expiry is told again. Returns how many were told about."""
+    now = now or timezone.now()
+    due = Membership.unscoped.filter(
+        is_active=True, is_owner=False, expiry_notified_at__isnull=True, expires_at__gt=now,
+        expires_at__lte=now + EXPIRY_NOTICE,
+    ).values_list("pk", flat=True)  # fmt: skip
+    count = 0
+    for pk in list(due):
+        with transaction.atomic():
+            m = (
+                Membership.unscoped.select_for_update(of=("self",))
+                .select_related("user", "shop", "manager__user")
+                .get(pk=pk)
+            )
+            if not m.is_active or m.expiry_notified_at is not None or m.expires_at is None or m.expires_at <= now:
+                continue
+            when = date_format(timezone.localtime(m.expires_at, ZoneInfo(m.shop.timezone)), "DATETIME_FORMAT")
+            url = f"/shops/{m.shop_id}/staff/{m.pk}/"
+            notices = [Notice(recipient=m.user, kind="member_expiring",
+                              title=_("Your access to %(shop)s ends on %(when)s") % {"shop": m.shop.name, "when": when},
+                              url=f"/shops/{m.shop_id}/")]  # fmt: skip
+            told = {m.user_id}
+            owner = Membership.unscoped.filter(shop_id=m.shop_id, is_owner=True).select_related("user").first()
+            for boss in (m.manager, owner):
+                if boss is not None and boss.is_active and boss.user_id not in told:
+                    told.add(boss.user_id)
+                    notices.append(Notice(recipient=boss.user, kind="member_expiring",
+                                          title=_("%(member)s's access ends on %(when)s")
+                                          % {"member": m.user.get_username(), "when": when}, url=url))  # fmt: skip
+            notifications_send(shop=m.shop, notices=notices)
+            Membership.unscoped.filter(pk=m.pk).update(expiry_notified_at=now)
+            count += 1
+    return count

@@ -232,6 +232,14 @@ CELERY_BEAT_SCHEDULE = {
         "task": "catalog.tasks.scan_low_stock",
         "schedule": timedelta(minutes=10),
     },
+    "scan-overdue-orders": {
+        "task": "orders.tasks.scan_overdue",
+        "schedule": timedelta(minutes=5),
+    },
+    "notify-expiring-members": {
+        "task": "accounts.tasks.notify_expiring_members",
+        "schedule": timedelta(hours=1),
+    },
 }
 
 # Re-authentication (password or OTP) stays fresh this long before sensitive actions.

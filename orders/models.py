@@ -81,6 +81,8 @@ class Order(ShopOwnedModel):
     shipped_at = models.DateTimeField(null=True, blank=True)
     delivered_at = models.DateTimeField(null=True, blank=True)
     cancelled_at = models.DateTimeField(null=True, blank=True)
+    # When the order's lateness was put on its timeline and told to the members who process orders.
+    overdue_notified_at = models.DateTimeField(null=True, blank=True)
 
     class Meta:
         default_manager_name = "unscoped"
@@ -111,6 +113,15 @@ class Order(ShopOwnedModel):
             models.Index(fields=["shop", "state", "-id"], name="order_shop_state"),
             models.Index(fields=["shop", "ship_by"], name="order_shop_ship_by"),
             models.Index(fields=["shop", "-created_at", "-id"], name="order_shop_created"),
+            # The overdue scan reads only open orders not yet reported: a small index, however many orders.
+            models.Index(
+                fields=["shop", "ship_by"],
+                name="order_overdue_unreported",
+                condition=Q(
+                    overdue_notified_at__isnull=True,
+                    state__in=["awaiting_confirmation", "awaiting_packaging", "awaiting_deliver"],
+                ),
+            ),  # fmt: skip
         ]
 
     def __str__(self) -> str:
@@ -218,6 +229,7 @@ EVENT_LABELS = {
     "delivered": _("Delivered"),
     "cancelled": _("Cancelled"),
     "tracking": _("Tracking"),
+    "overdue": _("Past its ship-by time"),
     "refunded": _("Refunded"),
     "return_requested": _("Return requested"),
     "return_approved": _("Return approved"),

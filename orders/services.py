@@ -18,6 +18,7 @@ from django.db import IntegrityError, transaction
 from django.db.models import F, Sum
 from django.utils import timezone
 from django.utils.translation import gettext as _
+from django.utils.translation import ngettext
 
 from backoffice.audit import audit_record, diff
 from backoffice.authz import Actor, can
@@ -717,3 +718,68 @@ def export_build(*, shop_id: int, job_id: int) -> ExportJob:
         audit_record(shop=shop, actor=None, action="order_export.finished", target=job,
                      changes={"status": [ExportJob.Status.RUNNING, job.status], "rows": [0, job.rows]})  # fmt: skip
     return job
+
+
+# ---------------------------------------------------------------------------------------------
+# deadlines
+
+OVERDUE_BATCH = 5000
+
+
+def _overdue_notices(shop, order_ids: list[int]) -> list:
+    """One notice per active member who processes orders, counting the newly overdue orders they can see
+    (a member limited to chosen warehouses hears only about orders allocated there)."""
+    from accounts.models import Membership
+    from accounts.services import Notice
+    from backoffice.authz import load_actor
+    from orders.selectors import order_list
+
+    notices = []
+    members = Membership.objects.for_shop(shop).filter(is_active=True, user__is_active=True).select_related("user")
+    for m in members.order_by("id"):
+        actor = load_actor(m.user, shop)
+        if actor is None or not can(actor, "orders.process"):
+            continue
+        mine = list(
+            order_list(shop=shop, actor=actor, action="orders.process", prefetch=False)
+            .filter(pk__in=order_ids)
+            .order_by("ship_by")
+            .values_list("number", flat=True)
+        )
+        if not mine:
+            continue
+        numbers = ", ".join(mine[:20]) + ("…" if len(mine) > 20 else "")
+        notices.append(Notice(recipient=m.user, kind="overdue_orders",
+                              title=ngettext("%(n)s order is past its ship-by time",
+                                             "%(n)s orders are past their ship-by time", len(mine)) % {"n": len(mine)},
+                              body=numbers, url=f"/shops/{shop.pk}/orders/?overdue=1"))  # fmt: skip
+    return notices
+
+
+def overdue_scan(*, shop_id: int, now=None) -> dict[str, int]:
+    """Put each open order that passed its ship-by time on its timeline, once, and tell the members who
+    process orders. Safe to run again: an order is reported once; a big backlog goes in batches."""
+    from accounts.models import Shop
+    from accounts.services import notifications_send
+
+    now = now or timezone.now()
+    with transaction.atomic():
+        # One scan per shop at a time (a second beat tick waits, then finds nothing to do).
+        shop = Shop.objects.select_for_update().get(pk=shop_id)
+        due = list(
+            Order.objects.for_shop(shop)
+            .filter(state__in=Order.OPEN_STATES, ship_by__lt=now, overdue_notified_at__isnull=True)
+            .order_by("ship_by")
+            .values_list("pk", "ship_by")[:OVERDUE_BATCH]
+        )
+        if not due:
+            return {"overdue": 0, "notified": 0}
+        ids = [pk for pk, _ship_by in due]
+        Order.objects.for_shop(shop).filter(pk__in=ids).update(overdue_notified_at=now)
+        OrderEvent.objects.for_shop(shop).bulk_create(
+            [OrderEvent(shop=shop, order_id=pk, kind="overdue", data={"ship_by": ship_by.isoformat()}, created_at=now)
+             for pk, ship_by in due]
+        )  # fmt: skip
+        notices = _overdue_notices(shop, ids)
+        notifications_send(shop=shop, notices=notices)
+    return {"overdue": len(ids), "notified": len(notices)}

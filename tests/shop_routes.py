@@ -117,6 +117,9 @@ PROBES: list[Probe] = [
     Probe(API + "audit-log-export", "get", "accounts.view_audit", 200),
     Probe(API + "notifications-list", "get", ANY_MEMBER, 200),
     Probe(API + "notifications-read", "post", ANY_MEMBER, 200, body=lambda w: {}),
+    Probe(API + "notifications-preferences", "get", ANY_MEMBER, 200),
+    Probe(API + "notifications-preferences", "put", ANY_MEMBER, 200,
+          body=lambda w: {"preferences": [{"kind": "member_expiring", "email": False}]}),
     # Browser pages
     Probe(UI + "dashboard", "get", ANY_MEMBER, 200, api=False),
     Probe(UI + "staff_list", "get", "accounts.manage_staff", 200, api=False),
@@ -139,6 +142,8 @@ PROBES: list[Probe] = [
     Probe(UI + "audit_log", "get", "accounts.view_audit", 200, api=False),
     Probe(UI + "notifications", "get", ANY_MEMBER, 200, api=False),
     Probe(UI + "notifications", "post", ANY_MEMBER, 302, api=False),
+    Probe(UI + "notification_preferences", "get", ANY_MEMBER, 200, api=False),
+    Probe(UI + "notification_preferences", "post", ANY_MEMBER, 302, api=False),
     Probe(UI + "shop_settings", "get", "accounts.manage_settings", 200, api=False),
     Probe(UI + "shop_settings", "post", "accounts.manage_settings", 302, api=False,
           body=lambda w: {"name": w.shop.name, "currency": "RUB", "timezone": "UTC", "language": "en",

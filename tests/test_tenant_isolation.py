@@ -11,6 +11,7 @@ from accounts.models import (
     AuditEntry,
     Membership,
     Notification,
+    NotificationPreference,
     Role,
     Shop,
     ShopGroupObjectPermission,
@@ -35,6 +36,11 @@ def snapshot(shop: Shop) -> dict:
         ),
         "audit": AuditEntry.objects.for_shop(shop).count(),
         "notifications": list(Notification.objects.for_shop(shop).order_by("id").values_list("id", "read_at")),
+        "notification_preferences": list(
+            NotificationPreference.objects.for_shop(shop)
+            .order_by("id")
+            .values_list("user_id", "kind", "in_app", "email")
+        ),
         **{
             f"{module.__name__}:{key}": value
             for module in app_probe_modules()

@@ -189,6 +189,23 @@ class NotificationSerializer(serializers.ModelSerializer):
         read_only_fields = fields
 
 
+class NotificationPreferenceSerializer(serializers.Serializer):
+    kind = serializers.CharField(max_length=32)
+    label = serializers.CharField(read_only=True)
+    in_app = serializers.BooleanField(required=False)
+    email = serializers.BooleanField(required=False)
+
+
+class NotificationPreferencesSerializer(serializers.Serializer):
+    preferences = NotificationPreferenceSerializer(many=True)
+
+    def validate_preferences(self, value):
+        kinds = [p["kind"] for p in value]
+        if len(set(kinds)) != len(kinds):
+            raise serializers.ValidationError("Each kind once.")
+        return value
+
+
 class MarkReadSerializer(serializers.Serializer):
     ids = serializers.ListField(child=serializers.IntegerField(), required=False, max_length=1000)
 

@@ -405,7 +405,7 @@ class NotificationViewSet(mixins.ListModelMixin, ShopViewSet):
 
     model = Notification
     serializer_class = s.NotificationSerializer
-    action_permissions = {"list": ANY_MEMBER, "read": ANY_MEMBER}
+    action_permissions = {"list": ANY_MEMBER, "read": ANY_MEMBER, "preferences": ANY_MEMBER}
 
     def base_queryset(self):
         unread_only = self.request.query_params.get("unread") in ("1", "true")
@@ -425,3 +425,19 @@ class NotificationViewSet(mixins.ListModelMixin, ShopViewSet):
         ser.is_valid(raise_exception=True)
         marked = services.notifications_mark_read(actor=self.actor, ids=ser.validated_data.get("ids"))
         return Response({"marked": marked})
+
+    @extend_schema(request=s.NotificationPreferencesSerializer, responses={200: s.NotificationPreferencesSerializer})
+    @action(detail=False, methods=["get", "put"])
+    def preferences(self, request, shop: int):
+        """Which kinds of notification you get here, in the app and by email (all of them until you
+        choose). ``PUT`` the kinds to change; kinds left out keep their setting."""
+        if request.method == "PUT":
+            ser = s.NotificationPreferencesSerializer(data=request.data)
+            ser.is_valid(raise_exception=True)
+            services.notification_preferences_set(
+                actor=self.actor,
+                choices={p["kind"]: {k: p[k] for k in ("in_app", "email") if k in p}
+                         for p in ser.validated_data["preferences"]},
+            )  # fmt: skip
+        rows = selectors.notification_preferences(actor=self.actor).values()
+        return Response(s.NotificationPreferencesSerializer({"preferences": list(rows)}).data)

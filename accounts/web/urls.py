@@ -24,4 +24,9 @@ urlpatterns = [
     path("shops/<int:shop>/audit/", views.AuditLogView.as_view(), name="audit_log"),
     path("shops/<int:shop>/settings/", views.ShopSettingsView.as_view(), name="shop_settings"),
     path("shops/<int:shop>/notifications/", views.NotificationListView.as_view(), name="notifications"),
+    path(
+        "shops/<int:shop>/notifications/preferences/",
+        views.NotificationPreferencesView.as_view(),
+        name="notification_preferences",
+    ),
 ]

@@ -573,3 +573,26 @@ class NotificationListView(ShopPageMixin, View):
         if ids and target and url_has_allowed_host_and_scheme(target, {request.get_host()}):
             return HttpResponseRedirect(target)
         return redirect("accounts:notifications", shop=self.shop.pk)
+
+
+class NotificationPreferencesView(ShopPageMixin, View):
+    """Per kind of notification: in the app, by email, both or neither (this shop only)."""
+
+    required_action = ANY_MEMBER
+
+    def get(self, request, shop):
+        rows = selectors.notification_preferences(actor=self.actor).values()
+        return render(request, "accounts/notification_preferences.html", {"rows": rows})
+
+    def post(self, request, shop):
+        kinds = selectors.notification_preferences(actor=self.actor)
+        choices = {
+            kind: {
+                "in_app": request.POST.get(f"in_app_{kind}") == "on",
+                "email": request.POST.get(f"email_{kind}") == "on",
+            }
+            for kind in kinds
+        }
+        services.notification_preferences_set(actor=self.actor, choices=choices)
+        messages.success(request, _("Your notification choices are saved."))
+        return redirect("accounts:notification_preferences", shop=self.shop.pk)

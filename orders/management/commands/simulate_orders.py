@@ -107,6 +107,8 @@ def simulate(shop, *, count: int, seed: int = 7, log=lambda msg: None) -> dict[s
             log(f"  order {order.number}: {exc.message}")
     counts = {state: Order.objects.for_shop(shop).filter(state=state).count() for state in Order.State.values}
     counts["created"] = made
+    # What the beat would do next: the late ones go on their timelines and to the order processors.
+    counts["overdue"] = services.overdue_scan(shop_id=shop.pk)["overdue"]
     return counts
 
 
