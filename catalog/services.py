@@ -16,6 +16,7 @@ from django.db.models import F, OuterRef, Subquery, Sum, Value
 from django.db.models.functions import Coalesce
 from django.utils import timezone
 from django.utils.translation import gettext as _
+from django.utils.translation import ngettext
 
 from backoffice.audit import audit_record, diff
 from backoffice.authz import Actor, can
@@ -776,7 +777,8 @@ def _low_stock_notices(shop, alert_ids: list[int]) -> list:
         if not mine:
             continue
         codes = ", ".join(a.sku.code for a in mine[:20]) + ("…" if len(mine) > 20 else "")
-        notices.append(Notice(recipient=m.user, kind="low_stock", title=_("%(n)s SKU(s) low on stock") % {"n": len(mine)},
+        notices.append(Notice(recipient=m.user, kind="low_stock", title=ngettext("%(n)s SKU is low on stock", "%(n)s SKUs are low on stock",
+                                             len(mine)) % {"n": len(mine)},
                               body=codes, url=f"/shops/{shop.pk}/catalog/low-stock/"))  # fmt: skip
     return notices
 
