@@ -236,3 +236,13 @@ def notification_preferences(*, actor: Actor) -> dict[str, dict]:
             "email": pref.email if pref else True,
         }
     return result
+
+
+def actors_holding(*, shop: Shop, action: str) -> list[Actor]:
+    """Every active member of ``shop`` who may do ``action``, as actors (scopes loaded): the recipients
+    of a domain's notices, each to be told only about what their scope covers."""
+    from backoffice.authz import can, load_actor
+
+    members = Membership.objects.for_shop(shop).filter(is_active=True, user__is_active=True).select_related("user")
+    actors = (load_actor(m.user, shop) for m in members.order_by("id"))
+    return [a for a in actors if a is not None and can(a, action)]

@@ -19,7 +19,7 @@ from django.utils.translation import gettext as _
 from django.utils.translation import ngettext
 
 from backoffice.audit import audit_record, diff
-from backoffice.authz import Actor, can
+from backoffice.authz import Actor, can, restrict
 from backoffice.errors import Conflict, Forbidden, NotFound, ValidationFailed
 from catalog.models import (
     SKU,
@@ -759,16 +759,11 @@ def low_stock_candidates(shop) -> list[tuple[int, int, int]]:
 
 def _low_stock_notices(shop, alert_ids: list[int]) -> list:
     """One notice per active member who manages stock, listing the new alerts inside their scope."""
-    from accounts.models import Membership
+    from accounts.selectors import actors_holding
     from accounts.services import Notice
-    from backoffice.authz import load_actor, restrict
 
     notices = []
-    members = Membership.objects.for_shop(shop).filter(is_active=True, user__is_active=True).select_related("user")
-    for m in members.order_by("id"):
-        actor = load_actor(m.user, shop)
-        if actor is None or not can(actor, "catalog.manage_stock"):
-            continue
+    for actor in actors_holding(shop=shop, action="catalog.manage_stock"):
         mine = list(
             restrict(LowStockAlert.objects.for_shop(shop).filter(pk__in=alert_ids), actor, "catalog.manage_stock")
             .select_related("sku")
@@ -777,7 +772,8 @@ def _low_stock_notices(shop, alert_ids: list[int]) -> list:
         if not mine:
             continue
         codes = ", ".join(a.sku.code for a in mine[:20]) + ("…" if len(mine) > 20 else "")
-        notices.append(Notice(recipient=m.user, kind="low_stock", title=ngettext("%(n)s SKU is low on stock", "%(n)s SKUs are low on stock",
+        notices.append(Notice(recipient=actor.user, kind="low_stock",
+                              title=ngettext("%(n)s SKU is low on stock", "%(n)s SKUs are low on stock",
                                              len(mine)) % {"n": len(mine)},
                               body=codes, url=f"/shops/{shop.pk}/catalog/low-stock/"))  # fmt: skip
     return notices

@@ -729,17 +729,12 @@ OVERDUE_BATCH = 5000
 def _overdue_notices(shop, order_ids: list[int]) -> list:
     """One notice per active member who processes orders, counting the newly overdue orders they can see
     (a member limited to chosen warehouses hears only about orders allocated there)."""
-    from accounts.models import Membership
+    from accounts.selectors import actors_holding
     from accounts.services import Notice
-    from backoffice.authz import load_actor
     from orders.selectors import order_list
 
     notices = []
-    members = Membership.objects.for_shop(shop).filter(is_active=True, user__is_active=True).select_related("user")
-    for m in members.order_by("id"):
-        actor = load_actor(m.user, shop)
-        if actor is None or not can(actor, "orders.process"):
-            continue
+    for actor in actors_holding(shop=shop, action="orders.process"):
         mine = list(
             order_list(shop=shop, actor=actor, action="orders.process", prefetch=False)
             .filter(pk__in=order_ids)
@@ -749,7 +744,7 @@ def _overdue_notices(shop, order_ids: list[int]) -> list:
         if not mine:
             continue
         numbers = ", ".join(mine[:20]) + ("…" if len(mine) > 20 else "")
-        notices.append(Notice(recipient=m.user, kind="overdue_orders",
+        notices.append(Notice(recipient=actor.user, kind="overdue_orders",
                               title=ngettext("%(n)s order is past its ship-by time",
                                              "%(n)s orders are past their ship-by time", len(mine)) % {"n": len(mine)},
                               body=numbers, url=f"/shops/{shop.pk}/orders/?overdue=1"))  # fmt: skip
