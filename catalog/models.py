@@ -14,6 +14,7 @@ from django.utils.translation import gettext_lazy as _
 from guardian.models import UserObjectPermissionBase
 
 from backoffice.authz.scopes import scope_permission_meta
+from backoffice.jobs import BackgroundJob
 from backoffice.tenancy.models import ShopOwnedModel
 
 MONEY = {"max_digits": 12, "decimal_places": 2}
@@ -294,23 +295,16 @@ def _import_path(instance, filename: str) -> str:
     return f"catalog/{instance.shop_id}/imports/{filename}"
 
 
-class ImportJob(ShopOwnedModel):
+class ImportJob(BackgroundJob):
     """A bulk import running in the background: status, progress and a row-level error list."""
 
     class Kind(models.TextChoices):
         PRODUCTS = "products", _("Products and SKUs")
         STOCK = "stock", _("Stock levels")
 
-    class Status(models.TextChoices):
-        PENDING = "pending", _("Pending")
-        RUNNING = "running", _("Running")
-        DONE = "done", _("Done")
-        FAILED = "failed", _("Failed")
-
     kind = models.CharField(max_length=10, choices=Kind.choices)
     file = models.FileField(upload_to=_import_path)
     file_name = models.CharField(max_length=255)
-    status = models.CharField(max_length=10, choices=Status.choices, default=Status.PENDING)
     total_rows = models.PositiveIntegerField(default=0)
     processed_rows = models.PositiveIntegerField(default=0)
     created_rows = models.PositiveIntegerField(default=0)
@@ -319,14 +313,8 @@ class ImportJob(ShopOwnedModel):
     error_rows = models.PositiveIntegerField(default=0)
     # [{"row": 7, "field": "price", "message": "..."}]
     errors = models.JSONField(default=list, blank=True)
-    message = models.CharField(max_length=255, blank=True)
-    created_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+")
-    created_at = models.DateTimeField(default=timezone.now)
-    started_at = models.DateTimeField(null=True, blank=True)
-    finished_at = models.DateTimeField(null=True, blank=True)
 
-    class Meta:
-        default_manager_name = "unscoped"
+    class Meta(BackgroundJob.Meta):
         indexes = [models.Index(fields=["shop", "-id"], name="import_shop_list")]
 
     def __str__(self) -> str:

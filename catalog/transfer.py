@@ -25,6 +25,7 @@ from django.utils.translation import gettext as _
 from backoffice.audit import audit_record
 from backoffice.authz import Actor, can, load_actor
 from backoffice.errors import ServiceError, ValidationFailed
+from backoffice.jobs import job_claim
 from catalog import services
 from catalog.models import SKU, Category, ImportJob, Product, Stock, Warehouse
 
@@ -132,19 +133,9 @@ STALE_AFTER = timedelta(minutes=30)
 def import_job_run(*, shop_id: int, job_id: int) -> str:
     """Run a queued import (idempotent: a finished job is left alone; a redelivered one resumes safely
     because every row is keyed by SKU code). Returns the job's final status."""
-    now = timezone.now()
-    claimed = (
-        ImportJob.unscoped.filter(pk=job_id, shop_id=shop_id)
-        .filter(status=ImportJob.Status.PENDING)
-        .update(status=ImportJob.Status.RUNNING, started_at=now)
-    ) or (
-        ImportJob.unscoped.filter(pk=job_id, shop_id=shop_id, status=ImportJob.Status.RUNNING,
-                                  started_at__lt=now - STALE_AFTER)
-        .update(started_at=now)
-    )  # fmt: skip
-    job = ImportJob.unscoped.select_related("shop", "created_by").get(pk=job_id, shop_id=shop_id)
-    if not claimed:
-        return job.status
+    job = job_claim(ImportJob, shop_id=shop_id, job_id=job_id, stale_after=STALE_AFTER)
+    if job is None:
+        return ImportJob.unscoped.get(pk=job_id, shop_id=shop_id).status
     shop = job.shop
     actor = load_actor(job.created_by, shop)
     if actor is None or not can(actor, IMPORT_ACTIONS[job.kind]):

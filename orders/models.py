@@ -15,6 +15,7 @@ from django.db.models import Q
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
+from backoffice.jobs import BackgroundJob
 from backoffice.tenancy.models import ShopOwnedModel
 
 MONEY = {"max_digits": 12, "decimal_places": 2}
@@ -323,30 +324,18 @@ def _export_path(instance, filename: str) -> str:
     return f"orders/{instance.shop_id}/exports/{filename}"
 
 
-class ExportJob(ShopOwnedModel):
+class ExportJob(BackgroundJob):
     """An order export (CSV or XLSX) built in the background; buyer contact masked per its creator."""
-
-    class Status(models.TextChoices):
-        PENDING = "pending", _("Pending")
-        RUNNING = "running", _("Running")
-        DONE = "done", _("Done")
-        FAILED = "failed", _("Failed")
 
     fmt = models.CharField(max_length=4, choices=[("csv", "CSV"), ("xlsx", "XLSX")])
     filters = models.JSONField(default=dict, blank=True)
-    status = models.CharField(max_length=10, choices=Status.choices, default=Status.PENDING)
     rows = models.PositiveIntegerField(default=0)
     file = models.FileField(upload_to=_export_path, blank=True)
-    message = models.CharField(max_length=255, blank=True)
     # Whether the file holds unmasked buyer contact (its creator could see it): then only members who
     # may see buyer contact may download it.
     contact_visible = models.BooleanField(default=False)
-    created_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+")
-    created_at = models.DateTimeField(default=timezone.now)
-    finished_at = models.DateTimeField(null=True, blank=True)
 
-    class Meta:
-        default_manager_name = "unscoped"
+    class Meta(BackgroundJob.Meta):
         indexes = [models.Index(fields=["shop", "-id"], name="order_export_list")]
 
     def __str__(self) -> str:

@@ -23,6 +23,7 @@ from django.utils.translation import ngettext
 from backoffice.audit import audit_record, diff
 from backoffice.authz import Actor, can
 from backoffice.errors import Conflict, Forbidden, NotFound, ValidationFailed
+from backoffice.jobs import job_claim
 from catalog import services as catalog
 from catalog.models import SKU, Warehouse
 from orders.models import (
@@ -690,6 +691,9 @@ def export_create(*, actor: Actor, fmt: str, filters: dict | None = None) -> Exp
 EXPORT_FILTER_KEYS = ("state", "date_from", "date_to", "delivery_method", "overdue", "warehouse", "search")
 
 
+EXPORT_STALE_AFTER = timedelta(minutes=30)
+
+
 def export_build(*, shop_id: int, job_id: int) -> ExportJob:
     """Build the export file (idempotent: a finished job is left alone)."""
     from accounts.models import Shop
@@ -697,12 +701,9 @@ def export_build(*, shop_id: int, job_id: int) -> ExportJob:
     from orders.exports import write_export
 
     shop = Shop.objects.get(pk=shop_id)
-    with transaction.atomic():
-        job = ExportJob.objects.for_shop(shop).select_for_update().get(pk=job_id)
-        if job.status in (ExportJob.Status.DONE, ExportJob.Status.FAILED):
-            return job
-        job.status = ExportJob.Status.RUNNING
-        job.save(update_fields=["status"])
+    job = job_claim(ExportJob, shop_id=shop_id, job_id=job_id, stale_after=EXPORT_STALE_AFTER)
+    if job is None:  # finished, or another worker is on it
+        return ExportJob.objects.for_shop(shop).get(pk=job_id)
     actor = load_actor(job.created_by, shop)
     with transaction.atomic():
         job = ExportJob.objects.for_shop(shop).select_for_update().get(pk=job_id)
