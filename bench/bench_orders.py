@@ -99,6 +99,20 @@ def main() -> None:
     total = Order.objects.for_shop(shop).count()
     _token, key = accounts.token_create(user=shop.owner, name="bench")
     client = Client(HTTP_AUTHORIZATION=f"Token {key}")
+    # A staff operator too: a role's grants and a warehouse scope cost two more queries when not cached.
+    from accounts.models import Membership, Role
+    from backoffice.authz import load_actor
+    from catalog.models import Warehouse
+
+    operator = Membership.objects.for_shop(shop).filter(user__username="bench-operator").first()
+    if operator is None:
+        operator = accounts.staff_create(
+            actor=load_actor(shop.owner, shop), username="bench-operator", email="bench-operator@example.com",
+            password="bench-Pass-2026", role=Role.objects.for_shop(shop).get(key="operator"),
+            scopes={"warehouse": list(Warehouse.objects.for_shop(shop).values_list("pk", flat=True))},
+        )  # fmt: skip
+    _token, operator_key = accounts.token_create(user=operator.user, name="bench")
+    operator_client = Client(HTTP_AUTHORIZATION=f"Token {operator_key}")
     path = f"/api/v1/shops/{shop.pk}/orders/"
     ids = Order.objects.for_shop(shop).order_by("-id").values_list("id", flat=True)
     deep_after = ids[int(total * 0.9)]
@@ -121,7 +135,7 @@ def main() -> None:
 
         return read
 
-    def timed(params: dict, raw=None, cold: bool = False) -> tuple[list[float], int, int, list[float]]:
+    def timed(params: dict, raw=None, cold: bool = False, client=client) -> tuple[list[float], int, int, list[float]]:
         """API timings, interleaved with the raw read when given (so both see the same machine load).
         ``cold``: the access cache is invalidated before each request, as after any change of access."""
         times, raw_times, queries, rows = [], [], 0, 0
@@ -159,6 +173,10 @@ def main() -> None:
               f"{med / raw_med:>9.1f}")  # fmt: skip
     small, q_small, _r, _raw = timed({"page_size": 5})
     print(f"{'page 1, page_size=5':<34}{statistics.median(small):>10.1f}{pct(small, 95):>9.1f}{q_small:>9}")
+    staff, q_staff, _r, staff_raw = timed(size, cases[0][2], client=operator_client)
+    print(f"{'page 1, warehouse-scoped operator':<34}{statistics.median(staff):>10.1f}{pct(staff, 95):>9.1f}"
+          f"{q_staff:>9}{'':>6}{statistics.median(staff_raw):>12.2f}"
+          f"{statistics.median(staff) / statistics.median(staff_raw):>9.1f}")  # fmt: skip
     cold, q_cold, _r, cold_raw = timed(size, cases[0][2], cold=True)
     print(
         f"{'page 1, access cache cold':<34}{statistics.median(cold):>10.1f}{pct(cold, 95):>9.1f}{q_cold:>9}"
