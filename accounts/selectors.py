@@ -6,6 +6,7 @@ from datetime import datetime
 
 from django.contrib.auth.models import Permission
 from django.db.models import Q, QuerySet
+from django.utils.translation import gettext as _
 
 from accounts.models import (
     ApiToken,
@@ -22,6 +23,7 @@ from accounts.models import (
 from backoffice.authz import Actor, restrict
 from backoffice.authz.catalog import ACTIONS, ALL_ACTIONS, BY_CODENAME
 from backoffice.authz.scopes import SCOPES
+from backoffice.errors import ValidationFailed
 
 
 def _codes(codenames) -> frozenset[str]:
@@ -151,7 +153,10 @@ def staff_list(*, shop: Shop, actor: Actor, filters: dict | None = None) -> Quer
     if filters.get("temporary") in ("1", "true", True):
         qs = qs.filter(expires_at__isnull=False)
     if filters.get("manager"):
-        qs = qs.filter(manager_id=filters["manager"])
+        manager = str(filters["manager"])
+        if not manager.isdigit():
+            raise ValidationFailed(_("Unknown manager."), fields={"manager": [_("Give a member id.")]})
+        qs = qs.filter(manager_id=int(manager))
     return qs.order_by("-is_owner", "user__username", "id")
 
 

@@ -307,7 +307,12 @@ def shop_update(*, actor: Actor, shop: Shop, **changes) -> Shop:
         raise ValidationFailed(_("Unknown setting."), fields={k: [_("Unknown setting.")] for k in unknown})
     shop = _lock_shop(shop)
     if "require_2fa_roles" in changes:
-        keys = set(changes["require_2fa_roles"] or [])
+        value = changes["require_2fa_roles"] or []
+        if not isinstance(value, list | tuple | set) or not all(isinstance(k, str) for k in value):
+            raise ValidationFailed(
+                _("Give a list of role keys."), fields={"require_2fa_roles": [_("A list of role keys.")]}
+            )
+        keys = set(value)
         known = set(Role.objects.for_shop(shop).values_list("key", flat=True)) | {"owner"}
         if keys - known:
             raise ValidationFailed(_("Unknown role."), fields={"require_2fa_roles": sorted(keys - known)})

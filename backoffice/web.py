@@ -2,13 +2,15 @@
 
 from __future__ import annotations
 
+from django.contrib import messages
 from django.contrib.auth.mixins import LoginRequiredMixin
 from django.core.exceptions import ImproperlyConfigured, PermissionDenied
 from django.http import Http404
-from django.shortcuts import redirect
+from django.shortcuts import redirect, render
 from django.urls import reverse
 
 from backoffice.authz import Actor, can, load_actor, restrict
+from backoffice.errors import Conflict, Forbidden, NotFound, ServiceError
 
 ANY_MEMBER = "__any_member__"
 
@@ -38,7 +40,10 @@ class ShopPageMixin(LoginRequiredMixin):
             raise ImproperlyConfigured(f"{type(self).__name__} must name its required_action")
         if action != ANY_MEMBER and not can(actor, action):
             raise PermissionDenied
-        return super().dispatch(request, *args, **kwargs)
+        try:
+            return super().dispatch(request, *args, **kwargs)
+        except ServiceError as exc:
+            return refusal_response(request, exc)
 
     def scoped(self, model, action: str | None = None):
         """A queryset of ``model`` in this shop, narrowed to what the actor may do."""
@@ -51,6 +56,16 @@ class ShopPageMixin(LoginRequiredMixin):
         context["actor"] = self.actor
         context["shop"] = self.shop
         return context
+
+
+def refusal_response(request, exc: ServiceError):
+    """A service refusal no page handled itself (a bad filter in the address, say): the reason in words
+    and a 4xx, never a 500. A list with a bad filter goes back to the list without its filters."""
+    messages.error(request, exc.message)
+    if request.method == "GET" and request.GET:
+        return redirect(request.path)
+    status = {NotFound: 404, Forbidden: 403, Conflict: 409}.get(type(exc), 400)
+    return render(request, "400.html", {"message": exc.message}, status=status)
 
 
 def actor_for(request) -> Actor | None:

@@ -47,3 +47,29 @@ def test_renderer_writes_what_drf_writes_but_money_stays_text():
 def test_a_shop_id_out_of_range_is_not_found(shop, shop_id):
     api = api_client_for(shop.owner, reauth=False)
     assert api.get(f"/api/v1/shops/{shop_id}/orders/").status_code == 404
+
+
+def test_a_bad_filter_in_a_page_address_is_explained_not_a_server_error(shop):
+    from tests.fixtures import web_client_for
+
+    web = web_client_for(shop.owner, reauth=False)
+    r = web.get(f"/shops/{shop.pk}/staff/", {"manager": "null"})
+    assert r.status_code == 302 and r["Location"] == f"/shops/{shop.pk}/staff/"
+    assert "Unknown manager." in web.get(r["Location"]).content.decode()
+
+
+@pytest.mark.parametrize(
+    "method,path,body,status",
+    [
+        ("patch", "/api/v1/shops/{shop}/", {"require_2fa_roles": True}, 400),
+        ("get", "/api/v1/shops/{shop}/staff/?manager=null", None, 400),
+        ("options", "/api/v1/shops/{shop}/notifications/preferences/", None, 200),
+        ("post", "/api/v1/auth/token/", {"username": "x" * 300, "password": "p"}, 400),
+    ],
+)
+def test_inputs_the_fuzzer_found(shop, method, path, body, status):
+    """Each once answered 500 (found by tests/test_api_fuzz.py)."""
+    api = api_client_for(shop.owner)
+    url = path.format(shop=shop.pk)
+    r = getattr(api, method)(url, body, format="json") if body is not None else getattr(api, method)(url)
+    assert r.status_code == status, r.content[:300]

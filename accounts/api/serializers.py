@@ -7,15 +7,16 @@ from backoffice.authz.catalog import ACTION_CODES
 
 class SignupSerializer(serializers.Serializer):
     username = serializers.CharField(max_length=150)
-    email = serializers.EmailField()
-    password = serializers.CharField(write_only=True, style={"input_type": "password"})
+    email = serializers.EmailField(max_length=254)
+    password = serializers.CharField(write_only=True, max_length=4096, style={"input_type": "password"})
     shop_name = serializers.CharField(max_length=120)
 
 
 class TokenRequestSerializer(serializers.Serializer):
-    username = serializers.CharField()
-    password = serializers.CharField(write_only=True)
-    otp = serializers.CharField(required=False, allow_blank=True)
+    # Bounded before authentication: the lockout log stores what was tried.
+    username = serializers.CharField(max_length=150)
+    password = serializers.CharField(write_only=True, max_length=4096)
+    otp = serializers.CharField(required=False, allow_blank=True, max_length=16)
     name = serializers.CharField(required=False, max_length=80)
     expires_at = serializers.DateTimeField(required=False, allow_null=True)
 
@@ -27,8 +28,8 @@ class TokenResponseSerializer(serializers.Serializer):
 
 
 class ReauthSerializer(serializers.Serializer):
-    password = serializers.CharField(required=False, allow_blank=True, write_only=True)
-    otp = serializers.CharField(required=False, allow_blank=True)
+    password = serializers.CharField(required=False, allow_blank=True, write_only=True, max_length=4096)
+    otp = serializers.CharField(required=False, allow_blank=True, max_length=16)
 
     def validate(self, attrs):
         if not attrs.get("password") and not attrs.get("otp"):
@@ -37,8 +38,8 @@ class ReauthSerializer(serializers.Serializer):
 
 
 class PasswordChangeSerializer(serializers.Serializer):
-    old_password = serializers.CharField(write_only=True)
-    new_password = serializers.CharField(write_only=True)
+    old_password = serializers.CharField(write_only=True, max_length=4096)
+    new_password = serializers.CharField(write_only=True, max_length=4096)
 
 
 class ShopBriefSerializer(serializers.ModelSerializer):
@@ -48,6 +49,8 @@ class ShopBriefSerializer(serializers.ModelSerializer):
 
 
 class ShopSerializer(serializers.ModelSerializer):
+    require_2fa_roles = serializers.ListField(child=serializers.CharField(max_length=40), required=False)
+
     class Meta:
         model = Shop
         fields = [

@@ -153,6 +153,12 @@ class ShopScopedViewMixin(IdempotentPostMixin):
     def base_queryset(self):
         return self.model.objects.for_shop(self.shop)
 
+    def get_object(self):
+        # A route without an object (a list-level action asked for its OPTIONS, say) has nothing to find.
+        if (self.lookup_url_kwarg or self.lookup_field) not in self.kwargs:
+            raise Http404
+        return super().get_object()
+
     def get_queryset(self):
         if getattr(self, "swagger_fake_view", False):
             return self.model.unscoped.none()
