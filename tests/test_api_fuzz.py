@@ -61,3 +61,32 @@ def test_no_operation_answers_with_a_server_error(case, shop, owner_key):
     with keep_test_connection():
         response = case.call(headers={"Authorization": f"Token {owner_key}"})
     case.validate_response(response, checks=[not_a_server_error])
+
+
+@pytest.fixture
+def stocked_shop(shop):
+    from orders.tests.factories import make_sku
+
+    make_sku(shop, code="FUZZ-1", stock=5)
+    return shop
+
+
+@pytest.fixture
+def platform_key(settings):
+    from accounts import services
+    from orders.tests.factories import platform_user
+
+    settings.REST_FRAMEWORK = {**settings.REST_FRAMEWORK, "DEFAULT_THROTTLE_RATES": {"token": "1000000/min"}}
+    _token, key = services.token_create(user=platform_user(), name="fuzz")
+    return key
+
+
+@schema.include(path_regex="^/api/v1/(integration|platform)/").parametrize()
+@settings(max_examples=25, deadline=None, suppress_health_check=list(HealthCheck), derandomize=True)
+def test_no_marketplace_operation_answers_with_a_server_error(case, stocked_shop, platform_key):
+    """The integration and moderation endpoints, as the platform staff they are for."""
+    if "shop" in (case.path_parameters or {}):
+        case.path_parameters["shop"] = stocked_shop.pk
+    with keep_test_connection():
+        response = case.call(headers={"Authorization": f"Token {platform_key}"})
+    case.validate_response(response, checks=[not_a_server_error])
