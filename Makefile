@@ -6,6 +6,8 @@ PIP := $(VENV)/bin/pip
 HOST ?= 127.0.0.1
 PORT ?= 8000
 PYTEST_ARGS ?=
+# Parallel test processes (one per core, at most this many): each gets its own database and Redis db.
+TEST_PROCESSES ?= 4
 
 .PHONY: run test install install-dev services services-down lint format migrate demo worker beat bench clean
 
@@ -43,7 +45,7 @@ test: install-dev
 	@eval "$$(./scripts/test-services.sh up)" && \
 	  export PASSWORD_HASHERS=django.contrib.auth.hashers.MD5PasswordHasher AXES_ENABLED=true && \
 	  $(PY) manage.py makemigrations --check --dry-run >/dev/null && \
-	  $(PY) -m pytest $(PYTEST_ARGS)
+	  $(PY) -m pytest -n auto --maxprocesses $(TEST_PROCESSES) $(PYTEST_ARGS)
 
 lint: install-dev
 	$(VENV)/bin/ruff check .

@@ -1,10 +1,32 @@
 """Test settings: the real settings plus a test-only app that exercises per-object scopes."""
 
+import os
+import re
+
 from backoffice.settings import *  # noqa: F403
-from backoffice.settings import INSTALLED_APPS
+from backoffice.settings import CACHES, CELERY_BROKER_URL, CELERY_RESULT_BACKEND, INSTALLED_APPS, REDIS_URL
 
 INSTALLED_APPS = [*INSTALLED_APPS, "tests.scopeapp"]
 
 # Tasks run in-process unless a test starts a real worker (the ``celery_worker`` fixture), so
 # nothing a test enqueues is left on the shared Redis broker for another test's worker to pick up.
 CELERY_TASK_ALWAYS_EAGER = True
+
+
+def _own_redis_db(url: str, worker: int) -> str:
+    """The same Redis server, database ``base + 1 + worker``: parallel test processes (pytest-xdist)
+    each flush their cache, keep their access-cache counters and run their Celery worker apart."""
+    match = re.match(r"^(redis://[^/]+)(?:/(\d+))?$", url)
+    if not match:
+        return url
+    base = int(match.group(2) or 0)
+    return f"{match.group(1)}/{base + 1 + worker}"
+
+
+_xdist = os.environ.get("PYTEST_XDIST_WORKER", "")
+if _xdist.startswith("gw") and REDIS_URL:
+    _n = int(_xdist[2:])
+    REDIS_URL = _own_redis_db(REDIS_URL, _n)
+    CELERY_BROKER_URL = _own_redis_db(CELERY_BROKER_URL, _n)
+    CELERY_RESULT_BACKEND = _own_redis_db(CELERY_RESULT_BACKEND, _n)
+    CACHES = {**CACHES, "default": {**CACHES["default"], "LOCATION": REDIS_URL}}
