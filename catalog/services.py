@@ -12,7 +12,7 @@ from decimal import Decimal
 from typing import Any
 
 from django.db import IntegrityError, transaction
-from django.db.models import F, OuterRef, Subquery, Sum, Value
+from django.db.models import F, OuterRef, ProtectedError, Subquery, Sum, Value
 from django.db.models.functions import Coalesce
 from django.utils import timezone
 from django.utils.translation import gettext as _
@@ -377,6 +377,34 @@ def sku_create(*, actor: Actor, product: Product, **fields) -> SKU:
     except IntegrityError:
         raise Conflict(_("A SKU code was taken at the same moment; try again."), code="sku_code_taken")
     return sku
+
+
+def sku_delete(*, actor: Actor, sku: SKU) -> None:
+    """Remove a variant added by mistake. Refused for a product's last variant (archive the product
+    instead), while the variant holds stock, and once it has a stock history or orders, which must stay
+    readable (then archive the product)."""
+    shop = actor.shop
+    _ensure_same_shop(shop, sku)
+    with transaction.atomic():
+        product = Product.objects.for_shop(shop).select_for_update().get(pk=sku.product_id)
+        sku = SKU.objects.for_shop(shop).select_for_update().get(pk=sku.pk)
+        _ensure_scope(actor, "catalog.edit", sku)
+        if SKU.objects.for_shop(shop).filter(product_id=product.pk).count() == 1:
+            raise Conflict(_("A product keeps at least one variant: archive the product instead."),
+                           code="last_variant")  # fmt: skip
+        if Stock.objects.for_shop(shop).filter(sku_id=sku.pk).exclude(on_hand=0, reserved=0).exists():
+            raise Conflict(_("This variant still has stock: write it off first."), code="sku_has_stock")
+        try:
+            with transaction.atomic():
+                audit_record(shop=shop, actor=actor, action="sku.deleted", target=sku,
+                             changes=diff({k: getattr(sku, k) for k in SKU_FIELDS}, {}))  # fmt: skip
+                Stock.objects.for_shop(shop).filter(sku_id=sku.pk).delete()
+                sku.delete()
+        except ProtectedError:
+            raise Conflict(
+                _("This variant has a stock history or orders, which must stay readable: archive the product instead."),
+                code="sku_in_use",
+            ) from None
 
 
 def sku_update(*, actor: Actor, sku: SKU, **fields) -> SKU:

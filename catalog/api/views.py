@@ -257,7 +257,7 @@ class SKUViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, _CatalogViewS
     model = SKU
     serializer_class = s.SKUSerializer
     action_permissions = {"list": "catalog.view", "retrieve": "catalog.view", "create": "catalog.edit",
-                          "partial_update": "catalog.edit"}  # fmt: skip
+                          "partial_update": "catalog.edit", "destroy": "catalog.edit"}  # fmt: skip
 
     def base_queryset(self):
         action = self.required_action()
@@ -285,6 +285,13 @@ class SKUViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, _CatalogViewS
         ser.is_valid(raise_exception=True)
         sku = services.sku_update(actor=self.actor, sku=sku, **ser.validated_data)
         return Response(self.get_serializer(sku).data)
+
+    @extend_schema(responses={204: None})
+    def destroy(self, request, shop: int, pk: int):
+        """Remove a variant added by mistake: 409 for a product's last variant, while it holds stock,
+        or once it has a stock history or orders (``last_variant``, ``sku_has_stock``, ``sku_in_use``)."""
+        services.sku_delete(actor=self.actor, sku=self.get_object())
+        return Response(status=status.HTTP_204_NO_CONTENT)
 
 
 # --------------------------------------------------------------------------------------------- stock

@@ -54,6 +54,7 @@ class CatalogWorld:
     product: Product  # a draft with one SKU and stock
     archived: Product
     sku: SKU
+    spare_sku: SKU  # the second, never stocked variant of a two-variant product: it may be removed
     image: ProductImage
     job: ImportJob  # a finished import with one error row
 
@@ -66,6 +67,11 @@ def build_catalog_world(shop: Shop) -> CatalogWorld:
     product = make_product(actor, title="Probe phone", category=category)
     sku = first_sku(product)
     services.stock_adjust(actor=actor, sku=sku, warehouse=warehouse, delta=20, reason="receipt")
+    spare_sku = (
+        SKU.objects.for_shop(shop)
+        .filter(product=make_product(actor, title="Two-tone case", category=category, skus=2))
+        .last()
+    )
     archived = make_product(actor, title="Old phone", category=category)
     services.product_archive(actor=actor, product=archived)
     image = images.image_add(actor=actor, product=product, upload=png_upload())
@@ -75,4 +81,4 @@ def build_catalog_world(shop: Shop) -> CatalogWorld:
         errors=[{"row": 3, "sku": "BAD", "field": "price", "message": "Enter a number."}],
     )  # fmt: skip
     return CatalogWorld(category=category, other_category=other, warehouse=warehouse, product=product,
-                        archived=archived, sku=sku, image=image, job=job)  # fmt: skip
+                        archived=archived, sku=sku, spare_sku=spare_sku, image=image, job=job)  # fmt: skip

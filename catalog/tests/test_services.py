@@ -273,3 +273,31 @@ def test_warehouse_scope_limits_stock_changes(shop, owner):
     services.stock_adjust(actor=actor, sku=sku, warehouse=mine, delta=1, reason="receipt")
     with pytest.raises(Forbidden):
         services.stock_adjust(actor=actor, sku=sku, warehouse=theirs, delta=1, reason="receipt")
+
+
+def test_a_variant_added_by_mistake_can_be_removed_but_not_one_with_a_history(shop):
+    owner = load_actor(shop.owner, shop)
+    product = make_product(owner, skus=3)
+    first, stocked, spare = SKU.objects.for_shop(shop).filter(product=product).order_by("id")
+    wh = make_warehouse(owner)
+    services.stock_adjust(actor=owner, sku=stocked, warehouse=wh, delta=2, reason="receipt")
+
+    services.sku_delete(actor=owner, sku=spare)
+    assert not SKU.objects.for_shop(shop).filter(pk=spare.pk).exists()
+    entry = AuditEntry.objects.for_shop(shop).filter(action="sku.deleted").get()
+    assert entry.changes["code"] == [spare.code, None]
+
+    with pytest.raises(Conflict) as exc:
+        services.sku_delete(actor=owner, sku=stocked)
+    assert exc.value.code == "sku_has_stock"
+    services.stock_adjust(actor=owner, sku=stocked, warehouse=wh, delta=-2, reason="damage")
+    with pytest.raises(Conflict) as exc:
+        services.sku_delete(actor=owner, sku=stocked)  # no stock now, but a history to keep readable
+    assert exc.value.code == "sku_in_use"
+    assert Stock.objects.for_shop(shop).filter(sku=stocked).exists()  # nothing half-deleted
+
+    services.product_create(actor=owner, title="Single", skus=[{"code": "ONLY-1", "price": "5.00"}])
+    only = SKU.objects.for_shop(shop).get(code="ONLY-1")
+    with pytest.raises(Conflict) as exc:
+        services.sku_delete(actor=owner, sku=only)
+    assert exc.value.code == "last_variant"

@@ -218,3 +218,21 @@ def test_adjustment_reasons_match_the_service():
     from catalog.web.forms import AdjustmentForm
 
     assert [c for c, _label in AdjustmentForm.base_fields["reason"].choices] == list(services.ADJUSTMENT_REASONS)
+
+
+def test_remove_a_variant_from_the_product_page(shop):
+    owner = load_actor(shop.owner, shop)
+    product = make_product(owner, skus=2)
+    first, spare = SKU.objects.for_shop(shop).filter(product=product).order_by("id")
+    web = web_client_for(shop.owner, reauth=False)
+    page = web.get(f"/shops/{shop.pk}/catalog/products/{product.pk}/").content.decode()
+    assert f'data-remove-sku="{spare.code}"' in page
+    confirm = web.get(f"/shops/{shop.pk}/catalog/skus/{spare.pk}/delete/").content.decode()
+    assert f"Remove variant {spare.code}?" in confirm and "confirm-remove-sku" in confirm
+    r = web.post(f"/shops/{shop.pk}/catalog/skus/{spare.pk}/delete/")
+    assert r.status_code == 302 and r["Location"] == f"/shops/{shop.pk}/catalog/products/{product.pk}/"
+    assert f"Variant {spare.code} removed." in web.get(r["Location"]).content.decode()
+    # The last one stays, and the page says why.
+    r = web.post(f"/shops/{shop.pk}/catalog/skus/{first.pk}/delete/", follow=True)
+    assert "A product keeps at least one variant" in r.content.decode()
+    assert SKU.objects.for_shop(shop).filter(product=product).count() == 1

@@ -12,6 +12,7 @@ urlpatterns = [
     path(f"{P}/products/new/", views.ProductCreateView.as_view(), name="product_create"),
     path(f"{P}/products/<int:pk>/", views.ProductDetailView.as_view(), name="product_detail"),
     path(f"{P}/products/<int:pk>/images/", views.ProductImagesView.as_view(), name="product_images"),
+    path(f"{P}/skus/<int:pk>/delete/", views.SKUDeleteView.as_view(), name="sku_delete"),
     re_path(
         r"^shops/(?P<shop>[0-9]+)/catalog/products/(?P<pk>[0-9]+)/(?P<op>submit|archive|unarchive)/$",
         views.ProductTransitionView.as_view(),

@@ -460,3 +460,25 @@ class WarehouseListView(ShopPageMixin, View):
                 messages.success(request, _("Warehouse added."))
                 return redirect("catalog:warehouses", shop=self.shop.pk)
         return self._render(request, form, status=400)
+
+
+class SKUDeleteView(ShopPageMixin, View):
+    """Remove a variant added by mistake, after confirming; the service says why when it may not go."""
+
+    required_action = "catalog.edit"
+
+    def _sku(self, pk) -> SKU:
+        return get_object_or_404(self.scoped(SKU).select_related("product"), pk=pk)
+
+    def get(self, request, shop, pk):
+        return render(request, "catalog/sku_delete.html", {"sku": self._sku(pk)})
+
+    def post(self, request, shop, pk):
+        sku = self._sku(pk)
+        try:
+            services.sku_delete(actor=self.actor, sku=sku)
+        except ServiceError as exc:
+            messages.error(request, exc.message)
+        else:
+            messages.success(request, _("Variant %(code)s removed.") % {"code": sku.code})
+        return redirect("catalog:product_detail", shop=self.shop.pk, pk=sku.product_id)
