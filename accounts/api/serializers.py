@@ -89,8 +89,8 @@ class MembershipSerializer(serializers.ModelSerializer):
     email = serializers.CharField(source="user.email", read_only=True)
     first_name = serializers.CharField(source="user.first_name", read_only=True)
     last_name = serializers.CharField(source="user.last_name", read_only=True)
-    role = RoleBriefSerializer(read_only=True)
-    manager = serializers.PrimaryKeyRelatedField(read_only=True)
+    role = RoleBriefSerializer(read_only=True, allow_null=True)  # the owner has no role
+    manager = serializers.PrimaryKeyRelatedField(read_only=True, allow_null=True)
 
     class Meta:
         model = Membership

@@ -97,7 +97,7 @@ class ProductImageSerializer(serializers.ModelSerializer):
 class ProductSerializer(serializers.ModelSerializer):
     skus = SKUSerializer(many=True, read_only=True)
     images = ProductImageSerializer(many=True, read_only=True)
-    category_name = serializers.CharField(source="category.name", default=None, read_only=True)
+    category_name = serializers.CharField(source="category.name", default=None, read_only=True, allow_null=True)
 
     class Meta:
         model = Product

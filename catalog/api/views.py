@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from django.http import Http404
+from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, extend_schema
 from rest_framework import mixins, status
 from rest_framework.decorators import action
@@ -27,6 +28,12 @@ from catalog.models import (
     StockMovement,
     Warehouse,
 )
+
+# A CSV or XLSX file, as ``?file_format=`` asks.
+TABLE_FILE = {
+    (200, "text/csv"): OpenApiTypes.BINARY,
+    (200, "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"): OpenApiTypes.BINARY,
+}
 
 
 def _param(name: str, kind=str, **kw) -> OpenApiParameter:
@@ -212,7 +219,7 @@ class ProductViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, _CatalogV
 
     @extend_schema(
         parameters=[*PRODUCT_FILTERS, _param("file_format", enum=["csv", "xlsx"])],
-        responses={(200, "text/csv"): str},
+        responses=TABLE_FILE,
     )
     @action(detail=False, methods=["get"], url_path="export")
     def export(self, request, shop: int):
@@ -330,7 +337,7 @@ class StockViewSet(mixins.ListModelMixin, _CatalogViewSet):
         return Response(s.MovementSerializer(movement).data, status=status.HTTP_201_CREATED)
 
     @extend_schema(parameters=[_param("file_format", enum=["csv", "xlsx"]), _param("warehouse", int)],
-                   responses={(200, "text/csv"): str})  # fmt: skip
+                   responses=TABLE_FILE)  # fmt: skip
     @action(detail=False, methods=["get"])
     def export(self, request, shop: int):
         fmt = request.query_params.get("file_format", "csv")
