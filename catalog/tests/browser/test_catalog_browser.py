@@ -105,3 +105,28 @@ def test_import_shows_progress_and_error_report(page: Page, live_server, login, 
     report = info.value.path().read_text()
     assert "IMP-2" in report and "price" in report
     assert set(SKU.objects.for_shop(shop).values_list("code", flat=True)) == {"IMP-1", "IMP-3"}
+
+
+@pytest.mark.worker
+def test_import_page_polls_a_real_worker_until_done(page: Page, live_server, celery_worker, login, tmp_path):
+    """The page shows the job while a real Celery worker runs it, and refreshes itself until it is done."""
+    shop = make_shop("Polling importer")
+    login(page, shop.owner)
+    page.goto(catalog_url(live_server, shop, "imports/"))
+    rows = "\n".join(f"POLL-{i:05d},Item {i},{100 + i % 7}.00" for i in range(1500))
+    data = tmp_path / "many.csv"
+    data.write_text(f"sku,title,price\n{rows}\n")
+    form = page.locator("#import-form")
+    form.get_by_label("What").select_option("products")
+    form.get_by_label("CSV or XLSX file").set_input_files(str(data))
+    page.locator("#import-submit").click()
+    progress = page.locator("#import-progress")
+    # Still at work when the page first shows it (the worker takes seconds for 1,500 rows)...
+    expect(progress).to_have_attribute("data-status", re.compile("pending|running"))
+    expect(progress).to_have_attribute("hx-trigger", "every 1s")
+    # ...and the page refreshes itself, without a reload, until the worker is done.
+    expect(progress).to_have_attribute("data-status", "done", timeout=60_000)
+    expect(page.locator("#import-bar")).to_have_attribute("value", "100")
+    expect(progress).to_contain_text("created 1500")
+    expect(progress).not_to_have_attribute("hx-trigger", "every 1s")
+    assert SKU.objects.for_shop(shop).filter(code__startswith="POLL-").count() == 1500
