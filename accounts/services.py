@@ -20,7 +20,7 @@ from django.contrib.contenttypes.models import ContentType
 from django.contrib.sessions.models import Session
 from django.core.exceptions import ValidationError as DjangoValidationError
 from django.db import IntegrityError, transaction
-from django.utils import timezone
+from django.utils import timezone, translation
 from django.utils.formats import date_format
 from django.utils.text import slugify
 from django.utils.translation import gettext as _
@@ -760,6 +760,22 @@ def notification_preferences_set(*, actor: Actor, choices: dict[str, dict[str, b
 EXPIRY_NOTICE = timedelta(days=3)
 
 
+def _expiry_notices(m: Membership, owner: Membership | None) -> list[Notice]:
+    when = date_format(timezone.localtime(m.expires_at, ZoneInfo(m.shop.timezone)), "DATETIME_FORMAT")
+    notices = [Notice(recipient=m.user, kind="member_expiring",
+                      title=_("Your access to %(shop)s ends on %(when)s") % {"shop": m.shop.name, "when": when},
+                      url=f"/shops/{m.shop_id}/")]  # fmt: skip
+    told = {m.user_id}
+    for boss in (m.manager, owner):
+        if boss is not None and boss.is_active and boss.user_id not in told:
+            told.add(boss.user_id)
+            notices.append(Notice(recipient=boss.user, kind="member_expiring",
+                                  title=_("%(member)s's access ends on %(when)s")
+                                  % {"member": m.user.get_username(), "when": when},
+                                  url=f"/shops/{m.shop_id}/staff/{m.pk}/"))  # fmt: skip
+    return notices
+
+
 def expiring_members_notify(*, now: datetime | None = None) -> int:
     """Tell each temporary sub-account, its manager and the shop owner, once, that its access ends within
     ``EXPIRY_NOTICE``. Safe to run twice; a changed expiry is told again. Returns how many were told about."""
@@ -778,19 +794,9 @@ def expiring_members_notify(*, now: datetime | None = None) -> int:
             )
             if not m.is_active or m.expiry_notified_at is not None or m.expires_at is None or m.expires_at <= now:
                 continue
-            when = date_format(timezone.localtime(m.expires_at, ZoneInfo(m.shop.timezone)), "DATETIME_FORMAT")
-            url = f"/shops/{m.shop_id}/staff/{m.pk}/"
-            notices = [Notice(recipient=m.user, kind="member_expiring",
-                              title=_("Your access to %(shop)s ends on %(when)s") % {"shop": m.shop.name, "when": when},
-                              url=f"/shops/{m.shop_id}/")]  # fmt: skip
-            told = {m.user_id}
             owner = Membership.unscoped.filter(shop_id=m.shop_id, is_owner=True).select_related("user").first()
-            for boss in (m.manager, owner):
-                if boss is not None and boss.is_active and boss.user_id not in told:
-                    told.add(boss.user_id)
-                    notices.append(Notice(recipient=boss.user, kind="member_expiring",
-                                          title=_("%(member)s's access ends on %(when)s")
-                                          % {"member": m.user.get_username(), "when": when}, url=url))  # fmt: skip
+            with translation.override(m.shop.language):  # written by a worker: in the shop's language
+                notices = _expiry_notices(m, owner)
             notifications_send(shop=m.shop, notices=notices)
             Membership.unscoped.filter(pk=m.pk).update(expiry_notified_at=now)
             count += 1

@@ -14,7 +14,7 @@ from typing import Any
 from django.db import IntegrityError, transaction
 from django.db.models import F, OuterRef, ProtectedError, Subquery, Sum, Value
 from django.db.models.functions import Coalesce
-from django.utils import timezone
+from django.utils import timezone, translation
 from django.utils.translation import gettext as _
 from django.utils.translation import ngettext
 
@@ -835,7 +835,8 @@ def low_stock_scan(*, shop_id: int) -> dict[str, int]:
         )
         notified = 0
         if new:
-            notices = _low_stock_notices(shop, [a.pk for a in new])
+            with translation.override(shop.language):  # written by a worker: in the shop's language
+                notices = _low_stock_notices(shop, [a.pk for a in new])
             notifications_send(shop=shop, notices=notices)
             notified = len(notices)
         if new or recovered:

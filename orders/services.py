@@ -16,7 +16,7 @@ from typing import Any
 
 from django.db import IntegrityError, transaction
 from django.db.models import F, Sum
-from django.utils import timezone
+from django.utils import timezone, translation
 from django.utils.translation import gettext as _
 from django.utils.translation import ngettext
 
@@ -776,6 +776,7 @@ def overdue_scan(*, shop_id: int, now=None) -> dict[str, int]:
             [OrderEvent(shop=shop, order_id=pk, kind="overdue", data={"ship_by": ship_by.isoformat()}, created_at=now)
              for pk, ship_by in due]
         )  # fmt: skip
-        notices = _overdue_notices(shop, ids)
+        with translation.override(shop.language):  # written by a worker: in the shop's language
+            notices = _overdue_notices(shop, ids)
         notifications_send(shop=shop, notices=notices)
     return {"overdue": len(ids), "notified": len(notices)}

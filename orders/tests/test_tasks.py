@@ -90,3 +90,26 @@ def test_overdue_event_shows_on_the_timeline(shop):
     services.overdue_scan(shop_id=shop.pk)
     html = web_client_for(shop.owner, reauth=False).get(f"/shops/{shop.pk}/orders/{order.pk}/").content.decode()
     assert 'data-kind="overdue"' in html and "Past its ship-by time" in html
+
+
+def test_notices_written_by_a_worker_are_in_the_shops_language(shop):
+    from accounts.models import Notification
+    from accounts.services import expiring_members_notify
+    from tests.fixtures import make_member
+
+    shop.language = "ru"
+    shop.save(update_fields=["language"])
+    order = order_in(shop, Order.State.AWAITING_PACKAGING)
+    _late(order)
+    services.overdue_scan(shop_id=shop.pk)
+    title = Notification.objects.for_shop(shop).get(kind="overdue_orders", recipient=shop.owner).title
+    assert title == "1 заказ не отгружен в срок"
+
+    from datetime import timedelta
+
+    from django.utils import timezone
+
+    make_member(shop, "viewer", expires_at=timezone.now() + timedelta(hours=3))
+    expiring_members_notify()
+    told = Notification.objects.for_shop(shop).get(kind="member_expiring", recipient=shop.owner).title
+    assert "Доступ сотрудника" in told
