@@ -574,6 +574,11 @@ def return_receive(*, actor, ret: Return, warehouse: Warehouse | None = None,
             raise ValidationFailed(_("Bad line."), fields={f"lines.{i}": [_("Give the return line id.")]})
         _same_shop(shop, item.get("warehouse"))
         per_line[item["id"]] = item.get("warehouse")
+    # A member limited to chosen warehouses puts stock back only into those.
+    for wh in {warehouse, *per_line.values()} - {None}:
+        if isinstance(actor, Actor) and not can(actor, "orders.manage_returns", wh):
+            raise Forbidden(_("This warehouse is outside your scope."), code="out_of_scope",
+                            fields={"warehouse": [_("Choose one of your warehouses.")]})  # fmt: skip
 
     def receive(locked: Return, order: Order) -> dict:
         rlines = list(ReturnLine.objects.for_shop(shop).filter(ret=locked).select_related("line__sku"))

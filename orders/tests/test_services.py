@@ -5,12 +5,13 @@ from decimal import Decimal
 import pytest
 
 from accounts.models import AuditEntry
-from backoffice.errors import Conflict, ValidationFailed
+from backoffice.authz import load_actor
+from backoffice.errors import Conflict, Forbidden, ValidationFailed
 from catalog.models import Stock
 from orders import services
 from orders.models import Order, OrderEvent, Refund, Return
 from orders.tests.factories import BUYER, intake, make_sku, order_in, return_in
-from tests.fixtures import owner_actor
+from tests.fixtures import make_member, owner_actor
 
 pytestmark = pytest.mark.django_db
 S = Order.State
@@ -265,3 +266,16 @@ def test_refunds_never_exceed_paid(shop):
         services.refund_create(actor=actor, order=order, amount="0", reason="Zero")
     assert Refund.objects.for_shop(shop).filter(order=order).count() == 2
     assert AuditEntry.objects.for_shop(shop).filter(action="refund.created").count() == 2
+
+
+def test_a_warehouse_scoped_member_puts_returns_back_only_into_their_warehouses(shop):
+    sku, north = make_sku(shop, stock=5)
+    _other_sku, south = make_sku(shop, stock=5)
+    ret = return_in(shop, Return.State.APPROVED, order=order_in(shop, Order.State.DELIVERED, sku=sku))
+    clerk = load_actor(make_member(shop, "operator", scopes={"warehouse": [north.pk]}).user, shop)
+    with pytest.raises(Forbidden) as exc:
+        services.return_receive(actor=clerk, ret=ret, warehouse=south)
+    assert exc.value.code == "out_of_scope"
+    assert not Stock.objects.for_shop(shop).filter(sku=sku, warehouse=south).exists()
+    ret = services.return_receive(actor=clerk, ret=ret, warehouse=north)
+    assert ret.state == Return.State.RECEIVED
