@@ -72,7 +72,7 @@ class OrderListView(ShopPageMixin, View):
             "count_all": counts["all"],
             "contact_visible": selectors.may_see_contact(self.actor),
             "methods": DeliveryMethod.choices,
-            "warehouses": Warehouse.objects.for_shop(self.shop).order_by("name"),
+            "warehouses": self.scoped(Warehouse).order_by("name"),
             "may_process": can(self.actor, "orders.process"),
             "may_export": can(self.actor, "orders.export"),
             "sorts": [("-id", _("Newest")), ("id", _("Oldest")), ("ship_by", _("Ship-by soonest")),
@@ -329,7 +329,9 @@ class ReturnDetailView(_ReturnPage):
         return render(request, "orders/return_detail.html", {
             "ret": ret,
             "note_form": f.NoteForm(),
-            "receive_form": f.ReceiveForm(warehouses=Warehouse.objects.for_shop(self.shop).filter(is_active=True)),
+            "receive_form": f.ReceiveForm(
+                warehouses=self.scoped(Warehouse, "orders.manage_returns").filter(is_active=True)
+            ),
             "may": {
                 "approve": manage and ret.state == S.REQUESTED,
                 "reject": manage and ret.state == S.REQUESTED,
@@ -369,7 +371,8 @@ class ReturnReceiveView(_ReturnActionView):
         value = data.get("warehouse") or ""
         warehouse = None
         if value:
-            warehouse = Warehouse.objects.for_shop(self.shop).filter(pk=value).first() if value.isdigit() else None
+            warehouses = self.scoped(Warehouse, "orders.manage_returns")
+            warehouse = warehouses.filter(pk=value).first() if value.isdigit() else None
             if warehouse is None:
                 raise ValidationFailed(_("Unknown warehouse."))
         services.return_receive(actor=self.actor, ret=ret, warehouse=warehouse)
