@@ -13,7 +13,7 @@ from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
 from guardian.models import GroupObjectPermissionBase, UserObjectPermissionBase
 
-from backoffice.authz.catalog import shop_permissions
+from backoffice.authz.actions import shop_permissions
 from backoffice.tenancy.models import ShopOwnedModel, ShopScopedManager
 
 

@@ -21,7 +21,7 @@ from accounts.models import (
     UserSession,
 )
 from backoffice.authz import Actor, restrict
-from backoffice.authz.catalog import ACTIONS, ALL_ACTIONS, BY_CODENAME
+from backoffice.authz.actions import ACTIONS, ALL_ACTIONS, BY_CODENAME
 from backoffice.authz.scopes import SCOPES
 from backoffice.errors import ValidationFailed
 
@@ -251,3 +251,22 @@ def actors_holding(*, shop: Shop, action: str) -> list[Actor]:
     members = Membership.objects.for_shop(shop).filter(is_active=True, user__is_active=True).select_related("user")
     actors = (load_actor(m.user, shop) for m in members.order_by("id"))
     return [a for a in actors if a is not None and can(a, action)]
+
+
+def access_read(*, user_id: int, shop_id: int) -> tuple | None:
+    """The kernel's access reader (``settings.AUTHZ_ACCESS_READER``): the active membership of the user
+    in the shop with its shop and role loaded, its permissions and scopes; None when there is none. A
+    membership past its ``expires_at`` no longer counts, even before the expiry task deactivates it."""
+    from django.utils import timezone
+
+    membership = (
+        Membership.unscoped.select_related("shop", "role")
+        .filter(shop_id=shop_id, user_id=user_id, is_active=True)
+        .filter(Q(expires_at__isnull=True) | Q(expires_at__gt=timezone.now()))
+        .first()
+    )
+    if membership is None:
+        return None
+    if membership.is_owner:
+        return membership, ALL_ACTIONS, {}
+    return membership, member_permissions(membership), member_scopes(membership)

@@ -42,7 +42,7 @@ from accounts.models import (
 from backoffice.audit import audit_record, diff
 from backoffice.authz import Actor, can
 from backoffice.authz import cache as access_cache
-from backoffice.authz.catalog import ACTIONS, NON_DELEGABLE, ROLE_TEMPLATES, TIER_QUOTAS
+from backoffice.authz.actions import ACTIONS, NON_DELEGABLE, ROLE_TEMPLATES, TIER_QUOTAS
 from backoffice.authz.scopes import SCOPES
 from backoffice.errors import Conflict, Forbidden, NotFound, ValidationFailed
 from backoffice.notifications import kinds_for as notification_kinds_for

@@ -8,10 +8,11 @@ is picked up again once it has been silent for ``stale_after``.
 
 from __future__ import annotations
 
+import importlib
 from datetime import timedelta
 
 from django.conf import settings
-from django.db import models
+from django.db import models, transaction
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
@@ -26,7 +27,12 @@ class JobStatus(models.TextChoices):
 
 
 class BackgroundJob(ShopOwnedModel):
+    """Visibility follows one kernel rule (``backoffice.authz.job_visible_q``): a member limited by
+    scope sees the jobs they started and those whose recorded ``scope`` lies within theirs. Create
+    jobs with :func:`job_fields` so the scope is recorded."""
+
     Status = JobStatus
+    job_scope_field = "scope"
 
     status = models.CharField(max_length=10, choices=JobStatus.choices, default=JobStatus.PENDING)
     message = models.CharField(max_length=255, blank=True)
@@ -34,6 +40,8 @@ class BackgroundJob(ShopOwnedModel):
     created_at = models.DateTimeField(default=timezone.now)
     started_at = models.DateTimeField(null=True, blank=True)
     finished_at = models.DateTimeField(null=True, blank=True)
+    # The starter's per-object scopes when it was created ({"warehouse": [ids]}; {} = not limited).
+    scope = models.JSONField(default=dict, blank=True)
 
     class Meta:
         abstract = True
@@ -42,6 +50,30 @@ class BackgroundJob(ShopOwnedModel):
     @property
     def is_finished(self) -> bool:
         return self.status in (JobStatus.DONE, JobStatus.FAILED)
+
+
+def job_fields(actor) -> dict:
+    """The fields every new job takes from the member who starts it."""
+    from backoffice.authz import job_scope_of
+
+    return {"shop": actor.shop, "created_by": actor.user, "scope": job_scope_of(actor)}
+
+
+def enqueue(task_name: str, /, **kwargs) -> None:
+    """Run the Celery task registered as ``task_name`` (``"<app>.tasks.<name>"``) with these keyword
+    arguments (ids, never instances) once the current transaction commits.
+
+    Services enqueue by name so that ``services`` never imports ``tasks`` (which imports ``services``);
+    the task module is imported here, at send time, to register it."""
+    from celery import current_app
+
+    module = task_name.rsplit(".", 1)[0]
+
+    def send() -> None:
+        importlib.import_module(module)
+        current_app.tasks[task_name].apply_async(kwargs=kwargs)
+
+    transaction.on_commit(send)
 
 
 def job_claim(model: type[BackgroundJob], *, shop_id: int, job_id: int, stale_after: timedelta):

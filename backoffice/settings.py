@@ -52,6 +52,19 @@ INSTALLED_APPS = [
 DOMAIN_APPS = ["accounts", "catalog", "orders"]
 INSTALLED_APPS += DOMAIN_APPS
 
+# How the kernel (backoffice/) reaches the tenancy app without importing it: by name, as Django does
+# with AUTH_USER_MODEL. The accounts app owns shops, memberships, audit entries and 2FA.
+TENANT_MODEL = "accounts.Shop"
+AUDIT_ENTRY_MODEL = "accounts.AuditEntry"
+# (user_id, shop_id) -> (membership with shop and role, permissions, scopes) or None
+AUTHZ_ACCESS_READER = "accounts.selectors.access_read"
+# actor -> True when the shop requires 2FA of this member and they have not enrolled
+AUTHZ_TWO_FACTOR_REQUIRED = "accounts.security.two_factor_required"
+# Models whose columns shape the cached access entries (a deploy that changes them must not read old ones).
+ACCESS_CACHE_MODELS = ["accounts.ApiToken", "accounts.Membership", "accounts.Role", "accounts.Shop", "accounts.User"]
+# The project's front page (where a signed-in user lands).
+HOME_VIEW = "accounts.web.views.home"
+
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
@@ -86,6 +99,7 @@ TEMPLATES = [
                 "django.contrib.auth.context_processors.auth",
                 "django.contrib.messages.context_processors.messages",
                 "backoffice.tenancy.context_processors.shop_context",
+                "accounts.context_processors.member_context",
             ],
             "builtins": ["backoffice.authz.templatetags.authz"],
         },
@@ -199,7 +213,7 @@ SPECTACULAR_SETTINGS = {
     "SERVE_INCLUDE_SCHEMA": False,
     "COMPONENT_SPLIT_REQUEST": True,
     "ENUM_NAME_OVERRIDES": {
-        "ActionEnum": "backoffice.authz.catalog.ACTION_CODES",
+        "ActionEnum": "backoffice.authz.actions.ACTION_CODES",
         "ProductStatusEnum": "catalog.models.Product.Status",
         "LowStockAlertStatusEnum": "catalog.models.LowStockAlert.Status",
         "ImportStatusEnum": "catalog.models.ImportJob.Status",

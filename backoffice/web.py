@@ -9,7 +9,7 @@ from django.http import Http404
 from django.shortcuts import redirect, render
 from django.urls import reverse
 
-from backoffice.authz import Actor, can, load_actor, restrict
+from backoffice.authz import Actor, can, load_actor, restrict, two_factor_required
 from backoffice.errors import Conflict, Forbidden, NotFound, ServiceError
 
 ANY_MEMBER = "__any_member__"
@@ -26,14 +26,12 @@ class ShopPageMixin(LoginRequiredMixin):
     def dispatch(self, request, *args, **kwargs):
         if not request.user.is_authenticated:
             return self.handle_no_permission()
-        from accounts.security import two_factor_required
-
         actor = load_actor(request.user, int(kwargs["shop"]))
         if actor is None:
             raise Http404("No such shop")
         request.actor = self.actor = actor
         self.shop = shop = actor.shop
-        if not self.allow_without_2fa and two_factor_required(actor):
+        if not self.allow_without_2fa and two_factor_required()(actor):
             return redirect(reverse("accounts:security") + f"?required_by={shop.pk}")
         action = self.required_actions_by_method.get(request.method, self.required_action)
         if action is None:

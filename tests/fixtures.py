@@ -11,7 +11,7 @@ from rest_framework.test import APIClient
 from accounts import services
 from accounts.models import Membership, Role, Shop
 from backoffice.authz import load_actor
-from backoffice.authz.catalog import ROLE_TEMPLATES
+from backoffice.authz.actions import ROLE_TEMPLATES
 
 PASSWORD = "s3cret-Pass-1"
 _seq = itertools.count(1)

@@ -18,7 +18,7 @@ from django.urls import URLPattern, URLResolver, get_resolver, reverse
 
 from accounts import services
 from accounts.models import Membership, Role, Shop
-from backoffice.authz.catalog import ROLE_TEMPLATES
+from backoffice.authz.actions import ROLE_TEMPLATES
 from tests.fixtures import make_member, make_shop, owner_actor
 
 ANY_MEMBER = "any member"

@@ -15,7 +15,7 @@ from hypothesis import strategies as st
 from accounts import selectors, services
 from accounts.models import Membership, Role
 from backoffice.authz import load_actor
-from backoffice.authz.catalog import ACTION_CODES, NON_DELEGABLE
+from backoffice.authz.actions import ACTION_CODES, NON_DELEGABLE
 from backoffice.errors import ServiceError
 from tests.fixtures import make_member, make_shop
 

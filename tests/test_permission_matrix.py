@@ -8,7 +8,7 @@ role: allowed → it works, not allowed → 403.
 import pytest
 
 from backoffice.authz import can, load_actor
-from backoffice.authz.catalog import ACTIONS, NON_DELEGABLE, ROLE_TEMPLATES
+from backoffice.authz.actions import ACTIONS, NON_DELEGABLE, ROLE_TEMPLATES
 from tests.fixtures import api_client_for, web_client_for
 from tests.shop_routes import ANY_MEMBER, PROBES, World, send, shop_routes
 

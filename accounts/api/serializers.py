@@ -2,7 +2,7 @@ from django.utils.translation import gettext_lazy as _
 from rest_framework import serializers
 
 from accounts.models import ApiToken, AuditEntry, Membership, Notification, Role, Shop, UserSession
-from backoffice.authz.catalog import ACTION_CODES
+from backoffice.authz.actions import ACTION_CODES
 
 
 class SignupSerializer(serializers.Serializer):

@@ -11,7 +11,7 @@ from django.utils import timezone
 from accounts import selectors, services
 from accounts.models import ApiToken, AuditEntry, Membership, Role, Shop, UserSession
 from backoffice.authz import can, load_actor
-from backoffice.authz.catalog import ALL_ACTIONS, ROLE_TEMPLATES, TIER_QUOTAS
+from backoffice.authz.actions import ALL_ACTIONS, ROLE_TEMPLATES, TIER_QUOTAS
 from backoffice.errors import Conflict, Forbidden, ValidationFailed
 from backoffice.tenancy.models import UnscopedQueryError
 from tests.fixtures import PASSWORD, make_member, make_shop, owner_actor

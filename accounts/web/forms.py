@@ -2,7 +2,7 @@ from django import forms
 from django.utils.translation import gettext_lazy as _
 
 from accounts.models import Shop
-from backoffice.authz.catalog import ACTIONS
+from backoffice.authz.actions import ACTIONS
 from backoffice.errors import ServiceError
 
 

@@ -25,7 +25,7 @@ from accounts import security, selectors, services
 from accounts.api.views import audit_csv_response
 from accounts.models import Membership, Role
 from accounts.web import forms as f
-from backoffice.authz.catalog import ACTIONS
+from backoffice.authz.actions import ACTIONS
 from backoffice.dashboard import cards_for
 from backoffice.errors import ServiceError
 from backoffice.middleware import client_ip
@@ -319,7 +319,7 @@ class StaffListView(ShopPageMixin, View):
 
 
 def _grantable(actor) -> list[str]:
-    from backoffice.authz.catalog import NON_DELEGABLE
+    from backoffice.authz.actions import NON_DELEGABLE
 
     if actor.is_owner:
         return list(ACTIONS)

@@ -15,7 +15,7 @@ from rest_framework import permissions, viewsets
 from rest_framework.exceptions import PermissionDenied
 from rest_framework.response import Response
 
-from backoffice.authz import Actor, can, load_actor, restrict
+from backoffice.authz import Actor, can, load_actor, restrict, two_factor_required
 from backoffice.errors import Conflict
 from backoffice.models import IdempotencyKey
 
@@ -131,8 +131,6 @@ class ShopScopedViewMixin(IdempotentPostMixin):
                 )
 
     def _resolve_shop(self, request) -> None:
-        from accounts.security import two_factor_required
-
         if getattr(request, "actor", None) is not None:
             return
         # The shop is read together with the membership: a shop you are not a member of is a 404.
@@ -141,7 +139,7 @@ class ShopScopedViewMixin(IdempotentPostMixin):
             raise Http404
         request.actor = actor
         self.shop = actor.shop
-        if two_factor_required(actor):
+        if two_factor_required()(actor):
             raise PermissionDenied(
                 "This shop requires two-factor authentication for your role: enrol first.", code="2fa_required"
             )

@@ -3,7 +3,11 @@
 from __future__ import annotations
 
 from decimal import Decimal
+from functools import cache
 from typing import Any
+
+from django.apps import apps
+from django.conf import settings
 
 from backoffice.middleware import client_ip_var, request_id_var
 
@@ -37,6 +41,11 @@ def diff(before: dict[str, Any], after: dict[str, Any]) -> dict[str, list[Any]]:
     }
 
 
+@cache
+def _audit_model():
+    return apps.get_model(settings.AUDIT_ENTRY_MODEL)
+
+
 def audit_record(
     *,
     shop,
@@ -45,15 +54,15 @@ def audit_record(
     target: Any,
     changes: dict[str, list[Any]] | None = None,
 ):
-    """Append one audit entry. ``actor`` is an authz Actor, a user, or None for the system."""
-    from accounts.models import AuditEntry
+    """Append one audit entry. ``actor`` is an authz Actor (a member's or the system's)."""
+    from backoffice.authz import Actor
 
-    user = getattr(actor, "user", actor)
-    membership = getattr(actor, "membership", None)
-    return AuditEntry.objects.for_shop(shop).create(
+    if not isinstance(actor, Actor):
+        raise TypeError(f"audit_record() needs an Actor, not {type(actor).__name__}")
+    return _audit_model().objects.for_shop(shop).create(
         shop=shop,
-        actor=user if getattr(user, "pk", None) else None,
-        membership=membership,
+        actor=actor.audit_user,
+        membership=actor.membership,
         action=action,
         target_type=target._meta.label_lower if hasattr(target, "_meta") else str(type(target).__name__),
         target_id=str(getattr(target, "pk", "") or ""),

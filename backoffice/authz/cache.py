@@ -29,6 +29,7 @@ from collections.abc import Callable
 from typing import Any
 
 import django
+from django.apps import apps
 from django.conf import settings
 from django.db import transaction
 from django.utils import timezone
@@ -41,12 +42,8 @@ ENTRY_TTL = 600
 @functools.cache
 def _prefix() -> str:
     # Entries are pickled model instances: a deploy that changes these models, or Django, must not read old ones.
-    from accounts.models import ApiToken, Membership, Role, Shop, User
-
-    shape = repr(
-        [django.VERSION]
-        + [[f.attname for f in m._meta.concrete_fields] for m in (ApiToken, Membership, Role, Shop, User)]
-    )
+    models = [apps.get_model(label) for label in settings.ACCESS_CACHE_MODELS]
+    shape = repr([django.VERSION] + [[f.attname for f in m._meta.concrete_fields] for m in models])
     fingerprint = hashlib.sha256(shape.encode()).hexdigest()[:10]
     return f"authz:{fingerprint}:{settings.DATABASES['default']['NAME']}:"
 

@@ -22,20 +22,8 @@ def nav_partials() -> tuple[str, ...]:
 def shop_context(request):
     """Expose the resolved shop and actor (set by the shop view mixin) to templates."""
     actor = getattr(request, "actor", None)
-    memberships = []
-    if getattr(request, "user", None) is not None and request.user.is_authenticated:
-        from accounts.selectors import membership_list_for_user
-
-        memberships = membership_list_for_user(user=request.user)
-    unread = 0
-    if actor is not None:
-        from accounts.selectors import notification_unread_count
-
-        unread = notification_unread_count(shop=actor.shop, actor=actor)
     return {
-        "unread_notifications": unread,
         "actor": actor,
         "shop": getattr(actor, "shop", None),
-        "my_memberships": memberships,
         "nav_partials": nav_partials() if actor is not None else (),
     }

@@ -7,7 +7,7 @@ from django.test.utils import override_settings
 from accounts import services
 from accounts.models import Role, Shop, User
 from backoffice.authz import load_actor
-from backoffice.authz.catalog import ROLE_TEMPLATES
+from backoffice.authz.actions import ROLE_TEMPLATES
 
 DEMO_PASSWORD = "demo-pass-2026"
 DEMO_SHOPS = [("alice", "Alice's Gadgets", "gold"), ("boris", "Boris Home & Garden", "silver")]

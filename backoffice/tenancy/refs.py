@@ -1,0 +1,31 @@
+"""Objects named by id in a request body (a manager, a warehouse, an order to refund): found in the
+actor's shop and scope, or a 400 on that field. Another shop's id reads exactly like a missing one."""
+
+from __future__ import annotations
+
+from django.db.models import Model
+from django.utils.translation import gettext as _
+
+from backoffice.errors import ValidationFailed
+
+
+def ref_in_shop(model: type[Model], *, actor, value, field: str, action: str | None = None, message: str | None = None):
+    """The ``model`` row with pk ``value`` in the actor's shop (narrowed by ``restrict`` for ``action``
+    when given), None when ``value`` is None, else ValidationFailed on ``field``."""
+    from backoffice.authz import restrict
+
+    if value is None or value == "":
+        return None
+    pk = getattr(value, "pk", value)
+    try:
+        pk = int(pk)
+    except (TypeError, ValueError):
+        pk = None
+    queryset = model.objects.for_shop(actor.shop)
+    if action is not None:
+        queryset = restrict(queryset, actor, action)
+    found = queryset.filter(pk=pk).first() if pk is not None else None
+    if found is None:
+        text = message or _("Unknown %(name)s.") % {"name": model._meta.verbose_name}
+        raise ValidationFailed(text, fields={field: [text]})
+    return found
