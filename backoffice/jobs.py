@@ -76,6 +76,15 @@ def enqueue(task_name: str, /, **kwargs) -> None:
     transaction.on_commit(send)
 
 
+def fan_out(task_name: str, shop_ids) -> int:
+    """A periodic scan's first half: queue ``task_name(shop_id=...)`` once per shop (sorted, distinct),
+    so each shop's scan runs, fails and retries on its own. Returns how many were queued."""
+    ids = sorted(set(shop_ids))
+    for shop_id in ids:
+        enqueue(task_name, shop_id=shop_id)
+    return len(ids)
+
+
 def job_claim(model: type[BackgroundJob], *, shop_id: int, job_id: int, stale_after: timedelta):
     """Start the job for this worker and return it, or None when it is finished or another worker has it."""
     now = timezone.now()
