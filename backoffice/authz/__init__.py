@@ -20,7 +20,7 @@ nothing calls ``user.has_perm``.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from functools import cache
+import functools
 from typing import Any
 
 from django.apps import apps
@@ -78,7 +78,7 @@ def system_actor(shop, *, user=None) -> SystemActor:
     return SystemActor(user=user, shop=shop, membership=None, permissions=ALL_ACTIONS, scopes={})
 
 
-@cache
+@functools.cache
 def tenant_model() -> type[Model]:
     """The tenant model (``settings.TENANT_MODEL``, the shop), without the kernel importing its app."""
     return apps.get_model(settings.TENANT_MODEL)
@@ -149,7 +149,7 @@ def _follow(obj: object, path: str):
     return obj
 
 
-@cache
+@functools.cache
 def _many_hop(model: type[Model], path: str) -> tuple[type[Model], str, str] | None:
     """For a path whose first step is a one-to-many (or many-to-many) relation, (related model, its
     field back to ``model``, the rest of the path); None for a single-valued path."""
@@ -272,12 +272,12 @@ def in_shop(actor: Actor, *objs: object) -> None:
 # loading a member's actor
 
 
-@cache
+@functools.cache
 def _access_reader():
     return import_string(settings.AUTHZ_ACCESS_READER)
 
 
-@cache
+@functools.cache
 def two_factor_required():
     """``settings.AUTHZ_TWO_FACTOR_REQUIRED``: actor -> must this member enrol in 2FA before going on?"""
     return import_string(settings.AUTHZ_TWO_FACTOR_REQUIRED)
