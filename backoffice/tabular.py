@@ -70,7 +70,9 @@ def stream_csv(filename: str, header: Sequence[str], rows: Iterable[Sequence[Any
     return response
 
 
-def write_file(fmt: str, header: Sequence[str], rows: Iterable[Sequence[Any]], *, sheet: str = "data") -> tuple[bytes, int]:
+def write_file(
+    fmt: str, header: Sequence[str], rows: Iterable[Sequence[Any]], *, sheet: str = "data"
+) -> tuple[bytes, int]:
     """The whole file in ``fmt`` (csv or xlsx) and how many data rows it holds."""
     if fmt not in FORMATS:
         raise ValueError(f"unknown format {fmt!r}")

@@ -125,6 +125,10 @@ def test_one_visibility_rule_for_background_jobs(shop, depots):
         "other": {"other"},
     }
     for who, actor in {"owner": owner, "narrow": narrow, "wide": wide, "other": other_narrow}.items():
-        seen = {name for name, job in jobs.items() if job in restrict(ScopeJob.objects.for_shop(shop), actor, "catalog.view")}
+        seen = {
+            name
+            for name, job in jobs.items()
+            if job in restrict(ScopeJob.objects.for_shop(shop), actor, "catalog.view")
+        }
         assert seen == expected[who], who
         assert {name for name, job in jobs.items() if can(actor, "catalog.view", job)} == expected[who], who

@@ -59,15 +59,19 @@ def audit_record(
 
     if not isinstance(actor, Actor):
         raise TypeError(f"audit_record() needs an Actor, not {type(actor).__name__}")
-    return _audit_model().objects.for_shop(shop).create(
-        shop=shop,
-        actor=actor.audit_user,
-        membership=actor.membership,
-        action=action,
-        target_type=target._meta.label_lower if hasattr(target, "_meta") else str(type(target).__name__),
-        target_id=str(getattr(target, "pk", "") or ""),
-        target_repr=str(target)[:200],
-        changes=changes or {},
-        ip=client_ip_var.get(),
-        request_id=request_id_var.get() or "",
+    return (
+        _audit_model()
+        .objects.for_shop(shop)
+        .create(
+            shop=shop,
+            actor=actor.audit_user,
+            membership=actor.membership,
+            action=action,
+            target_type=target._meta.label_lower if hasattr(target, "_meta") else str(type(target).__name__),
+            target_id=str(getattr(target, "pk", "") or ""),
+            target_repr=str(target)[:200],
+            changes=changes or {},
+            ip=client_ip_var.get(),
+            request_id=request_id_var.get() or "",
+        )
     )

@@ -19,8 +19,8 @@ nothing calls ``user.has_perm``.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
 import functools
+from dataclasses import dataclass, field
 from typing import Any
 
 from django.apps import apps
