@@ -40,16 +40,21 @@ services:
 services-down:
 	@./scripts/test-services.sh down
 
-# Real PostgreSQL and Redis (throwaway servers under .tmp/), real Chromium for the browser tests.
+# Real PostgreSQL and Redis (throwaway servers, scripts/test-services.sh), real Chromium for the browser tests.
+# When they cannot start, stop here with the script's reason: the suite never falls back to SQLite.
+SERVICES_UP = services_env=$$(./scripts/test-services.sh up) || { echo "make: stopped before the suite: the test PostgreSQL/Redis did not start (reason above)" >&2; exit 1; }; \
+	eval "$$services_env" && ./scripts/test-services.sh check
+
 test: install-dev
-	@eval "$$(./scripts/test-services.sh up)" && \
-	  export PASSWORD_HASHERS=django.contrib.auth.hashers.MD5PasswordHasher AXES_ENABLED=true && \
+	@$(SERVICES_UP) && \
+	  export PASSWORD_HASHERS=django.contrib.auth.hashers.MD5PasswordHasher AXES_ENABLED=true REQUIRE_TEST_SERVICES=1 && \
 	  $(PY) manage.py makemigrations --check --dry-run >/dev/null && \
 	  $(PY) -m pytest -n auto --maxprocesses $(TEST_PROCESSES) $(PYTEST_ARGS)
 
 lint: install-dev
 	$(VENV)/bin/ruff check .
 	$(VENV)/bin/ruff format --check .
+	$(VENV)/bin/lint-imports
 
 format: install-dev
 	$(VENV)/bin/ruff format .
@@ -62,8 +67,9 @@ beat: install
 	$(VENV)/bin/celery -A backoffice beat -l info
 
 bench: install-dev
-	@eval "$$(./scripts/test-services.sh up)" && export DATABASE_URL=$${DATABASE_URL%/*}/backoffice_bench && \
+	@$(SERVICES_UP) && export DATABASE_URL=$${DATABASE_URL%/*}/backoffice_bench && \
 	  for b in bench/bench_*.py; do $(PY) $$b; done
 
-clean: services-down
+clean:
+	./scripts/test-services.sh clean
 	rm -rf .tmp db.sqlite3 staticfiles

@@ -4,7 +4,7 @@ import os
 import re
 
 from backoffice.settings import *  # noqa: F403
-from backoffice.settings import CACHES, CELERY_BROKER_URL, CELERY_RESULT_BACKEND, INSTALLED_APPS, REDIS_URL
+from backoffice.settings import CACHES, CELERY_BROKER_URL, CELERY_RESULT_BACKEND, DATABASES, INSTALLED_APPS, REDIS_URL
 
 INSTALLED_APPS = [*INSTALLED_APPS, "tests.scopeapp"]
 
@@ -22,6 +22,18 @@ def _own_redis_db(url: str, worker: int) -> str:
     base = int(match.group(2) or 0)
     return f"{match.group(1)}/{base + 1 + worker}"
 
+
+# `make test` exports REQUIRE_TEST_SERVICES=1: there the suite runs on PostgreSQL and Redis, never on the
+# SQLite / local-memory defaults (scripts/test-services.sh starts them).
+if os.environ.get("REQUIRE_TEST_SERVICES") == "1" and (
+    DATABASES["default"]["ENGINE"] != "django.db.backends.postgresql" or not (REDIS_URL or "").startswith("redis://")
+):
+    from django.core.exceptions import ImproperlyConfigured
+
+    raise ImproperlyConfigured(
+        f"make test needs PostgreSQL and Redis, got {DATABASES['default']['ENGINE']} and REDIS_URL={REDIS_URL!r}: "
+        "start them with scripts/test-services.sh up (DATABASE_URL, REDIS_URL)"
+    )
 
 _xdist = os.environ.get("PYTEST_XDIST_WORKER", "")
 if _xdist.startswith("gw") and REDIS_URL:
