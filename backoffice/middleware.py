@@ -1,8 +1,12 @@
 from __future__ import annotations
 
 import contextvars
+import functools
+import ipaddress
+import re
 import uuid
 
+from django.conf import settings
 from django.http import JsonResponse
 from django.shortcuts import render
 from django.utils.translation import gettext as _
@@ -11,12 +15,43 @@ request_id_var: contextvars.ContextVar[str | None] = contextvars.ContextVar("req
 client_ip_var: contextvars.ContextVar[str | None] = contextvars.ContextVar("client_ip", default=None)
 
 
+_REQUEST_ID = re.compile(r"^[A-Za-z0-9._:-]{1,64}$")
+
+
+@functools.cache
+def _trusted_proxies() -> tuple:
+    return tuple(ipaddress.ip_network(net, strict=False) for net in settings.TRUSTED_PROXIES)
+
+
+def _ip(value: str | None):
+    try:
+        return ipaddress.ip_address((value or "").strip())
+    except ValueError:
+        return None
+
+
+def _is_trusted(ip) -> bool:
+    return any(ip in net for net in _trusted_proxies())
+
+
 def client_ip(request) -> str | None:
-    # Behind a proxy in production the first X-Forwarded-For hop is the client.
-    forwarded = request.META.get("HTTP_X_FORWARDED_FOR")
-    if forwarded:
-        return forwarded.split(",")[0].strip()
-    return request.META.get("REMOTE_ADDR")
+    """The caller's address for audit entries, lockout and rate limits.
+
+    ``X-Forwarded-For`` is believed only when the connection comes from a configured proxy
+    (``TRUSTED_PROXIES``, none by default): the hops are read from the right, past every trusted proxy,
+    and the first other valid address is the client. Anything unparsable falls back to the peer."""
+    peer = _ip(request.META.get("REMOTE_ADDR"))
+    if peer is None:
+        return None
+    if not _is_trusted(peer):
+        return str(peer)
+    for hop in reversed((request.META.get("HTTP_X_FORWARDED_FOR") or "").split(",")):
+        ip = _ip(hop)
+        if ip is None:
+            break
+        if not _is_trusted(ip):
+            return str(ip)
+    return str(peer)
 
 
 class RequestIdMiddleware:
@@ -26,8 +61,9 @@ class RequestIdMiddleware:
         self.get_response = get_response
 
     def __call__(self, request):
-        rid = request.META.get("HTTP_X_REQUEST_ID") or uuid.uuid4().hex
-        request.request_id = rid[:64]
+        # A caller's id is kept only when it is a plain token (it lands in logs and the audit trail).
+        rid = request.META.get("HTTP_X_REQUEST_ID") or ""
+        request.request_id = rid if _REQUEST_ID.match(rid) else uuid.uuid4().hex
         t1 = request_id_var.set(request.request_id)
         t2 = client_ip_var.set(client_ip(request))
         try:

@@ -25,6 +25,8 @@ if PRODUCTION:
 else:
     SECRET_KEY = env.str("SECRET_KEY", default="dev-only-insecure-key-change-me-0123456789abcdefghijklmnop")
 ALLOWED_HOSTS = env.list("ALLOWED_HOSTS", default=["127.0.0.1", "localhost", "testserver"])
+# Proxies whose X-Forwarded-For is believed (addresses or networks, comma-separated); none by default.
+TRUSTED_PROXIES = env.list("TRUSTED_PROXIES", default=[])
 CSRF_TRUSTED_ORIGINS = env.list("CSRF_TRUSTED_ORIGINS", default=[])
 
 INSTALLED_APPS = [
@@ -108,6 +110,17 @@ TEMPLATES = [
 
 DATABASES = {"default": env.db("DATABASE_URL", default=f"sqlite:///{BASE_DIR / 'db.sqlite3'}")}
 DATABASES["default"]["ATOMIC_REQUESTS"] = False
+if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
+    # The embedded default serves a worker and the web process at once: WAL lets readers run beside the
+    # writer, IMMEDIATE transactions take the write lock up front (no "database is locked" half-way
+    # through), and a busy timeout makes a second writer wait instead of failing.
+    DATABASES["default"].setdefault("OPTIONS", {}).update(
+        {
+            "transaction_mode": "IMMEDIATE",
+            "timeout": 20,
+            "init_command": "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL; PRAGMA busy_timeout=20000;",
+        }
+    )
 # Keep a worker's connection between requests (opening one costs more than most pages); a connection
 # that went away is noticed and replaced before it is used.
 DATABASES["default"].setdefault("CONN_MAX_AGE", env.int("CONN_MAX_AGE", default=60))
@@ -156,6 +169,8 @@ AXES_LOCKOUT_PARAMETERS = [["username", "ip_address"]]
 AXES_RESET_ON_SUCCESS = True
 AXES_LOCKOUT_CALLABLE = "accounts.security.lockout_response"
 AXES_VERBOSE = False
+# The same client address as audit entries and rate limits (X-Forwarded-For only from TRUSTED_PROXIES).
+AXES_CLIENT_IP_CALLABLE = "backoffice.middleware.client_ip"
 AXES_ENABLED = env.bool("AXES_ENABLED", default=True)
 
 OTP_TOTP_ISSUER = "Seller Back-office"

@@ -15,6 +15,7 @@ from rest_framework.settings import api_settings
 from rest_framework.throttling import BaseThrottle
 
 from backoffice import kv
+from backoffice.middleware import client_ip
 
 
 def count_hit(key: str, window_seconds: int) -> int:
@@ -53,7 +54,8 @@ class PerTokenThrottle(BaseThrottle):
             return f"t{token.pk}"
         if request.user and request.user.is_authenticated:
             return f"u{request.user.pk}"
-        return f"ip{self.get_ident(request)}"
+        # Not DRF's get_ident: it believes any X-Forwarded-For, so rotating the header would reset the limit.
+        return f"ip{client_ip(request)}"
 
     def allow_request(self, request, view) -> bool:
         limit, window = parse_rate(self.get_rate())
