@@ -1,18 +1,16 @@
-"""Two-factor authentication, re-authentication and lockout responses."""
+"""Two-factor authentication checks, re-authentication and lockout responses (request-level helpers;
+enrolling and removing a device are services: ``accounts.services.totp_*``)."""
 
 from __future__ import annotations
 
 from django.conf import settings
-from django.db import transaction
 from django.http import JsonResponse
 from django.shortcuts import render
 from django.utils import timezone
-from django.utils.translation import gettext as _
 from django.utils.translation import ngettext
 from django_otp.plugins.otp_totp.models import TOTPDevice
 
 from backoffice.authz import Actor
-from backoffice.errors import ValidationFailed
 
 REAUTH_SESSION_KEY = "reauth_at"
 
@@ -34,6 +32,11 @@ def confirmed_device(user) -> TOTPDevice | None:
     return TOTPDevice.objects.filter(user=user, confirmed=True).first()
 
 
+def pending_device(user) -> TOTPDevice | None:
+    """The device being set up (not confirmed yet), if any."""
+    return TOTPDevice.objects.filter(user=user, confirmed=False).first()
+
+
 def has_2fa(user) -> bool:
     return TOTPDevice.objects.filter(user=user, confirmed=True).exists()
 
@@ -43,35 +46,6 @@ def verify_otp(user, code: str | None) -> bool:
         return False
     code = str(code).strip().replace(" ", "")
     return any(d.verify_token(code) for d in TOTPDevice.objects.filter(user=user, confirmed=True))
-
-
-@transaction.atomic
-def totp_start_enrolment(*, user) -> TOTPDevice:
-    """A fresh unconfirmed device; any earlier unconfirmed one is dropped."""
-    TOTPDevice.objects.filter(user=user, confirmed=False).delete()
-    return TOTPDevice.objects.create(user=user, name="authenticator", confirmed=False)
-
-
-@transaction.atomic
-def totp_confirm(*, user, code: str) -> TOTPDevice:
-    device = TOTPDevice.objects.filter(user=user, confirmed=False).order_by("-id").first()
-    if device is None:
-        raise ValidationFailed(_("Start the set-up again."), fields={"code": [_("No set-up in progress.")]})
-    if not device.verify_token(str(code).strip()):
-        raise ValidationFailed(
-            _("That code is not right. Check your phone's clock and try again."), fields={"code": [_("Wrong code.")]}
-        )
-    device.confirmed = True
-    device.save(update_fields=["confirmed"])
-    TOTPDevice.objects.filter(user=user, confirmed=True).exclude(pk=device.pk).delete()
-    return device
-
-
-@transaction.atomic
-def totp_disable(*, user, password: str) -> None:
-    if not user.check_password(password):
-        raise ValidationFailed(_("Your password is wrong."), fields={"password": [_("Wrong password.")]})
-    TOTPDevice.objects.filter(user=user).delete()
 
 
 def two_factor_required(actor: Actor) -> bool:

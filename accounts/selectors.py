@@ -1,11 +1,17 @@
-"""Reads for accounts: memberships, permissions and their sources, staff lists, audit log."""
+"""Reads for accounts: memberships, permissions and their sources, staff lists and quota, audit log,
+notifications. Keyword-only and typed, like every selector."""
 
 from __future__ import annotations
 
-from datetime import datetime
+import json
+from collections.abc import Iterator, Mapping
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Any
 
 from django.contrib.auth.models import Permission
 from django.db.models import Q, QuerySet
+from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from accounts.models import (
@@ -18,19 +24,37 @@ from accounts.models import (
     Shop,
     ShopGroupObjectPermission,
     ShopUserObjectPermission,
+    User,
     UserSession,
 )
-from backoffice.authz import Actor, restrict
-from backoffice.authz.actions import ACTIONS, ALL_ACTIONS, BY_CODENAME
+from backoffice.authz import Actor, can, load_actor, restrict
+from backoffice.authz.actions import ACTIONS, ALL_ACTIONS, BY_CODENAME, NON_DELEGABLE, TIER_QUOTAS
 from backoffice.authz.scopes import SCOPES
 from backoffice.errors import ValidationFailed
+from backoffice.notifications import kinds_for
 
 
 def _codes(codenames) -> frozenset[str]:
     return frozenset(BY_CODENAME[c] for c in codenames if c in BY_CODENAME)
 
 
-def role_permissions(role: Role) -> frozenset[str]:
+# ---------------------------------------------------------------- shops
+
+
+def shop_get(*, shop_id: int) -> Shop:
+    """The shop with this id (platform code and tasks, which take ids)."""
+    return Shop.objects.get(pk=shop_id)
+
+
+# ---------------------------------------------------------------- roles and grants
+
+
+def role_list(*, shop: Shop) -> QuerySet[Role]:
+    """The shop's roles, built-in templates first."""
+    return Role.objects.for_shop(shop)
+
+
+def role_permissions(*, role: Role) -> frozenset[str]:
     return _codes(
         ShopGroupObjectPermission.objects.filter(group_id=role.group_id, content_object_id=role.shop_id).values_list(
             "permission__codename", flat=True
@@ -51,7 +75,23 @@ def roles_with_permissions(*, shop: Shop) -> list[tuple[Role, list[str]]]:
     return [(r, sorted(by_group[r.group_id])) for r in roles]
 
 
-def extra_grants(membership: Membership) -> frozenset[str]:
+def role_get_by_key_or_id(*, shop: Shop, value: Any) -> Role | None:
+    qs = Role.objects.for_shop(shop)
+    value = str(value)
+    if value.isdigit():
+        return qs.filter(pk=int(value)).first()
+    return qs.filter(key=value).first()
+
+
+def grantable_actions(*, actor: Actor) -> list[str]:
+    """What ``actor`` may hand out (to a member or a role), in catalog order: the owner and platform
+    code anything; anyone else only what they hold themselves, and never an owner-only action."""
+    if actor.is_owner or actor.is_system:
+        return list(ACTIONS)
+    return [a for a in ACTIONS if a in actor.permissions and a not in NON_DELEGABLE]
+
+
+def extra_grants(*, membership: Membership) -> frozenset[str]:
     return _codes(
         ShopUserObjectPermission.objects.filter(
             user_id=membership.user_id, content_object_id=membership.shop_id
@@ -59,7 +99,7 @@ def extra_grants(membership: Membership) -> frozenset[str]:
     )
 
 
-def member_permissions(membership: Membership) -> frozenset[str]:
+def member_permissions(*, membership: Membership) -> frozenset[str]:
     """Everything the member holds in its shop: role grants plus extra grants, in one query."""
     if membership.is_owner:
         return ALL_ACTIONS
@@ -76,7 +116,7 @@ def member_permissions(membership: Membership) -> frozenset[str]:
     )
 
 
-def member_scopes(membership: Membership) -> dict[str, frozenset[int]]:
+def member_scopes(*, membership: Membership) -> dict[str, frozenset[int]]:
     """For each scope type the member is limited on, the ids it may touch (one query per limited type)."""
     result: dict[str, frozenset[int]] = {}
     for key in membership.scope_types or []:
@@ -94,13 +134,14 @@ def member_scopes(membership: Membership) -> dict[str, frozenset[int]]:
     return result
 
 
-def access_explained(membership: Membership) -> list[dict]:
+def access_explained(*, membership: Membership) -> list[dict[str, Any]]:
     """Each action the member holds and where it comes from (owner, role, extra grant) plus scopes."""
     if membership.is_owner:
         return [{"action": code, "label": ACTIONS[code].label, "sources": ["owner"]} for code in ACTIONS]
-    from_role = role_permissions(membership.role) if membership.role_id and membership.is_active else frozenset()
-    extra = extra_grants(membership) if membership.is_active else frozenset()
-    scopes = member_scopes(membership)
+    active = membership.is_active
+    from_role = role_permissions(role=membership.role) if membership.role_id and active else frozenset()
+    extra = extra_grants(membership=membership) if active else frozenset()
+    scopes = member_scopes(membership=membership)
     rows = []
     for code, action in ACTIONS.items():
         sources = []
@@ -113,23 +154,67 @@ def access_explained(membership: Membership) -> list[dict]:
     return rows
 
 
-def membership_list_for_user(*, user) -> list[Membership]:
+def access_read(*, user_id: int, shop_id: int) -> tuple[Membership, frozenset[str], dict[str, frozenset[int]]] | None:
+    """The kernel's access reader (``settings.AUTHZ_ACCESS_READER``): the active membership of the user
+    in the shop with its shop and role loaded, its permissions and scopes; None when there is none. A
+    membership past its ``expires_at`` no longer counts, even before the expiry task deactivates it."""
+    membership = (
+        Membership.unscoped.select_related("shop", "role")
+        .filter(shop_id=shop_id, user_id=user_id, is_active=True)
+        .filter(Q(expires_at__isnull=True) | Q(expires_at__gt=timezone.now()))
+        .first()
+    )
+    if membership is None:
+        return None
+    if membership.is_owner:
+        return membership, ALL_ACTIONS, {}
+    return membership, member_permissions(membership=membership), member_scopes(membership=membership)
+
+
+def actors_holding(*, shop: Shop, action: str) -> list[Actor]:
+    """Every active member of ``shop`` who may do ``action``, as actors (scopes loaded): the recipients
+    of a domain's notices, each to be told only about what their scope covers."""
+    members = Membership.objects.for_shop(shop).filter(is_active=True, user__is_active=True).select_related("user")
+    actors = (load_actor(m.user, shop) for m in members.order_by("id"))
+    return [a for a in actors if a is not None and can(a, action)]
+
+
+# ---------------------------------------------------------------- staff
+
+
+@dataclass(frozen=True)
+class StaffQuota:
+    """Permanent active sub-accounts in use against the shop's plan (the owner and temporary accounts
+    do not count)."""
+
+    used: int
+    limit: int
+
+    @property
+    def full(self) -> bool:
+        return self.used >= self.limit
+
+
+def staff_quota(*, shop: Shop, exclude: Membership | None = None) -> StaffQuota:
+    """The quota of ``shop`` (as loaded: a service passes the row it locked), not counting ``exclude``."""
+    qs = Membership.objects.for_shop(shop).counted_in_quota()
+    if exclude is not None:
+        qs = qs.exclude(pk=exclude.pk)
+    return StaffQuota(used=qs.count(), limit=TIER_QUOTAS[shop.tier])
+
+
+def active_staff_count(*, shop: Shop) -> int:
+    """Active sub-accounts, permanent and temporary (the owner left out)."""
+    return Membership.objects.for_shop(shop).filter(is_active=True, is_owner=False).count()
+
+
+def membership_list_for_user(*, user: User) -> list[Membership]:
     return list(
         Membership.unscoped.filter(user=user, is_active=True).select_related("shop", "role").order_by("shop__name")
     )
 
 
-def token_list(*, user) -> QuerySet[ApiToken]:
-    """The user's own personal tokens, newest first."""
-    return ApiToken.objects.filter(user=user).order_by("-created_at", "-id")
-
-
-def session_list(*, user) -> QuerySet[UserSession]:
-    """The user's own browser sessions, newest first."""
-    return UserSession.objects.filter(user=user).order_by("-created_at", "-id")
-
-
-def staff_list(*, shop: Shop, actor: Actor, filters: dict | None = None) -> QuerySet[Membership]:
+def staff_list(*, shop: Shop, actor: Actor, filters: Mapping[str, Any] | None = None) -> QuerySet[Membership]:
     filters = filters or {}
     qs = restrict(Membership.objects.for_shop(shop), actor, "accounts.manage_staff").select_related(
         "user", "role", "manager__user"
@@ -158,6 +243,66 @@ def staff_list(*, shop: Shop, actor: Actor, filters: dict | None = None) -> Quer
             raise ValidationFailed(_("Unknown manager."), fields={"manager": [_("Give a member id.")]})
         qs = qs.filter(manager_id=int(manager))
     return qs.order_by("-is_owner", "user__username", "id")
+
+
+def manager_choices(*, shop: Shop, actor: Actor) -> QuerySet[Membership]:
+    """Active members (not the owner) whom ``actor`` may name as a manager on the staff form."""
+    return staff_list(shop=shop, actor=actor, filters={"status": "active"}).filter(is_owner=False)
+
+
+def subtree_ids(*, shop: Shop, root: Membership) -> set[int]:
+    """Ids of every member under ``root`` (transitively), from one query over the shop's staff."""
+    children: dict[int | None, list[int]] = {}
+    for mid, manager_id in Membership.objects.for_shop(shop).values_list("id", "manager_id"):
+        children.setdefault(manager_id, []).append(mid)
+    seen: set[int] = set()
+    stack = list(children.get(root.pk, []))
+    while stack:
+        mid = stack.pop()
+        if mid not in seen:
+            seen.add(mid)
+            stack.extend(children.get(mid, []))
+    return seen
+
+
+def shops_with_members_past_expiry(*, now: datetime) -> list[int]:
+    """Ids of the shops with an active temporary sub-account whose time is up (the expiry scan, all shops)."""
+    due = Membership.unscoped.filter(is_active=True, is_owner=False, expires_at__lte=now)
+    return sorted(set(due.values_list("shop_id", flat=True)))
+
+
+def shops_with_members_expiring(*, now: datetime, within: timedelta) -> list[int]:
+    """Ids of the shops with an active temporary sub-account that ends within ``within`` and was not told yet."""
+    due = Membership.unscoped.filter(
+        is_active=True, is_owner=False, expiry_notified_at__isnull=True, expires_at__gt=now,
+        expires_at__lte=now + within,
+    )  # fmt: skip
+    return sorted(set(due.values_list("shop_id", flat=True)))
+
+
+# ---------------------------------------------------------------- own account
+
+
+def active_user(*, pk: int | None) -> User | None:
+    """The active user with this id (a login half done: the password was right, the code is awaited)."""
+    return User.objects.filter(pk=pk, is_active=True).first() if pk else None
+
+
+def token_list(*, user: User) -> QuerySet[ApiToken]:
+    """The user's own personal tokens, newest first."""
+    return ApiToken.objects.filter(user=user).order_by("-created_at", "-id")
+
+
+def session_list(*, user: User) -> QuerySet[UserSession]:
+    """The user's own browser sessions, newest first."""
+    return UserSession.objects.filter(user=user).order_by("-created_at", "-id")
+
+
+# ---------------------------------------------------------------- audit
+
+
+AUDIT_COLUMNS = ("id", "created_at", "actor", "action", "target_type", "target_id", "target", "changes", "ip",
+                 "request_id")  # fmt: skip
 
 
 def audit_list(
@@ -191,27 +336,15 @@ def audit_list(
     return qs.order_by("-id")
 
 
-def role_get_by_key_or_id(*, shop: Shop, value) -> Role | None:
-    qs = Role.objects.for_shop(shop)
-    value = str(value)
-    if value.isdigit():
-        return qs.filter(pk=int(value)).first()
-    return qs.filter(key=value).first()
+def audit_rows(*, entries: QuerySet[AuditEntry]) -> Iterator[list[Any]]:
+    """The entries as rows of ``AUDIT_COLUMNS`` (read from the database in chunks), changes as JSON."""
+    for e in entries.iterator(chunk_size=2000):
+        yield [e.pk, e.created_at, e.actor.username if e.actor_id else "system", e.action, e.target_type,
+               e.target_id, e.target_repr, json.dumps(e.changes, ensure_ascii=False, sort_keys=True), e.ip or "",
+               e.request_id]  # fmt: skip
 
 
-def subtree_ids(*, shop: Shop, root: Membership) -> set[int]:
-    """Ids of every member under ``root`` (transitively), from one query over the shop's staff."""
-    children: dict[int | None, list[int]] = {}
-    for mid, manager_id in Membership.objects.for_shop(shop).values_list("id", "manager_id"):
-        children.setdefault(manager_id, []).append(mid)
-    seen: set[int] = set()
-    stack = list(children.get(root.pk, []))
-    while stack:
-        mid = stack.pop()
-        if mid not in seen:
-            seen.add(mid)
-            stack.extend(children.get(mid, []))
-    return seen
+# ---------------------------------------------------------------- notifications
 
 
 def notification_list(*, shop: Shop, actor: Actor, unread_only: bool = False) -> QuerySet[Notification]:
@@ -226,10 +359,8 @@ def notification_unread_count(*, shop: Shop, actor: Actor) -> int:
     return notification_list(shop=shop, actor=actor, unread_only=True).count()
 
 
-def notification_preferences(*, actor: Actor) -> dict[str, dict]:
+def notification_preferences(*, actor: Actor) -> dict[str, dict[str, Any]]:
     """For each kind this member can receive here (catalog order): label, in_app, email."""
-    from backoffice.notifications import kinds_for
-
     saved = {p.kind: p for p in NotificationPreference.objects.for_shop(actor.shop).filter(user_id=actor.user.pk)}
     result = {}
     for kind in kinds_for(actor):
@@ -241,32 +372,3 @@ def notification_preferences(*, actor: Actor) -> dict[str, dict]:
             "email": pref.email if pref else True,
         }
     return result
-
-
-def actors_holding(*, shop: Shop, action: str) -> list[Actor]:
-    """Every active member of ``shop`` who may do ``action``, as actors (scopes loaded): the recipients
-    of a domain's notices, each to be told only about what their scope covers."""
-    from backoffice.authz import can, load_actor
-
-    members = Membership.objects.for_shop(shop).filter(is_active=True, user__is_active=True).select_related("user")
-    actors = (load_actor(m.user, shop) for m in members.order_by("id"))
-    return [a for a in actors if a is not None and can(a, action)]
-
-
-def access_read(*, user_id: int, shop_id: int) -> tuple | None:
-    """The kernel's access reader (``settings.AUTHZ_ACCESS_READER``): the active membership of the user
-    in the shop with its shop and role loaded, its permissions and scopes; None when there is none. A
-    membership past its ``expires_at`` no longer counts, even before the expiry task deactivates it."""
-    from django.utils import timezone
-
-    membership = (
-        Membership.unscoped.select_related("shop", "role")
-        .filter(shop_id=shop_id, user_id=user_id, is_active=True)
-        .filter(Q(expires_at__isnull=True) | Q(expires_at__gt=timezone.now()))
-        .first()
-    )
-    if membership is None:
-        return None
-    if membership.is_owner:
-        return membership, ALL_ACTIONS, {}
-    return membership, member_permissions(membership), member_scopes(membership)

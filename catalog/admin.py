@@ -1,24 +1,26 @@
-"""Django admin for platform staff: product moderation (approve, reject with a reason) and read-only views."""
+"""Django admin for platform staff: every catalog model is read-only here; the one platform decision,
+moderation, is an admin action (approve; reject with a reason on an intermediate form) that calls the
+service as ``system_actor(product.shop, user=<the staff user>)``, so it is checked and audited exactly
+like the platform API."""
 
 from django import forms
 from django.contrib import admin, messages
 from django.shortcuts import redirect, render
 from django.utils.translation import gettext_lazy as _
 
+from backoffice.admin import ReadOnlyAdmin, ReadOnlyInline
+from backoffice.authz import system_actor
 from backoffice.errors import ServiceError
 from catalog import services
-from catalog.models import SKU, Category, ImportJob, LowStockAlert, Product, Stock, StockMovement, Warehouse
+from catalog.models import SKU, Category, ExportJob, ImportJob, LowStockAlert, Product, Stock, StockMovement, Warehouse
 
 
-class SKUInline(admin.TabularInline):
+class SKUInline(ReadOnlyInline):
     model = SKU
-    extra = 0
-    can_delete = False
     fields = ["code", "barcode", "price", "old_price", "attributes"]
-    readonly_fields = fields
 
-    def has_add_permission(self, request, obj=None):
-        return False
+    def get_readonly_fields(self, request, obj=None):
+        return self.fields
 
 
 class RejectForm(forms.Form):
@@ -26,29 +28,27 @@ class RejectForm(forms.Form):
 
 
 @admin.register(Product)
-class ProductAdmin(admin.ModelAdmin):
+class ProductAdmin(ReadOnlyAdmin):
     list_display = ["id", "title", "shop", "status", "submitted_at", "reviewed_at"]
     list_filter = ["status"]
     search_fields = ["title", "skus__code", "shop__name"]
+    list_select_related = ["shop"]
     inlines = [SKUInline]
     actions = ["approve", "reject"]
-    readonly_fields = [f.name for f in Product._meta.fields]
 
-    def has_add_permission(self, request):
-        return False
-
-    def has_delete_permission(self, request, obj=None):
-        return False
-
-    @admin.action(description=_("Approve selected products"))
-    def approve(self, request, queryset):
+    def _moderate(self, request, queryset, service, **kwargs) -> int:
         done = 0
-        for product in queryset:
+        for product in queryset.select_related("shop"):
             try:
-                services.product_approve(user=request.user, product=product)
+                service(actor=system_actor(product.shop, user=request.user), product=product, **kwargs)
                 done += 1
             except ServiceError as exc:
                 self.message_user(request, f"{product}: {exc.message}", messages.WARNING)
+        return done
+
+    @admin.action(description=_("Approve selected products"))
+    def approve(self, request, queryset):
+        done = self._moderate(request, queryset, services.product_approve)
         self.message_user(request, _("%(n)s product(s) approved.") % {"n": done}, messages.SUCCESS)
 
     @admin.action(description=_("Reject selected products (with a reason)"))
@@ -56,13 +56,7 @@ class ProductAdmin(admin.ModelAdmin):
         if "apply" in request.POST:
             form = RejectForm(request.POST)
             if form.is_valid():
-                done = 0
-                for product in queryset:
-                    try:
-                        services.product_reject(user=request.user, product=product, reason=form.cleaned_data["reason"])
-                        done += 1
-                    except ServiceError as exc:
-                        self.message_user(request, f"{product}: {exc.message}", messages.WARNING)
+                done = self._moderate(request, queryset, services.product_reject, reason=form.cleaned_data["reason"])
                 self.message_user(request, _("%(n)s product(s) rejected.") % {"n": done}, messages.SUCCESS)
                 return redirect(request.get_full_path())
         else:
@@ -73,17 +67,6 @@ class ProductAdmin(admin.ModelAdmin):
             {**self.admin_site.each_context(request), "form": form, "products": queryset,
              "action_checkbox_name": admin.helpers.ACTION_CHECKBOX_NAME, "title": _("Reject products")},
         )  # fmt: skip
-
-
-class ReadOnlyAdmin(admin.ModelAdmin):
-    def has_add_permission(self, request):
-        return False
-
-    def has_change_permission(self, request, obj=None):
-        return False
-
-    def has_delete_permission(self, request, obj=None):
-        return False
 
 
 @admin.register(Category)
@@ -117,4 +100,10 @@ class LowStockAlertAdmin(ReadOnlyAdmin):
 @admin.register(ImportJob)
 class ImportJobAdmin(ReadOnlyAdmin):
     list_display = ["id", "shop", "kind", "status", "total_rows", "error_rows", "created_at"]
+    list_filter = ["status", "kind"]
+
+
+@admin.register(ExportJob)
+class ExportJobAdmin(ReadOnlyAdmin):
+    list_display = ["id", "shop", "kind", "fmt", "status", "processed_rows", "created_at"]
     list_filter = ["status", "kind"]

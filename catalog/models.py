@@ -326,3 +326,47 @@ class ImportJob(BackgroundJob):
         if self.status == self.Status.DONE:
             return 100
         return int(self.processed_rows * 100 / self.total_rows) if self.total_rows else 0
+
+
+def _export_path(instance, filename: str) -> str:
+    return f"catalog/{instance.shop_id}/exports/{filename}"
+
+
+class ExportJob(BackgroundJob):
+    """A catalog export (products and SKUs, or stock levels; CSV or XLSX) built in the background with
+    the scope of the member who asked; cost prices only when they could see them."""
+
+    class Kind(models.TextChoices):
+        PRODUCTS = "products", _("Products and SKUs")
+        STOCK = "stock", _("Stock levels")
+
+    class Format(models.TextChoices):
+        CSV = "csv", "CSV"
+        XLSX = "xlsx", "XLSX"
+
+    kind = models.CharField(max_length=10, choices=Kind.choices)
+    fmt = models.CharField(max_length=4, choices=Format.choices)
+    filters = models.JSONField(default=dict, blank=True)
+    total_rows = models.PositiveIntegerField(default=0)
+    processed_rows = models.PositiveIntegerField(default=0)
+    file = models.FileField(upload_to=_export_path, blank=True)
+    # Whether the file holds cost prices (its creator could see them): then only members who may see
+    # cost prices may download it.
+    with_cost = models.BooleanField(default=False)
+
+    class Meta(BackgroundJob.Meta):
+        indexes = [models.Index(fields=["shop", "-id"], name="catalog_export_list")]
+
+    def __str__(self) -> str:
+        return f"{self.kind} export {self.pk} ({self.status})"
+
+    @property
+    def progress(self) -> int:
+        """Percent done (0-100)."""
+        if self.status == self.Status.DONE:
+            return 100
+        return min(99, int(self.processed_rows * 100 / self.total_rows)) if self.total_rows else 0
+
+    @property
+    def file_basename(self) -> str:
+        return self.file.name.rsplit("/", 1)[-1] if self.file else ""

@@ -1,14 +1,24 @@
-"""Reads for the catalog. Every list starts from the shop and is narrowed by the actor's scope."""
+"""Reads for the catalog. Every list starts from the shop and is narrowed by the actor's scope.
+
+Other apps read the catalog only through here (and write through ``catalog.services``): orders asks
+for SKUs by code, a warehouse named in a request, the warehouses a member may use.
+"""
 
 from __future__ import annotations
 
+from collections.abc import Iterable, Iterator, Mapping
+from typing import TYPE_CHECKING, Any
+
 from django.db.models import Exists, F, OuterRef, Prefetch, Q, QuerySet, Subquery, Sum, Value
 from django.db.models.functions import Coalesce
+from django.utils.translation import gettext as _
 
-from backoffice.authz import Actor, restrict
+from backoffice.authz import Actor, can, restrict
+from backoffice.errors import Forbidden, NotFound
 from catalog.models import (
     SKU,
     Category,
+    ExportJob,
     ImportJob,
     LowStockAlert,
     Product,
@@ -18,44 +28,102 @@ from catalog.models import (
     Warehouse,
 )
 
+if TYPE_CHECKING:
+    from accounts.models import Shop
 
-def _truthy(value) -> bool:
+Filters = Mapping[str, Any]
+
+
+def _truthy(value: Any) -> bool:
     return str(value).lower() in ("1", "true", "yes", "on")
 
 
-def _int(value) -> int | None:
+def _int(value: Any) -> int | None:
     try:
         return int(value)
     except (TypeError, ValueError):
         return None
 
 
-def category_list(*, shop, actor: Actor, action: str = "catalog.view") -> QuerySet[Category]:
+def _ids(values: Any) -> list[int]:
+    """Ids from a list (or a comma-separated string) of numbers; anything else is dropped."""
+    if isinstance(values, str):
+        values = values.split(",")
+    return [n for n in (_int(v) for v in values or ()) if n is not None and 0 < n < 2**63]
+
+
+# --------------------------------------------------------------------------------------------- taxonomy
+
+
+def category_list(*, shop: Shop, actor: Actor, action: str = "catalog.view") -> QuerySet[Category]:
     return restrict(Category.objects.for_shop(shop), actor, action).order_by("name", "id")
 
 
-def warehouse_list(*, shop, actor: Actor, action: str = "catalog.view") -> QuerySet[Warehouse]:
+def warehouse_list(*, shop: Shop, actor: Actor, action: str = "catalog.view") -> QuerySet[Warehouse]:
     return restrict(Warehouse.objects.for_shop(shop), actor, action).order_by("name", "id")
 
 
-def _low_stock_q(shop) -> Q:
-    """SKUs whose total available stock is at or below their threshold (shop default otherwise)."""
-    total = Coalesce(
+def warehouse_may_create(*, actor: Actor) -> bool:
+    """May this actor open a warehouse? Not a member limited to chosen warehouses: the new one would
+    fall outside their scope the moment it exists."""
+    return can(actor, "catalog.manage_stock") and "warehouse" not in actor.scopes
+
+
+def warehouse_get(*, actor: Actor, pk: Any, action: str | None = None) -> Warehouse | None:
+    """The warehouse with id ``pk`` in the actor's shop (and inside their scope for ``action`` when
+    given), or None: a missing id, another shop's and an out-of-scope one read the same."""
+    pk = _int(getattr(pk, "pk", pk))
+    if pk is None:
+        return None
+    qs = Warehouse.objects.for_shop(actor.shop)
+    if action is not None:
+        qs = restrict(qs, actor, action)
+    return qs.filter(pk=pk).first()
+
+
+# --------------------------------------------------------------------------------------------- low stock
+
+
+def low_stock_skus(*, shop: Shop) -> QuerySet[SKU]:
+    """The one low-stock rule: SKUs whose available stock in all warehouses is at or below their
+    threshold (the shop's default when they have none), annotated with ``avail`` and ``limit``."""
+    available = Coalesce(
         Subquery(
             Stock.objects.for_shop(shop).filter(sku_id=OuterRef("pk")).values("sku_id")
-            .annotate(t=Sum("available")).values("t")
+            .annotate(total=Sum("available")).values("total")
         ),
         Value(0),
     )  # fmt: skip
-    return Q(pk__in=SKU.objects.for_shop(shop).annotate(_avail=total, _limit=Coalesce(F("low_stock_threshold"),
-             Value(shop.low_stock_default))).filter(_avail__lte=F("_limit")).values("pk"))  # fmt: skip
+    limit = Coalesce(F("low_stock_threshold"), Value(shop.low_stock_default))
+    return SKU.objects.for_shop(shop).annotate(avail=available, limit=limit).filter(avail__lte=F("limit"))
 
 
-def product_list(*, shop, actor: Actor, filters=None, action: str = "catalog.view") -> QuerySet[Product]:
+def _low_stock_q(shop: Shop) -> Q:
+    return Q(pk__in=low_stock_skus(shop=shop).values("pk"))
+
+
+def low_stock_candidates(*, shop: Shop) -> list[tuple[int, int, int]]:
+    """(sku id, available in all warehouses, threshold) of every SKU of a live product at or below its
+    threshold: one query (the low-stock scan's input)."""
+    return list(
+        low_stock_skus(shop=shop).exclude(product__status=Product.Status.ARCHIVED).values_list("pk", "avail", "limit")
+    )
+
+
+def shop_ids_with_skus() -> list[int]:
+    """Platform code (the periodic low-stock scan): every shop that has SKUs."""
+    return sorted(set(SKU.unscoped.values_list("shop_id", flat=True).distinct()))
+
+
+# --------------------------------------------------------------------------------------------- products and SKUs
+
+
+def product_list(*, shop: Shop, actor: Actor, filters: Filters | None = None,
+                 action: str = "catalog.view") -> QuerySet[Product]:  # fmt: skip
     """Products with their SKUs and images prefetched (constant queries per page).
 
     Filters: ``status``, ``category`` (id, with its sub-categories one level down), ``warehouse``
-    (stocked there), ``low_stock``, ``search`` (title, SKU code, barcode)."""
+    (stocked there), ``low_stock``, ``search`` (title, SKU code, barcode), ``ids`` (these products)."""
     filters = filters or {}
     qs = restrict(Product.objects.for_shop(shop), actor, action).select_related("category")
     if status := filters.get("status"):
@@ -76,13 +144,35 @@ def product_list(*, shop, actor: Actor, filters=None, action: str = "catalog.vie
                                                   product_id=OuterRef("pk"))
             )
         )  # fmt: skip
+    if filters.get("ids"):
+        qs = qs.filter(pk__in=_ids(filters["ids"]))
     return qs.prefetch_related(
         Prefetch("skus", queryset=SKU.objects.for_shop(shop).order_by("id")),
         Prefetch("images", queryset=ProductImage.objects.for_shop(shop).order_by("position", "id")),
     )
 
 
-def sku_list(*, shop, actor: Actor, filters=None, action: str = "catalog.view") -> QuerySet[SKU]:
+def product_skus(*, shop: Shop, product: Product) -> QuerySet[SKU]:
+    """The variants of a product the caller already holds (found through ``product_list``)."""
+    return SKU.objects.for_shop(shop).filter(product_id=product.pk).order_by("id")
+
+
+def image_list(*, shop: Shop, product: Product) -> QuerySet[ProductImage]:
+    """The images of a product the caller already holds, in display order."""
+    return ProductImage.objects.for_shop(shop).filter(product_id=product.pk).order_by("position", "id")
+
+
+def image_get(*, shop: Shop, product: Product, pk: Any) -> ProductImage | None:
+    """One image of that product by id, or None."""
+    pk = _int(pk)
+    return image_list(shop=shop, product=product).filter(pk=pk).first() if pk is not None else None
+
+
+def sku_list(
+    *, shop: Shop, actor: Actor, filters: Filters | None = None, action: str = "catalog.view"
+) -> QuerySet[SKU]:
+    """SKUs with their product. Filters: ``product``, ``code``, ``barcode``, ``search``, ``low_stock``,
+    ``in_stock`` (some available in a warehouse), ``product_status`` (comma-separated)."""
     filters = filters or {}
     qs = restrict(SKU.objects.for_shop(shop), actor, action).select_related("product")
     if (product := _int(filters.get("product"))) is not None:
@@ -95,10 +185,23 @@ def sku_list(*, shop, actor: Actor, filters=None, action: str = "catalog.view") 
         qs = qs.filter(Q(code__icontains=search) | Q(barcode=search) | Q(product__title__icontains=search))
     if _truthy(filters.get("low_stock", "")):
         qs = qs.filter(_low_stock_q(shop))
+    if _truthy(filters.get("in_stock", "")):
+        qs = qs.filter(Exists(Stock.objects.for_shop(shop).filter(sku_id=OuterRef("pk"), available__gt=0)))
+    if statuses := filters.get("product_status"):
+        qs = qs.filter(product__status__in=str(statuses).split(","))
     return qs
 
 
-def sku_get_by_code_or_id(*, shop, actor: Actor, value, action: str = "catalog.view") -> SKU | None:
+def skus_by_code(*, shop: Shop, codes: Iterable[str]) -> dict[str, SKU]:
+    """{code: SKU (its product loaded)} for the codes that exist in the shop: one query. Platform and
+    order intake use it (no member scope applies to what a buyer ordered)."""
+    codes = {str(c) for c in codes if c}
+    if not codes:
+        return {}
+    return {s.code: s for s in SKU.objects.for_shop(shop).filter(code__in=codes).select_related("product")}
+
+
+def sku_get_by_code_or_id(*, shop: Shop, actor: Actor, value: Any, action: str = "catalog.view") -> SKU | None:
     """A SKU by its code, or by its id when no SKU has that code."""
     qs = restrict(SKU.objects.for_shop(shop), actor, action)
     found = qs.filter(code=str(value)).first()
@@ -107,7 +210,11 @@ def sku_get_by_code_or_id(*, shop, actor: Actor, value, action: str = "catalog.v
     return found
 
 
-def stock_list(*, shop, actor: Actor, filters=None, action: str = "catalog.view") -> QuerySet[Stock]:
+# --------------------------------------------------------------------------------------------- stock
+
+
+def stock_list(*, shop: Shop, actor: Actor, filters: Filters | None = None,
+               action: str = "catalog.view") -> QuerySet[Stock]:  # fmt: skip
     """Stock rows with SKU, product and warehouse joined (constant queries per page).
     Filters: ``sku`` (code or id), ``warehouse``, ``product``, ``low_stock``, ``search``."""
     filters = filters or {}
@@ -127,7 +234,8 @@ def stock_list(*, shop, actor: Actor, filters=None, action: str = "catalog.view"
     return qs
 
 
-def movement_list(*, shop, actor: Actor, filters=None, action: str = "catalog.view") -> QuerySet[StockMovement]:
+def movement_list(*, shop: Shop, actor: Actor, filters: Filters | None = None,
+                  action: str = "catalog.view") -> QuerySet[StockMovement]:  # fmt: skip
     filters = filters or {}
     qs = restrict(StockMovement.objects.for_shop(shop), actor, action).select_related("sku", "warehouse", "actor")
     if sku := filters.get("sku"):
@@ -139,7 +247,8 @@ def movement_list(*, shop, actor: Actor, filters=None, action: str = "catalog.vi
     return qs
 
 
-def alert_list(*, shop, actor: Actor, filters=None, action: str = "catalog.view") -> QuerySet[LowStockAlert]:
+def alert_list(*, shop: Shop, actor: Actor, filters: Filters | None = None,
+               action: str = "catalog.view") -> QuerySet[LowStockAlert]:  # fmt: skip
     filters = filters or {}
     qs = restrict(LowStockAlert.objects.for_shop(shop), actor, action).select_related("sku__product")
     status = filters.get("status", "open")
@@ -148,10 +257,50 @@ def alert_list(*, shop, actor: Actor, filters=None, action: str = "catalog.view"
     return qs
 
 
-def import_list(*, shop, actor: Actor) -> QuerySet[ImportJob]:
-    """Import jobs: members limited by scope see only their own jobs (another's report may list rows
-    outside their scope)."""
-    qs = ImportJob.objects.for_shop(shop).select_related("created_by")
-    if actor.scopes:
-        qs = qs.filter(created_by=actor.user)
-    return qs
+# --------------------------------------------------------------------------------------------- jobs
+
+
+def import_list(*, shop: Shop, actor: Actor) -> QuerySet[ImportJob]:
+    """Import jobs the actor may see: the kernel's one rule for background jobs (a member limited by
+    scope sees their own and those whose recorded scope lies within theirs)."""
+    return restrict(ImportJob.objects.for_shop(shop), actor, "catalog.view").select_related("created_by")
+
+
+def export_list(*, shop: Shop, actor: Actor) -> QuerySet[ExportJob]:
+    """Catalog export jobs the actor may see (the same rule as imports)."""
+    return restrict(ExportJob.objects.for_shop(shop), actor, "catalog.view").select_related("created_by")
+
+
+def export_may_download(*, actor: Actor, job: ExportJob) -> bool:
+    """A file with cost prices goes only to members who may see cost prices."""
+    return not job.with_cost or can(actor, "catalog.view_cost")
+
+
+def export_for_download(*, shop: Shop, actor: Actor, pk: Any) -> ExportJob:
+    """A finished export the actor may download: NotFound when it is not visible to them or has no
+    file (yet), Forbidden when it holds cost prices they may not see."""
+    pk = _int(pk)
+    job = export_list(shop=shop, actor=actor).filter(pk=pk).first() if pk is not None else None
+    if job is None or job.status != ExportJob.Status.DONE or not job.file:
+        raise NotFound(_("This export is not ready or does not exist."))
+    if not export_may_download(actor=actor, job=job):
+        raise Forbidden(_("This export shows cost prices, which you may not see."))
+    return job
+
+
+IMPORT_REPORT_HEADER = ["row", "sku", "column", "message"]
+
+
+def import_report(*, job: ImportJob) -> tuple[str, list[str], Iterator[list]]:
+    """(file name, header, rows) of an import's error report, for ``backoffice.tabular.stream_csv``."""
+    rows = ([e.get("row"), e.get("sku", ""), e.get("field", ""), e.get("message", "")] for e in job.errors)
+    return f"import-{job.pk}-errors.csv", list(IMPORT_REPORT_HEADER), rows
+
+
+# --------------------------------------------------------------------------------------------- platform
+
+
+def moderation_queue(*, status: str | None = Product.Status.PENDING_REVIEW) -> QuerySet[Product]:
+    """Platform code (moderation by platform staff): products of every shop, in ``status`` (all when None)."""
+    qs = Product.unscoped.select_related("category", "shop").prefetch_related("skus", "images")
+    return qs.filter(status=status) if status else qs

@@ -16,6 +16,8 @@ from decimal import Decimal
 from django.db import connection, transaction
 from django.utils import timezone
 
+from backoffice.authz import system_actor
+from catalog import selectors as catalog_selectors
 from orders.models import SHIP_WITHIN, Order, OrderAllocation, OrderLine
 
 STATES = (["delivered"] * 60 + ["cancelled"] * 8 + ["delivering"] * 10 + ["awaiting_deliver"] * 7
@@ -87,12 +89,13 @@ def _copy(table: str, cols: list[str], rows) -> None:
 def generate_orders(*, shop, count: int, seed: int = 1, days: int = 365, batch: int = 20_000,
                     progress: Callable[[int], None] = lambda n: None) -> int:  # fmt: skip
     """Add ``count`` orders to ``shop`` using its SKUs and warehouses (at least one of each)."""
-    from catalog.models import SKU, Warehouse
-
+    platform = system_actor(shop)
     rng = random.Random(seed)
     skus = [(s.pk, s.code, s.product.title[:255], s.price)
-            for s in SKU.objects.for_shop(shop).select_related("product").order_by("id")[:500]]  # fmt: skip
-    warehouse_ids = list(Warehouse.objects.for_shop(shop).order_by("id").values_list("pk", flat=True))
+            for s in catalog_selectors.sku_list(shop=shop, actor=platform).order_by("id")[:500]]  # fmt: skip
+    warehouse_ids = list(
+        catalog_selectors.warehouse_list(shop=shop, actor=platform).order_by("id").values_list("pk", flat=True)
+    )
     if len(skus) < 3 or not warehouse_ids:
         raise ValueError("the shop needs at least 3 SKUs and one warehouse")
     made = 0

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from datetime import timedelta
 from decimal import Decimal
+from typing import NamedTuple
 
 from django.conf import settings
 from django.db import models
@@ -55,6 +56,10 @@ class Order(ShopOwnedModel):
 
     # States in which stock is still reserved (not yet handed over) and the order may be cancelled.
     OPEN_STATES = ("awaiting_confirmation", "awaiting_packaging", "awaiting_deliver")
+
+    # A member limited to chosen warehouses reaches the orders with any line allocated in one of them
+    # (multi-valued: ``restrict`` tests it with EXISTS, ``can``/``require`` with one query).
+    scope_paths = {"warehouse": "allocations__warehouse_id"}
 
     number = models.CharField(_("number"), max_length=32)
     external_id = models.CharField(_("external order number"), max_length=64)
@@ -135,6 +140,29 @@ class Order(ShopOwnedModel):
     @property
     def refundable(self) -> Decimal:
         return self.total - self.refunded_total
+
+
+class Step(NamedTuple):
+    """One move of a state machine: the states it starts from, the state it leads to (None: it adds
+    something without moving the state) and the action a member needs for it."""
+
+    sources: tuple[str, ...]
+    target: str | None
+    action: str
+
+
+# The order state machine, read by the services (which enforce it) and by the pages (which offer
+# only the moves that would succeed): ``selectors.order_actions``.
+ORDER_STEPS: dict[str, Step] = {
+    "confirm": Step(("awaiting_confirmation",), "awaiting_packaging", "orders.process"),
+    "pack": Step(("awaiting_packaging",), "awaiting_deliver", "orders.process"),
+    "ship": Step(("awaiting_deliver",), "delivering", "orders.process"),
+    "deliver": Step(("delivering",), "delivered", "orders.process"),
+    "cancel": Step(Order.OPEN_STATES, "cancelled", "orders.cancel"),
+    # Not moves of the order's own state, but bound to it all the same.
+    "track": Step(("awaiting_deliver", "delivering", "delivered"), None, "orders.process"),
+    "return": Step(("delivered",), None, "orders.manage_returns"),
+}
 
 
 class OrderLine(ShopOwnedModel):
@@ -273,6 +301,16 @@ class Return(ShopOwnedModel):
     @property
     def amount(self) -> Decimal:
         return sum((rl.line.unit_price * rl.quantity for rl in self.lines.all()), Decimal("0.00"))
+
+
+# The return state machine (services enforce it; ``selectors.return_actions`` offers it).
+RETURN_STEPS: dict[str, Step] = {
+    "approve": Step(("requested",), "approved", "orders.manage_returns"),
+    "reject": Step(("requested",), "rejected", "orders.manage_returns"),
+    "receive": Step(("approved",), "received", "orders.manage_returns"),
+    "exchange": Step(("received",), "exchanged", "orders.manage_returns"),
+    "refund": Step(("received",), "refunded", "orders.refund"),
+}
 
 
 class ReturnLine(ShopOwnedModel):

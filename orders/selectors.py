@@ -1,20 +1,38 @@
-"""Reads for orders: scoped, filtered querysets and the buyer-contact masking every edge uses
-(API, pages, packing slips, exports)."""
+"""Reads for orders: querysets narrowed by the one checker (``restrict``: the action and, through
+``Order.scope_paths``, a member's warehouses), the order and return state machines as the pages offer
+them, and the buyer-contact masking every edge uses (API, pages, packing slips, exports)."""
 
 from __future__ import annotations
 
-from datetime import datetime, time
-from typing import Any
+from collections.abc import Iterable, Mapping
+from typing import TYPE_CHECKING, Any
 
 from django.db.models import Count, Exists, OuterRef, Prefetch, Q, QuerySet
 from django.utils import timezone
-from django.utils.dateparse import parse_date, parse_datetime
+from django.utils.translation import gettext as _
 
-from backoffice.authz import Actor, can, restrict
+from backoffice.authz import Actor, can, in_scope, restrict
 from backoffice.errors import ValidationFailed
 from backoffice.lookups import in_array
-from orders.models import DeliveryMethod, Order, OrderAllocation, OrderEvent, OrderLine, Refund, Return, ReturnLine
+from backoffice.parsing import BIGINT_MAX, parse_day_or_moment, parse_optional_id
+from orders.models import (
+    ORDER_STEPS,
+    RETURN_STEPS,
+    DeliveryMethod,
+    ExportJob,
+    Order,
+    OrderAllocation,
+    OrderEvent,
+    OrderLine,
+    Refund,
+    Return,
+    ReturnLine,
+)
 
+if TYPE_CHECKING:
+    from accounts.models import Shop
+
+Filters = Mapping[str, Any]
 MASK = "•••"
 
 
@@ -22,95 +40,72 @@ MASK = "•••"
 # masking
 
 
-def may_see_contact(actor: Actor | None) -> bool:
+def may_see_contact(*, actor: Actor | None) -> bool:
     return can(actor, "orders.view_buyer_contact")
 
 
-def mask_name(name: str) -> str:
+def _mask_name(name: str) -> str:
     return f"{name[:1]}{MASK}" if name else ""
 
 
-def mask_phone(phone: str) -> str:
+def _mask_phone(phone: str) -> str:
     digits = [c for c in phone if c.isdigit()]
     return f"{MASK}{''.join(digits[-2:])}" if digits else MASK
 
 
-def buyer_of(order: Order, visible: bool) -> dict[str, Any]:
+def buyer_of(*, order: Order, visible: bool) -> dict[str, Any]:
     """The buyer's contact as this member may see it."""
-    return buyer_fields(order.buyer_name, order.buyer_phone, order.buyer_address, visible)
+    return buyer_fields(name=order.buyer_name, phone=order.buyer_phone, address=order.buyer_address, visible=visible)
 
 
-def buyer_fields(name: str, phone: str, address: str, visible: bool) -> dict[str, Any]:
+def buyer_fields(*, name: str, phone: str, address: str, visible: bool) -> dict[str, Any]:
     if visible:
         return {"name": name, "phone": phone, "address": address, "masked": False}
-    return {"name": mask_name(name), "phone": mask_phone(phone), "address": MASK if address else "", "masked": True}
+    return {"name": _mask_name(name), "phone": _mask_phone(phone), "address": MASK if address else "", "masked": True}
 
 
 # ---------------------------------------------------------------------------------------------
 # orders
 
 
-def _scoped(qs: QuerySet, actor: Actor | None, action: str) -> QuerySet:
-    """Narrow to the actor's shop and action, and — for a member limited to chosen warehouses — to
-    orders with at least one line allocated in one of them."""
-    qs = restrict(qs, actor, action)
-    if actor is not None and "warehouse" in actor.scopes:
-        qs = qs.filter(
-            Exists(
-                OrderAllocation.objects.for_shop(actor.shop).filter(
-                    order_id=OuterRef("pk"), warehouse_id__in=actor.scopes["warehouse"]
-                )
-            )
-        )
-    return qs
-
-
-def _truthy(value) -> bool | None:
+def _truthy(value: Any) -> bool | None:
     if value in (None, ""):
         return None
     return str(value).lower() in ("1", "true", "yes", "on")
 
 
-def _when(value, field: str, *, end: bool = False):
-    if value in (None, ""):
+def _pk(value: Any) -> int | None:
+    """A row id from a URL or a caller, or None when it cannot be one (then nothing is found)."""
+    try:
+        pk = int(getattr(value, "pk", value))
+    except (TypeError, ValueError):
         return None
-    moment = parse_datetime(str(value))
-    if moment is None:
-        day = parse_date(str(value))
-        if day is None:
-            raise ValidationFailed("Bad date.", fields={field: ["Use YYYY-MM-DD or an ISO date-time."]})
-        moment = datetime.combine(day, time.max if end else time.min)
-    if timezone.is_naive(moment):
-        moment = timezone.make_aware(moment)
-    return moment
+    return pk if 0 < pk <= BIGINT_MAX else None
 
 
-def order_filter(qs: QuerySet, actor: Actor | None, filters) -> QuerySet:
+def _filtered(qs: QuerySet[Order], actor: Actor | None, filters: Filters | None) -> QuerySet[Order]:
     filters = filters or {}
     get = filters.get
     if get("state"):
         states = [s for s in str(get("state")).split(",") if s]
         bad = set(states) - set(Order.State.values)
         if bad:
-            raise ValidationFailed("Unknown state.", fields={"state": [f"Unknown state: {', '.join(sorted(bad))}"]})
+            raise ValidationFailed(_("Unknown state."), fields={"state": [
+                _("Unknown state: %(states)s") % {"states": ", ".join(sorted(bad))}]})  # fmt: skip
         qs = qs.filter(state__in=states)
     if get("delivery_method"):
         if get("delivery_method") not in DeliveryMethod.values:
-            raise ValidationFailed("Unknown delivery method.", fields={"delivery_method": ["Unknown."]})
+            raise ValidationFailed(_("Unknown delivery method."), fields={"delivery_method": [_("Unknown.")]})
         qs = qs.filter(delivery_method=get("delivery_method"))
-    if (start := _when(get("date_from"), "date_from")) is not None:
+    if (start := parse_day_or_moment(get("date_from"), "date_from")) is not None:
         qs = qs.filter(created_at__gte=start)
-    if (end := _when(get("date_to"), "date_to", end=True)) is not None:
+    if (end := parse_day_or_moment(get("date_to"), "date_to", end_of_day=True)) is not None:
         qs = qs.filter(created_at__lte=end)
     overdue = _truthy(get("overdue"))
     if overdue is not None:
         late = Q(state__in=Order.OPEN_STATES, ship_by__lt=timezone.now())
         qs = qs.filter(late) if overdue else qs.exclude(late)
-    if get("warehouse"):
-        try:
-            warehouse = int(get("warehouse"))
-        except (TypeError, ValueError):
-            raise ValidationFailed("Bad warehouse.", fields={"warehouse": ["Give a warehouse id."]})
+    if (warehouse := parse_optional_id(get("warehouse"), "warehouse")) is not None:
         qs = qs.filter(
             Exists(OrderAllocation.unscoped.filter(order_id=OuterRef("pk"), shop_id=OuterRef("shop_id"),
                                                    warehouse_id=warehouse))
@@ -119,7 +114,7 @@ def order_filter(qs: QuerySet, actor: Actor | None, filters) -> QuerySet:
     if search:
         q = Q(number=search) | Q(external_id=search) | Q(sku_codes__icontains=search)
         # Buyer fields are searchable only by members who may see them (no probing masked data).
-        if may_see_contact(actor):
+        if may_see_contact(actor=actor):
             q |= Q(buyer_name__icontains=search) | Q(buyer_phone__icontains=search)
         qs = qs.filter(q)
     return qs
@@ -137,12 +132,16 @@ SORTS: dict[str, tuple[str, ...]] = {
 }
 
 
-def order_list(*, shop, actor: Actor | None, filters=None, action: str = "orders.view",
+def _orders(*, shop: Shop, actor: Actor | None, action: str) -> QuerySet[Order]:
+    return restrict(Order.objects.for_shop(shop), actor, action)
+
+
+def order_list(*, shop: Shop, actor: Actor | None, filters: Filters | None = None, action: str = "orders.view",
                prefetch: bool = True) -> QuerySet[Order]:  # fmt: skip
-    """The orders this member may see, filtered (state, date_from/date_to, delivery_method, overdue,
-    warehouse, search by number / external number / SKU / buyer), with lines prefetched."""
-    qs = _scoped(Order.objects.for_shop(shop), actor, action)
-    qs = order_filter(qs, actor, filters)
+    """The orders this member may see (or act on, for ``action``), filtered (state, date_from/date_to,
+    delivery_method, overdue, warehouse, search by number / external number / SKU / buyer), with lines
+    prefetched."""
+    qs = _filtered(_orders(shop=shop, actor=actor, action=action), actor, filters)
     if not prefetch:
         return qs
     return qs.prefetch_related(Prefetch("lines", queryset=OrderLine.objects.for_shop(shop).order_by("id")))
@@ -151,8 +150,9 @@ def order_list(*, shop, actor: Actor | None, filters=None, action: str = "orders
 LINE_FIELDS = ("id", "order_id", "sku_code", "sku_id", "title", "quantity", "unit_price", "returned_quantity")
 
 
-def lines_by_order(*, shop, order_ids) -> dict[int, list[dict]]:
-    """The lines of these orders as plain rows, one query (the list's fast path)."""
+def lines_by_order(*, shop: Shop, order_ids: Iterable[int]) -> dict[int, list[dict]]:
+    """The lines of these orders (already read through ``order_list``) as plain rows, one query (the
+    list's fast path)."""
     out: dict[int, list[dict]] = {}
     rows = OrderLine.objects.for_shop(shop).filter(in_array("order_id", order_ids)).order_by("id").values(*LINE_FIELDS)
     for row in rows:
@@ -160,17 +160,18 @@ def lines_by_order(*, shop, order_ids) -> dict[int, list[dict]]:
     return out
 
 
-def order_sort(value) -> tuple[str, ...]:
+def order_sort(*, value: Any) -> tuple[str, ...]:
     if value in (None, ""):
         return SORTS["-id"]
     if value not in SORTS:
-        raise ValidationFailed("Unknown sort.", fields={"sort": [f"Choose one of: {', '.join(SORTS)}"]})
+        raise ValidationFailed(_("Unknown sort."), fields={"sort": [
+            _("Choose one of: %(v)s") % {"v": ", ".join(SORTS)}]})  # fmt: skip
     return SORTS[value]
 
 
-def order_detail_queryset(*, shop, actor: Actor | None, action: str = "orders.view") -> QuerySet[Order]:
+def order_detail_queryset(*, shop: Shop, actor: Actor | None, action: str = "orders.view") -> QuerySet[Order]:
     """Orders with everything the detail shows, in a constant number of queries."""
-    return _scoped(Order.objects.for_shop(shop), actor, action).prefetch_related(
+    return _orders(shop=shop, actor=actor, action=action).prefetch_related(
         Prefetch("lines", queryset=OrderLine.objects.for_shop(shop).order_by("id")),
         Prefetch("allocations", queryset=OrderAllocation.objects.for_shop(shop).select_related("warehouse")),
         Prefetch(
@@ -181,18 +182,16 @@ def order_detail_queryset(*, shop, actor: Actor | None, action: str = "orders.vi
     )
 
 
-def order_get(*, shop, actor: Actor | None, pk, action: str = "orders.view") -> Order | None:
-    try:
-        pk = int(pk)
-    except (TypeError, ValueError):
+def order_get(*, shop: Shop, actor: Actor | None, pk: Any, action: str = "orders.view") -> Order | None:
+    if (pk := _pk(pk)) is None:
         return None
     return order_detail_queryset(shop=shop, actor=actor, action=action).filter(pk=pk).first()
 
 
-def state_counts(*, shop, actor: Actor | None, filters=None) -> dict[str, int]:
+def state_counts(*, shop: Shop, actor: Actor | None, filters: Filters | None = None) -> dict[str, int]:
     """Orders per state for the list tabs (the other filters applied, the state filter not)."""
     filters = {k: v for k, v in (filters or {}).items() if k != "state"}
-    qs = order_filter(_scoped(Order.objects.for_shop(shop), actor, "orders.view"), actor, filters)
+    qs = order_list(shop=shop, actor=actor, filters=filters, prefetch=False)
     counts = dict.fromkeys(Order.State.values, 0)
     for row in qs.order_by().values("state").annotate(n=Count("id")):
         counts[row["state"]] = row["n"]
@@ -200,37 +199,70 @@ def state_counts(*, shop, actor: Actor | None, filters=None) -> dict[str, int]:
     return counts
 
 
-def overdue_count(*, shop, actor: Actor | None) -> int:
-    return order_filter(_scoped(Order.objects.for_shop(shop), actor, "orders.view"), actor, {"overdue": "1"}).count()
+def overdue_count(*, shop: Shop, actor: Actor | None) -> int:
+    return order_list(shop=shop, actor=actor, filters={"overdue": "1"}, prefetch=False).count()
+
+
+def order_actions(*, actor: Actor | None, order: Order) -> dict[str, bool]:
+    """What the actor may do with this order now: the state machine the services enforce
+    (``ORDER_STEPS``), their action, their scope. The pages offer exactly these."""
+    if actor is None or order.shop_id != actor.shop.pk or not in_scope(actor, order):
+        return dict.fromkeys([*ORDER_STEPS, "refund", "slip"], False)
+    may = {name: can(actor, step.action) and order.state in step.sources for name, step in ORDER_STEPS.items()}
+    may["refund"] = can(actor, "orders.refund") and order.refundable > 0
+    may["slip"] = can(actor, "orders.process")
+    return may
+
+
+def return_actions(*, actor: Actor | None, ret: Return) -> dict[str, bool]:
+    """What the actor may do with this return now (``RETURN_STEPS``, checked on its order's scope)."""
+    if actor is None or ret.shop_id != actor.shop.pk or not in_scope(actor, ret.order):
+        return dict.fromkeys(RETURN_STEPS, False)
+    return {name: can(actor, step.action) and ret.state in step.sources for name, step in RETURN_STEPS.items()}
 
 
 # ---------------------------------------------------------------------------------------------
 # returns and refunds
 
 
-def return_list(*, shop, actor: Actor | None, filters=None, action: str = "orders.view") -> QuerySet[Return]:
-    qs = Return.objects.for_shop(shop).filter(order__in=_scoped(Order.objects.for_shop(shop), actor, action))
+def return_list(*, shop: Shop, actor: Actor | None, filters: Filters | None = None,
+                action: str = "orders.view") -> QuerySet[Return]:  # fmt: skip
+    """Returns of the orders this member may see (or act on, for ``action``)."""
+    qs = Return.objects.for_shop(shop).filter(order__in=_orders(shop=shop, actor=actor, action=action))
     filters = filters or {}
     if filters.get("state"):
         if filters["state"] not in Return.State.values:
-            raise ValidationFailed("Unknown state.", fields={"state": ["Unknown state."]})
+            raise ValidationFailed(_("Unknown state."), fields={"state": [_("Unknown state.")]})
         qs = qs.filter(state=filters["state"])
-    if filters.get("order"):
-        qs = qs.filter(order_id=filters["order"]) if str(filters["order"]).isdigit() else qs.none()
+    if (order := parse_optional_id(filters.get("order"), "order")) is not None:
+        qs = qs.filter(order_id=order)
     return qs.select_related("order", "created_by").prefetch_related(
         Prefetch("lines", queryset=ReturnLine.objects.for_shop(shop).select_related("line", "warehouse").order_by("id"))
     )
 
 
-def refund_list(*, shop, actor: Actor | None, filters=None, action: str = "orders.view") -> QuerySet[Refund]:
-    qs = Refund.objects.for_shop(shop).filter(order__in=_scoped(Order.objects.for_shop(shop), actor, action))
+def refund_list(*, shop: Shop, actor: Actor | None, filters: Filters | None = None,
+                action: str = "orders.view") -> QuerySet[Refund]:  # fmt: skip
+    """Refunds of the orders this member may see (or act on, for ``action``)."""
+    qs = Refund.objects.for_shop(shop).filter(order__in=_orders(shop=shop, actor=actor, action=action))
     filters = filters or {}
-    if filters.get("order"):
-        qs = qs.filter(order_id=filters["order"]) if str(filters["order"]).isdigit() else qs.none()
+    if (order := parse_optional_id(filters.get("order"), "order")) is not None:
+        qs = qs.filter(order_id=order)
     return qs.select_related("order", "actor")
 
 
-def export_list(*, shop, actor: Actor):
-    from orders.models import ExportJob
+# ---------------------------------------------------------------------------------------------
+# exports
 
+
+def export_list(*, shop: Shop, actor: Actor | None) -> QuerySet[ExportJob]:
+    """The export jobs this member may see and download: the kernel's one rule for background jobs (a
+    member limited to chosen warehouses sees the jobs they started and those whose recorded scope lies
+    within theirs, never an unlimited member's export of every warehouse)."""
     return restrict(ExportJob.objects.for_shop(shop), actor, "orders.export").select_related("created_by")
+
+
+def export_get(*, shop: Shop, actor: Actor | None, pk: Any) -> ExportJob | None:
+    if (pk := _pk(pk)) is None:
+        return None
+    return export_list(shop=shop, actor=actor).filter(pk=pk).first()

@@ -65,7 +65,7 @@ def disable_user(shop, member):
 
 
 def require_2fa(shop, member):
-    services.shop_update(actor=owner_actor(shop), shop=shop, require_2fa_roles=[member.role.key])
+    services.shop_update(actor=owner_actor(shop), require_2fa_roles=[member.role.key])
 
 
 def reactivate(shop, member):
@@ -135,7 +135,7 @@ def test_scope_change_reaches_the_cached_actor(shop):
 
 def test_shop_settings_reach_the_cached_actor(shop):
     assert load_actor(shop.owner, shop.pk).shop.return_window_days == 14
-    services.shop_update(actor=owner_actor(shop), shop=shop, return_window_days=30)
+    services.shop_update(actor=owner_actor(shop), return_window_days=30)
     assert load_actor(shop.owner, shop.pk).shop.return_window_days == 30
 
 

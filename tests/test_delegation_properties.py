@@ -35,7 +35,7 @@ ops = st.one_of(
 
 def perms_of(m: Membership) -> frozenset[str]:
     m.refresh_from_db()
-    return selectors.member_permissions(m)
+    return selectors.member_permissions(membership=m)
 
 
 @pytest.mark.django_db
@@ -87,16 +87,16 @@ def test_no_sequence_of_grants_escapes_the_ceiling(steps):
                 assert perms_of(target) <= held
             elif kind == "role_create":
                 r = services.role_create(actor=actor, name=f"R{next(_seq)}", permissions=step[2])
-                assert selectors.role_permissions(r) <= held
+                assert selectors.role_permissions(role=r) <= held
             elif kind == "role_update":
                 r = roles()[step[2] % len(roles())]
-                before = selectors.role_permissions(r)
+                before = selectors.role_permissions(role=r)
                 try:
                     services.role_update(actor=actor, role=r, permissions=step[3])
                 except ServiceError:
-                    assert selectors.role_permissions(r) == before
+                    assert selectors.role_permissions(role=r) == before
                     raise
-                assert selectors.role_permissions(r) <= held
+                assert selectors.role_permissions(role=r) <= held
             elif kind in ("deactivate", "reactivate"):
                 everyone = staff()
                 target = everyone[step[2] % len(everyone)]

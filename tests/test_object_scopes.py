@@ -93,4 +93,4 @@ def test_scope_through_the_api_and_access_explained(shop, depots):
     assert r.status_code == 200 and r.json()["scope_types"] == []
     from accounts.models import Membership
 
-    assert selectors.member_scopes(Membership.objects.for_shop(shop).get(pk=member_id)) == {}
+    assert selectors.member_scopes(membership=Membership.objects.for_shop(shop).get(pk=member_id)) == {}

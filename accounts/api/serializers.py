@@ -2,6 +2,7 @@ from django.utils.translation import gettext_lazy as _
 from rest_framework import serializers
 
 from accounts.models import ApiToken, AuditEntry, Membership, Notification, Role, Shop, UserSession
+from accounts.services import SHOP_SETTINGS_FIELDS
 from backoffice.authz.actions import ACTION_CODES
 
 
@@ -53,10 +54,7 @@ class ShopSerializer(serializers.ModelSerializer):
 
     class Meta:
         model = Shop
-        fields = [
-            "id", "name", "tier", "currency", "timezone", "language", "low_stock_default",
-            "return_window_days", "auto_confirm_orders", "require_2fa_roles", "created_at",
-        ]  # fmt: skip
+        fields = ["id", *SHOP_SETTINGS_FIELDS, "tier", "created_at"]
         read_only_fields = ["id", "tier", "created_at"]
 
 
@@ -205,7 +203,7 @@ class NotificationPreferencesSerializer(serializers.Serializer):
     def validate_preferences(self, value):
         kinds = [p["kind"] for p in value]
         if len(set(kinds)) != len(kinds):
-            raise serializers.ValidationError("Each kind once.")
+            raise serializers.ValidationError(_("Give each kind once."))
         return value
 
 

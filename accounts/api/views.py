@@ -2,13 +2,13 @@
 
 from __future__ import annotations
 
-import csv
+from datetime import datetime, time
 
 from django.contrib.auth import authenticate, user_logged_in, user_login_failed
-from django.http import StreamingHttpResponse
-from django.utils.dateparse import parse_datetime
+from django.utils import timezone
+from django.utils.dateparse import parse_date, parse_datetime
 from django.utils.translation import gettext as _
-from drf_spectacular.utils import OpenApiParameter, extend_schema
+from drf_spectacular.utils import OpenApiParameter, extend_schema, extend_schema_view
 from rest_framework import generics, mixins, status
 from rest_framework.decorators import action
 from rest_framework.permissions import AllowAny, IsAuthenticated
@@ -17,10 +17,12 @@ from rest_framework.views import APIView
 
 from accounts import security, selectors, services
 from accounts.api import serializers as s
-from accounts.models import ApiToken, AuditEntry, Membership, Notification, Role, UserSession
+from accounts.models import AuditEntry, Membership, Notification, Role
 from backoffice.api.views import ANY_MEMBER, IdempotentPostMixin, ShopViewSet
 from backoffice.authz import load_actor
 from backoffice.errors import Forbidden, ValidationFailed
+from backoffice.tabular import stream_csv
+from backoffice.tenancy.refs import ref_in_shop
 
 
 class SignupView(IdempotentPostMixin, APIView):
@@ -117,40 +119,48 @@ class PasswordChangeView(APIView):
         return Response(status=status.HTTP_204_NO_CONTENT)
 
 
-class MyTokensView(generics.ListAPIView):
+class _OwnListView(generics.ListAPIView):
+    """The signed-in user's own rows, from ``own_rows(user=...)``."""
+
+    own_rows = None
+
+    def get_queryset(self):
+        if getattr(self, "swagger_fake_view", False):
+            return self.serializer_class.Meta.model.objects.none()
+        return self.own_rows(user=self.request.user)
+
+
+class _OwnRevokeView(APIView):
+    """Ends one of the signed-in user's own rows through ``revoke(user, pk)``."""
+
+    revoke = None
+
+    @extend_schema(responses={204: None})
+    def delete(self, request, pk: int):
+        self.revoke(request.user, pk)
+        return Response(status=status.HTTP_204_NO_CONTENT)
+
+
+class MyTokensView(_OwnListView):
     """Your own personal API tokens (keys are never shown again)."""
 
     serializer_class = s.ApiTokenSerializer
-
-    def get_queryset(self):
-        if getattr(self, "swagger_fake_view", False):
-            return ApiToken.objects.none()
-        return selectors.token_list(user=self.request.user)
+    own_rows = staticmethod(selectors.token_list)
 
 
-class MyTokenRevokeView(APIView):
-    @extend_schema(responses={204: None})
-    def delete(self, request, pk: int):
-        services.token_revoke(user=request.user, token_id=pk)
-        return Response(status=status.HTTP_204_NO_CONTENT)
+class MyTokenRevokeView(_OwnRevokeView):
+    revoke = staticmethod(lambda user, pk: services.token_revoke(user=user, token_id=pk))
 
 
-class MySessionsView(generics.ListAPIView):
+class MySessionsView(_OwnListView):
     """Your own browser sessions."""
 
     serializer_class = s.UserSessionSerializer
-
-    def get_queryset(self):
-        if getattr(self, "swagger_fake_view", False):
-            return UserSession.objects.none()
-        return selectors.session_list(user=self.request.user)
+    own_rows = staticmethod(selectors.session_list)
 
 
-class MySessionRevokeView(APIView):
-    @extend_schema(responses={204: None})
-    def delete(self, request, pk: int):
-        services.session_revoke(user=request.user, session_id=pk)
-        return Response(status=status.HTTP_204_NO_CONTENT)
+class MySessionRevokeView(_OwnRevokeView):
+    revoke = staticmethod(lambda user, pk: services.session_revoke(user=user, session_id=pk))
 
 
 def require_reauth(request) -> None:
@@ -172,7 +182,7 @@ class ShopView(ShopViewSet):
     def partial_update(self, request, shop: int):
         ser = s.ShopSerializer(self.shop, data=request.data, partial=True)
         ser.is_valid(raise_exception=True)
-        updated = services.shop_update(actor=self.actor, shop=self.shop, **ser.validated_data)
+        updated = services.shop_update(actor=self.actor, **ser.validated_data)
         return Response(s.ShopSerializer(updated).data)
 
 
@@ -184,44 +194,32 @@ def _role_from(shop, value, field="role") -> Role:
     return role
 
 
-def _manager_from(shop, value) -> Membership | None:
-    if value is None:
-        return None
-    manager = Membership.objects.for_shop(shop).filter(pk=value).first()
-    if manager is None:
-        raise ValidationFailed(_("Unknown manager."), fields={"manager": [_("Unknown member.")]})
-    return manager
+def _manager_from(actor, value) -> Membership | None:
+    return ref_in_shop(Membership, actor=actor, value=value, field="manager", message=_("Unknown manager."))
 
 
+@extend_schema_view(
+    list=extend_schema(
+        parameters=[
+            OpenApiParameter("search", str), OpenApiParameter("role", str),
+            OpenApiParameter("status", str, enum=["active", "inactive"]), OpenApiParameter("temporary", bool),
+        ]
+    )
+)  # fmt: skip
 class StaffViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, ShopViewSet):
     """Staff sub-accounts. There is no DELETE: members are deactivated, never deleted."""
 
     model = Membership
     serializer_class = s.MembershipSerializer
-    action_permissions = {
-        "list": "accounts.manage_staff",
-        "retrieve": "accounts.manage_staff",
-        "create": "accounts.manage_staff",
-        "partial_update": "accounts.manage_staff",
-        "update": "accounts.manage_staff",
-        "deactivate": "accounts.manage_staff",
-        "reactivate": "accounts.manage_staff",
-        "access": "accounts.manage_staff",
-    }
+    action_permissions = dict.fromkeys(
+        ("list", "retrieve", "create", "partial_update", "update", "deactivate", "reactivate", "access"),
+        "accounts.manage_staff",
+    )
     filterset_fields = {"is_active": ["exact"], "role__key": ["exact"], "manager": ["exact"]}
     ordering = "id"
 
     def base_queryset(self):
         return selectors.staff_list(shop=self.shop, actor=self.actor, filters=self.request.query_params).order_by("id")
-
-    @extend_schema(
-        parameters=[
-            OpenApiParameter("search", str), OpenApiParameter("role", str),
-            OpenApiParameter("status", str, enum=["active", "inactive"]), OpenApiParameter("temporary", bool),
-        ]
-    )  # fmt: skip
-    def list(self, request, *args, **kwargs):
-        return super().list(request, *args, **kwargs)
 
     @extend_schema(request=s.StaffCreateSerializer, responses={201: s.MembershipSerializer})
     def create(self, request, shop: int):
@@ -237,7 +235,7 @@ class StaffViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, ShopViewSet
             first_name=data.get("first_name", ""),
             last_name=data.get("last_name", ""),
             role=_role_from(self.shop, data["role"]),
-            manager=_manager_from(self.shop, data.get("manager")),
+            manager=_manager_from(self.actor, data.get("manager")),
             expires_at=data.get("expires_at"),
             extra_grants=data.get("extra_grants", []),
             scopes=data.get("scope"),
@@ -254,7 +252,7 @@ class StaffViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, ShopViewSet
         if "role" in data:
             kwargs["role"] = _role_from(self.shop, data["role"])
         if "manager" in data:
-            kwargs["manager"] = _manager_from(self.shop, data["manager"])
+            kwargs["manager"] = _manager_from(self.actor, data["manager"])
         if "scope" in data:
             kwargs["scopes"] = data["scope"]
         if {"role", "extra_grants", "scopes"} & set(kwargs):
@@ -286,19 +284,14 @@ class StaffViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, ShopViewSet
     @action(detail=True, methods=["get"])
     def access(self, request, shop: int, pk: int):
         membership = self.get_object()
-        return Response({"member": s.MembershipSerializer(membership).data, "permissions": selectors.access_explained(membership),
-                         "scopes": {k: sorted(v) for k, v in selectors.member_scopes(membership).items()}})  # fmt: skip
+        return Response({"member": s.MembershipSerializer(membership).data, "permissions": selectors.access_explained(membership=membership),
+                         "scopes": {k: sorted(v) for k, v in selectors.member_scopes(membership=membership).items()}})  # fmt: skip
 
 
 class RoleViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, ShopViewSet):
     model = Role
     serializer_class = s.RoleSerializer
-    action_permissions = {
-        "list": "accounts.manage_staff",
-        "retrieve": "accounts.manage_staff",
-        "create": "accounts.manage_staff",
-        "partial_update": "accounts.manage_staff",
-    }
+    action_permissions = dict.fromkeys(("list", "retrieve", "create", "partial_update"), "accounts.manage_staff")
 
     def get_serializer_context(self):
         context = super().get_serializer_context()
@@ -328,50 +321,43 @@ class RoleViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, ShopViewSet)
         return Response(s.RoleSerializer(role, context=self.get_serializer_context()).data)
 
 
+def _when(params, name: str) -> datetime | None:
+    """A date-time filter: ISO date-time, or a date (its midnight in the current time zone)."""
+    value = params.get(name)
+    if not value:
+        return None
+    try:
+        parsed = parse_datetime(value)
+        if parsed is None and (day := parse_date(value)) is not None:
+            parsed = datetime.combine(day, time.min)
+    except ValueError:
+        parsed = None
+    if parsed is not None and timezone.is_naive(parsed):
+        parsed = timezone.make_aware(parsed)
+    if parsed is None:
+        message = _("Give a date (2026-01-31) or a date and time (2026-01-31T12:00:00Z).")
+        raise ValidationFailed(message, fields={name: [message]})
+    return parsed
+
+
 def _audit_filters(params) -> dict:
     return {
         "actor_user": params.get("actor") or None,
         "action": params.get("action") or None,
         "target_type": params.get("target_type") or None,
         "target_id": params.get("target_id") or None,
-        "date_from": parse_datetime(params["date_from"]) if params.get("date_from") else None,
-        "date_to": parse_datetime(params["date_to"]) if params.get("date_to") else None,
+        "date_from": _when(params, "date_from"),
+        "date_to": _when(params, "date_to"),
     }
 
 
-class _Echo:
-    def write(self, value):
-        return value
-
-
-def audit_csv_response(entries, filename: str) -> StreamingHttpResponse:
-    writer = csv.writer(_Echo())
-    header = [
-        "id",
-        "created_at",
-        "actor",
-        "action",
-        "target_type",
-        "target_id",
-        "target",
-        "changes",
-        "ip",
-        "request_id",
-    ]
-
-    def rows():
-        yield writer.writerow(header)
-        for e in entries.iterator(chunk_size=2000):
-            yield writer.writerow(
-                [e.pk, e.created_at.isoformat(), e.actor.username if e.actor_id else "system", e.action, e.target_type,
-                 e.target_id, e.target_repr, e.changes, e.ip or "", e.request_id]
-            )  # fmt: skip
-
-    response = StreamingHttpResponse(rows(), content_type="text/csv")
-    response["Content-Disposition"] = f'attachment; filename="{filename}"'
-    return response
-
-
+@extend_schema_view(
+    list=extend_schema(
+        parameters=[
+            OpenApiParameter(n, str) for n in ("actor", "action", "target_type", "target_id", "date_from", "date_to")
+        ]
+    )
+)
 class AuditLogViewSet(mixins.ListModelMixin, ShopViewSet):
     """The append-only audit trail. Filters: actor (username or id), action (prefix), target_type, target_id, date_from, date_to."""
 
@@ -380,23 +366,13 @@ class AuditLogViewSet(mixins.ListModelMixin, ShopViewSet):
     action_permissions = {"list": "accounts.view_audit", "export": "accounts.view_audit"}
 
     def base_queryset(self):
-        try:
-            return selectors.audit_list(shop=self.shop, actor=self.actor, **_audit_filters(self.request.query_params))
-        except ValueError as exc:
-            raise ValidationFailed(_("Bad filter value."), fields={"filters": [str(exc)]}) from exc
-
-    @extend_schema(
-        parameters=[
-            OpenApiParameter(n, str) for n in ("actor", "action", "target_type", "target_id", "date_from", "date_to")
-        ]
-    )
-    def list(self, request, *args, **kwargs):
-        return super().list(request, *args, **kwargs)
+        return selectors.audit_list(shop=self.shop, actor=self.actor, **_audit_filters(self.request.query_params))
 
     @extend_schema(responses={(200, "text/csv"): str})
     @action(detail=False, methods=["get"])
     def export(self, request, shop: int):
-        return audit_csv_response(self.get_queryset(), f"audit-shop-{self.shop.pk}.csv")
+        rows = selectors.audit_rows(entries=self.get_queryset())
+        return stream_csv(f"audit-shop-{self.shop.pk}.csv", selectors.AUDIT_COLUMNS, rows)
 
 
 class NotificationViewSet(mixins.ListModelMixin, ShopViewSet):

@@ -6,7 +6,7 @@ from django.core import mail
 from accounts import selectors, services
 from accounts.models import AuditEntry, Membership, Notification, NotificationPreference
 from accounts.services import Notice
-from backoffice.authz import load_actor
+from backoffice.authz import load_actor, system_actor
 from tests.fixtures import api_client_for, make_member, web_client_for
 
 pytestmark = pytest.mark.django_db
@@ -16,7 +16,7 @@ def test_send_creates_rows_and_emails_after_commit(shop, django_capture_on_commi
     operator = make_member(shop, "operator")
     with django_capture_on_commit_callbacks(execute=True):
         services.notifications_send(
-            shop=shop,
+            actor=system_actor(shop),
             notices=[
                 Notice(operator.user, "low_stock", "2 SKUs low on stock", "A-1, B-2", "/shops/1/catalog/low-stock/"),
                 Notice(shop.owner, "low_stock", "2 SKUs low on stock"),
@@ -30,15 +30,17 @@ def test_send_creates_rows_and_emails_after_commit(shop, django_capture_on_commi
 
 def test_nothing_is_emailed_when_the_transaction_rolls_back(shop, django_capture_on_commit_callbacks):
     with django_capture_on_commit_callbacks(execute=False) as callbacks:
-        services.notifications_send(shop=shop, notices=[Notice(shop.owner, "x", "t")])
+        services.notifications_send(actor=system_actor(shop), notices=[Notice(shop.owner, "x", "t")])
     assert len(callbacks) == 1 and mail.outbox == []
 
 
 def test_inbox_is_personal_and_per_shop(shop, other_shop):
     viewer = make_member(shop, "viewer")
-    services.notifications_send(shop=shop, notices=[Notice(viewer.user, "x", "for viewer")], email=False)
-    services.notifications_send(shop=shop, notices=[Notice(shop.owner, "x", "for owner")], email=False)
-    services.notifications_send(shop=other_shop, notices=[Notice(other_shop.owner, "x", "elsewhere")], email=False)
+    services.notifications_send(actor=system_actor(shop), notices=[Notice(viewer.user, "x", "for viewer")], email=False)
+    services.notifications_send(actor=system_actor(shop), notices=[Notice(shop.owner, "x", "for owner")], email=False)
+    services.notifications_send(
+        actor=system_actor(other_shop), notices=[Notice(other_shop.owner, "x", "elsewhere")], email=False
+    )
     api = api_client_for(viewer.user)
     body = api.get(f"/api/v1/shops/{shop.pk}/notifications/").json()
     assert [n["title"] for n in body["results"]] == ["for viewer"] and body["unread"] == 1
@@ -56,7 +58,9 @@ def test_inbox_is_personal_and_per_shop(shop, other_shop):
 
 def test_header_shows_unread_count_and_page_marks_read(shop):
     services.notifications_send(
-        shop=shop, notices=[Notice(shop.owner, "low_stock", "Low stock", url=f"/shops/{shop.pk}/")], email=False
+        actor=system_actor(shop),
+        notices=[Notice(shop.owner, "low_stock", "Low stock", url=f"/shops/{shop.pk}/")],
+        email=False,
     )
     web = web_client_for(shop.owner, reauth=False)
     page = web.get(f"/shops/{shop.pk}/").content.decode()
@@ -68,14 +72,14 @@ def test_header_shows_unread_count_and_page_marks_read(shop):
     assert r.status_code == 302 and r["Location"] == note.url
     assert 'id="unread-count"' not in web.get(f"/shops/{shop.pk}/").content.decode()
     # An outside URL is never followed.
-    services.notifications_send(shop=shop, notices=[Notice(shop.owner, "x", "y")], email=False)
+    services.notifications_send(actor=system_actor(shop), notices=[Notice(shop.owner, "x", "y")], email=False)
     other = Notification.objects.for_shop(shop).filter(read_at__isnull=True).get()
     r = web.post(f"/shops/{shop.pk}/notifications/", {"id": other.pk, "next": "https://evil.example/"})
     assert r["Location"] == f"/shops/{shop.pk}/notifications/"
 
 
 def test_another_shops_ids_mark_nothing(shop, other_shop):
-    services.notifications_send(shop=shop, notices=[Notice(shop.owner, "x", "victim's")], email=False)
+    services.notifications_send(actor=system_actor(shop), notices=[Notice(shop.owner, "x", "victim's")], email=False)
     victim_note = Notification.objects.for_shop(shop).get()
     api = api_client_for(other_shop.owner)
     r = api.post(f"/api/v1/shops/{other_shop.pk}/notifications/read/", {"ids": [victim_note.pk]}, format="json")
@@ -163,7 +167,7 @@ def test_send_honours_each_recipients_choice(shop, django_capture_on_commit_call
     )
     with django_capture_on_commit_callbacks(execute=True):
         services.notifications_send(
-            shop=shop,
+            actor=system_actor(shop),
             notices=[Notice(operator.user, "low_stock", "Low"), Notice(shop.owner, "low_stock", "Low")],
         )
     assert Notification.objects.for_shop(shop).filter(recipient=operator.user).count() == rows
@@ -199,19 +203,19 @@ def test_expiring_member_their_manager_and_the_owner_are_told_once(shop, django_
     temp = make_member(shop, "operator", manager=admin, expires_at=timezone.now() + timedelta(days=2))
     later = make_member(shop, "operator", expires_at=timezone.now() + timedelta(days=10))
     with django_capture_on_commit_callbacks(execute=True):
-        assert services.expiring_members_notify() == 1
+        assert services.staff_expiry_notify(actor=system_actor(shop)) == 1
     told = Notification.objects.for_shop(shop).filter(kind="member_expiring")
     assert sorted(n.recipient_id for n in told) == sorted([temp.user_id, admin.user_id, shop.owner_id])
     assert told.get(recipient=temp.user).title.startswith(f"Your access to {shop.name} ends on")
     assert told.get(recipient=shop.owner).url == f"/shops/{shop.pk}/staff/{temp.pk}/"
     assert len(mail.outbox) == 3
-    assert services.expiring_members_notify() == 0  # once
+    assert services.staff_expiry_notify(actor=system_actor(shop)) == 0  # once
     assert not told.filter(recipient=later.user).exists()
     # A new end date, once it nears, is told again.
     services.staff_update(
         actor=load_actor(shop.owner, shop), membership=temp, expires_at=timezone.now() + timedelta(days=1)
     )
-    assert services.expiring_members_notify() == 1
+    assert services.staff_expiry_notify(actor=system_actor(shop)) == 1
 
 
 def test_expiring_notice_respects_the_choice(shop):
@@ -223,7 +227,7 @@ def test_expiring_notice_respects_the_choice(shop):
     services.notification_preferences_set(
         actor=load_actor(shop.owner, shop), choices={"member_expiring": {"in_app": False}}
     )
-    services.expiring_members_notify()
+    services.staff_expiry_notify(actor=system_actor(shop))
     recipients = set(
         Notification.objects.for_shop(shop).filter(kind="member_expiring").values_list("recipient_id", flat=True)
     )

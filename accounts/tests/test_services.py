@@ -10,9 +10,9 @@ from django.utils import timezone
 
 from accounts import selectors, services
 from accounts.models import ApiToken, AuditEntry, Membership, Role, Shop, UserSession
-from backoffice.authz import can, load_actor
+from backoffice.authz import can, load_actor, system_actor
 from backoffice.authz.actions import ALL_ACTIONS, ROLE_TEMPLATES, TIER_QUOTAS
-from backoffice.errors import Conflict, Forbidden, ValidationFailed
+from backoffice.errors import Conflict, Forbidden, NotFound, ValidationFailed
 from backoffice.tenancy.models import UnscopedQueryError
 from tests.fixtures import PASSWORD, make_member, make_shop, owner_actor
 
@@ -98,7 +98,7 @@ def test_grant_ceiling_and_owner_only(members, shop):
         make_member(shop, "viewer", actor=admin, extra_grants=["payouts.withdraw"])
     # ... but an operator with extra catalog.view_cost is fine.
     m = make_member(shop, "operator", actor=admin, extra_grants=["catalog.view_cost"])
-    assert "catalog.view_cost" in selectors.member_permissions(m)
+    assert "catalog.view_cost" in selectors.member_permissions(membership=m)
     # The owner can grant withdraw.
     fin = make_member(shop, "finance")
     assert can(load_actor(fin.user, shop), "payouts.withdraw")
@@ -109,7 +109,7 @@ def test_custom_role_ceiling(members, shop):
     with pytest.raises(Forbidden):
         services.role_create(actor=admin, name="Cashier", permissions=["payouts.withdraw"])
     r = services.role_create(actor=admin, name="Packer", permissions=["orders.view", "orders.process"])
-    assert selectors.role_permissions(r) == {"orders.view", "orders.process"}
+    assert selectors.role_permissions(role=r) == {"orders.view", "orders.process"}
     member = make_member(shop, r.key, actor=admin)
     assert load_actor(member.user, shop).permissions == {"orders.view", "orders.process"}
     with pytest.raises(Conflict):
@@ -197,10 +197,10 @@ def test_temporary_members_expire(shop):
     now = timezone.now()
     temp = make_member(shop, "support", expires_at=now + timedelta(hours=2))
     permanent = make_member(shop, "support")
-    assert services.expire_temporary_members() == 0
+    assert services.staff_expire_due(actor=system_actor(shop)) == 0
     with time_machine.travel(now + timedelta(hours=3)):
-        assert services.expire_temporary_members() == 1
-        assert services.expire_temporary_members() == 0  # idempotent
+        assert services.staff_expire_due(actor=system_actor(shop)) == 1
+        assert services.staff_expire_due(actor=system_actor(shop)) == 0  # idempotent
         with pytest.raises(Conflict) as exc:
             services.staff_reactivate(actor=owner_actor(shop), membership=temp)
         assert exc.value.code == "expired"
@@ -224,7 +224,7 @@ def test_every_change_writes_one_audit_entry_with_before_after(shop):
     services.staff_update(actor=actor, membership=m, role=role(shop, "viewer"), extra_grants=["orders.export"])
     services.staff_deactivate(actor=actor, membership=m)
     services.staff_reactivate(actor=actor, membership=m)
-    services.shop_update(actor=actor, shop=shop, name="Renamed", return_window_days=30)
+    services.shop_update(actor=actor, name="Renamed", return_window_days=30)
     services.role_create(actor=actor, name="Custom", permissions=["orders.view"])
     entries = list(AuditEntry.objects.for_shop(shop).order_by("id")[start:])
     assert [e.action for e in entries] == [
@@ -262,26 +262,124 @@ def test_shop_scoped_manager_fails_closed(shop):
 def test_shop_settings_validation(shop):
     actor = owner_actor(shop)
     with pytest.raises(ValidationFailed):
-        services.shop_update(actor=actor, shop=shop, require_2fa_roles=["nonsense"])
+        services.shop_update(actor=actor, require_2fa_roles=["nonsense"])
     with pytest.raises(ValidationFailed):
-        services.shop_update(actor=actor, shop=shop, name="  ")
+        services.shop_update(actor=actor, name="  ")
     with pytest.raises(ValidationFailed):
-        services.shop_update(actor=actor, shop=shop, currency="EURO")
+        services.shop_update(actor=actor, currency="EURO")
     shop.refresh_from_db()
     assert shop.name == "Alpha" and shop.currency == "RUB"
-    services.shop_update(actor=actor, shop=shop, require_2fa_roles=["support"])
+    services.shop_update(actor=actor, require_2fa_roles=["support"])
     shop.refresh_from_db()
     assert shop.require_2fa_roles == ["support"]
 
 
 def test_shop_update_needs_manage_settings(members, shop):
     with pytest.raises(Forbidden):
-        services.shop_update(actor=load_actor(members["operator"].user, shop), shop=shop, name="X")
+        services.shop_update(actor=load_actor(members["operator"].user, shop), name="X")
 
 
 def test_access_explained_names_sources(shop):
     m = make_member(shop, "support", extra_grants=["orders.export"])
-    rows = {r["action"]: r["sources"] for r in selectors.access_explained(m)}
+    rows = {r["action"]: r["sources"] for r in selectors.access_explained(membership=m)}
     assert rows["support.reply"] == ["role:support"]
     assert rows["orders.export"] == ["extra_grant"]
     assert "payouts.view" not in rows
+
+
+# --- every shop service takes an actor and checks its own action ---------------------------------
+
+
+@pytest.mark.parametrize(
+    "call",
+    [
+        lambda shop, m: services.shop_update(actor=shop.owner, name="X"),
+        lambda shop, m: services.shop_set_tier(actor=shop.owner, tier="gold"),
+        lambda shop, m: services.role_create(actor=shop.owner, name="R", permissions=[]),
+        lambda shop, m: services.staff_update(actor=shop.owner, membership=m, first_name="X"),
+        lambda shop, m: services.staff_deactivate(actor=shop.owner, membership=m),
+        lambda shop, m: services.staff_reactivate(actor=shop.owner, membership=m),
+        lambda shop, m: services.staff_expire_due(actor=shop.owner),
+        lambda shop, m: services.staff_expiry_notify(actor=shop.owner),
+        lambda shop, m: services.notifications_send(actor=shop.owner, notices=[]),
+        lambda shop, m: services.notifications_mark_read(actor=shop.owner),
+        lambda shop, m: services.notification_preferences_set(actor=shop.owner, choices={}),
+        lambda shop, m: services.staff_create(
+            actor=shop.owner, username="u", email="u@example.com", password=PASSWORD, role=role(shop, "viewer")
+        ),
+    ],
+)
+def test_a_service_called_with_a_bare_user_raises(shop, call):
+    member = make_member(shop, "viewer")
+    before = AuditEntry.objects.for_shop(shop).count()
+    with pytest.raises(TypeError):
+        call(shop, member)
+    assert AuditEntry.objects.for_shop(shop).count() == before
+
+
+def test_services_check_their_own_action(members, shop):
+    viewer = load_actor(members["viewer"].user, shop)
+    with pytest.raises(Forbidden):
+        services.role_create(actor=viewer, name="Mine", permissions=[])
+    with pytest.raises(Forbidden):
+        services.staff_deactivate(actor=viewer, membership=members["operator"])
+    with pytest.raises(Forbidden):
+        services.staff_expire_due(actor=viewer)
+    with pytest.raises(Forbidden):  # a low-stock notice is about stock: its sender must hold catalog.manage_stock
+        services.notifications_send(actor=viewer, notices=[services.Notice(shop.owner, "low_stock", "Low")])
+
+
+def test_another_shops_member_is_not_found(shop, other_shop):
+    foreign = make_member(other_shop, "viewer")
+    with pytest.raises(NotFound):
+        services.staff_deactivate(actor=owner_actor(shop), membership=foreign)
+    with pytest.raises(NotFound):
+        services.staff_update(actor=owner_actor(shop), membership=foreign, first_name="X")
+    assert Membership.objects.for_shop(other_shop).get(pk=foreign.pk).is_active
+
+
+def test_signup_and_open_are_audited_by_the_new_owner(shop):
+    entry = AuditEntry.objects.for_shop(shop).get(action="shop.created")
+    assert entry.actor == shop.owner and entry.membership.is_owner
+    second = services.shop_open(user=shop.owner, shop_name="Second")
+    entry = AuditEntry.objects.for_shop(second).get(action="shop.created")
+    assert entry.actor == shop.owner and entry.membership == Membership.objects.for_shop(second).get(is_owner=True)
+    with pytest.raises(TypeError):
+        services.shop_open(user=owner_actor(shop), shop_name="Third")
+
+
+def test_the_tier_is_the_platforms_to_set(shop):
+    from accounts.models import User
+
+    with pytest.raises(Forbidden) as exc:
+        services.shop_set_tier(actor=owner_actor(shop), tier="basic")
+    assert exc.value.code == "platform_only"
+    staff = User.objects.create_superuser(username="platform", email="p@example.com", password=PASSWORD)
+    with pytest.raises(ValidationFailed):
+        services.shop_set_tier(actor=system_actor(shop, user=staff), tier="diamond")
+    services.shop_set_tier(actor=system_actor(shop, user=staff), tier="silver")
+    shop.refresh_from_db()
+    assert shop.tier == "silver"
+    entry = AuditEntry.objects.for_shop(shop).get(action="shop.tier_changed")
+    assert entry.actor == staff and entry.membership is None and entry.changes == {"tier": ["platinum", "silver"]}
+    services.shop_set_tier(actor=system_actor(shop, user=staff), tier="silver")  # no change, no entry
+    assert AuditEntry.objects.for_shop(shop).filter(action="shop.tier_changed").count() == 1
+
+
+def test_quota_selector_counts_permanent_active_members(shop):
+    make_member(shop, "viewer")
+    make_member(shop, "viewer", expires_at=timezone.now() + timedelta(days=1))
+    gone = make_member(shop, "viewer")
+    services.staff_deactivate(actor=owner_actor(shop), membership=gone)
+    quota = selectors.staff_quota(shop=shop)
+    assert (quota.used, quota.limit, quota.full) == (1, TIER_QUOTAS["platinum"], False)
+    assert selectors.active_staff_count(shop=shop) == 2
+
+
+def test_grantable_actions_follow_the_ceiling(members, shop):
+    from backoffice.authz.actions import NON_DELEGABLE
+
+    assert set(selectors.grantable_actions(actor=owner_actor(shop))) == ALL_ACTIONS
+    admin = load_actor(members["admin"].user, shop)
+    assert set(selectors.grantable_actions(actor=admin)) == admin.permissions - NON_DELEGABLE
+    assert set(selectors.grantable_actions(actor=system_actor(shop))) == ALL_ACTIONS

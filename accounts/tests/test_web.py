@@ -167,8 +167,8 @@ def test_audit_log_page_filters_and_exports_csv(shop):
     body = r.content.decode()
     assert r.status_code == 200 and "staff.created" in body and "shop.created" not in body
     r = client.get(f"/shops/{shop.pk}/audit/?action=staff.created&format=csv")
-    assert r["Content-Type"] == "text/csv"
-    lines = b"".join(r.streaming_content).decode().strip().splitlines()
+    assert r["Content-Type"].startswith("text/csv")
+    lines = b"".join(r.streaming_content).decode("utf-8-sig").strip().splitlines()
     assert lines[0].startswith("id,created_at,actor,action")
     assert len(lines) == 1 + AuditEntry.objects.for_shop(shop).filter(action="staff.created").count()
 

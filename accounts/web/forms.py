@@ -3,17 +3,6 @@ from django.utils.translation import gettext_lazy as _
 
 from accounts.models import Shop
 from backoffice.authz.actions import ACTIONS
-from backoffice.errors import ServiceError
-
-
-def apply_service_error(form: forms.Form, exc: ServiceError) -> None:
-    """Show a service's error on the form: on its fields when it names them, else on top."""
-    placed = {f: m for f, m in (exc.fields or {}).items() if f in form.fields}
-    for field, messages in placed.items():
-        for message in messages if isinstance(messages, list) else [messages]:
-            form.add_error(field, str(message))
-    if not placed:
-        form.add_error(None, exc.message)
 
 
 def action_choices(actions=None):

@@ -19,16 +19,17 @@ from django.utils.translation import gettext as _
 from django.views import View
 from django.views.decorators.http import require_POST
 from django_otp import login as otp_login
-from django_otp.plugins.otp_totp.models import TOTPDevice
 
 from accounts import security, selectors, services
-from accounts.api.views import audit_csv_response
 from accounts.models import Membership, Role
 from accounts.web import forms as f
 from backoffice.authz.actions import ACTIONS
 from backoffice.dashboard import cards_for
 from backoffice.errors import ServiceError
+from backoffice.forms import apply_service_error
 from backoffice.middleware import client_ip
+from backoffice.tabular import stream_csv
+from backoffice.tenancy.refs import ref_in_shop
 from backoffice.web import ANY_MEMBER, ShopPageMixin
 
 PAGE_SIZE = 25
@@ -88,10 +89,7 @@ class LoginOtpView(View):
     template = "accounts/login_otp.html"
 
     def _pending_user(self, request):
-        from accounts.models import User
-
-        pk = request.session.get(PENDING_2FA_KEY)
-        return User.objects.filter(pk=pk, is_active=True).first() if pk else None
+        return selectors.active_user(pk=request.session.get(PENDING_2FA_KEY))
 
     def get(self, request):
         if self._pending_user(request) is None:
@@ -137,7 +135,7 @@ class SignupView(View):
             try:
                 user, shop = services.shop_signup(**form.cleaned_data)
             except ServiceError as exc:
-                f.apply_service_error(form, exc)
+                apply_service_error(form, exc)
             else:
                 _login(request, user)
                 messages.success(request, _("Welcome! Your shop “%(name)s” is ready.") % {"name": shop.name})
@@ -159,7 +157,7 @@ class OpenShopView(View):
             try:
                 shop = services.shop_open(user=request.user, **form.cleaned_data)
             except ServiceError as exc:
-                f.apply_service_error(form, exc)
+                apply_service_error(form, exc)
             else:
                 return redirect("accounts:dashboard", shop=shop.pk)
         return render(request, "accounts/open_shop.html", {"form": form}, status=400)
@@ -198,7 +196,7 @@ class SecurityView(View):
 
     def _context(self, request, **extra):
         user = request.user
-        pending = TOTPDevice.objects.filter(user=user, confirmed=False).first()
+        pending = security.pending_device(user)
         qr_svg = None
         if pending is not None:
             img = qrcode.make(pending.config_url, image_factory=qrcode.image.svg.SvgPathImage)
@@ -234,17 +232,17 @@ class SecurityView(View):
         extra = {}
         try:
             if op == "2fa_start":
-                security.totp_start_enrolment(user=user)
+                services.totp_start_enrolment(user=user)
             elif op == "2fa_confirm":
                 form = f.OtpForm(request.POST)
                 if form.is_valid():
-                    device = security.totp_confirm(user=user, code=form.cleaned_data["otp"])
+                    device = services.totp_confirm(user=user, code=form.cleaned_data["otp"])
                     otp_login(request, device)
                     messages.success(request, _("Two-factor authentication is on."))
                 else:
                     extra["otp_form"] = form
             elif op == "2fa_disable":
-                security.totp_disable(user=user, password=request.POST.get("password", ""))
+                services.totp_disable(user=user, password=request.POST.get("password", ""))
                 messages.success(request, _("Two-factor authentication is off."))
             elif op == "password":
                 form = f.PasswordChangeForm(request.POST)
@@ -283,16 +281,16 @@ class DashboardView(ShopPageMixin, View):
     required_action = ANY_MEMBER
 
     def get(self, request, shop):
-        staff = Membership.objects.for_shop(self.shop)
+        quota = selectors.staff_quota(shop=self.shop)
         return render(
             request,
             "accounts/dashboard.html",
             {
                 "actor": self.actor,
                 "shop": self.shop,
-                "active_staff": staff.filter(is_active=True, is_owner=False).count(),
-                "quota_used": staff.counted_in_quota().count(),
-                "quota": services.TIER_QUOTAS[self.shop.tier],
+                "active_staff": selectors.active_staff_count(shop=self.shop),
+                "quota_used": quota.used,
+                "quota": quota.limit,
                 "my_permissions": [(code, ACTIONS[code].label) for code in sorted(self.actor.permissions)],
                 "domain_cards": cards_for(self.actor),
             },
@@ -305,32 +303,32 @@ class StaffListView(ShopPageMixin, View):
     def get(self, request, shop):
         qs = selectors.staff_list(shop=self.shop, actor=self.actor, filters=request.GET)
         page = Paginator(qs, PAGE_SIZE).get_page(request.GET.get("page"))
-        roles = Role.objects.for_shop(self.shop)
+        quota = selectors.staff_quota(shop=self.shop)
         context = {
             "page": page,
-            "roles": roles,
+            "roles": selectors.role_list(shop=self.shop),
             "filters": request.GET,
             "querystring": urlencode({k: v for k, v in request.GET.items() if k != "page"}),
-            "quota_used": Membership.objects.for_shop(self.shop).counted_in_quota().count(),
-            "quota": services.TIER_QUOTAS[self.shop.tier],
+            "quota_used": quota.used,
+            "quota": quota.limit,
         }
         template = "accounts/_staff_rows.html" if request.htmx else "accounts/staff_list.html"
         return render(request, template, context)
 
 
-def _grantable(actor) -> list[str]:
-    from backoffice.authz.actions import NON_DELEGABLE
-
-    if actor.is_owner:
-        return list(ACTIONS)
-    return [a for a in ACTIONS if a in actor.permissions and a not in NON_DELEGABLE]
-
-
 def _staff_form_kwargs(view):
-    managers = selectors.staff_list(shop=view.shop, actor=view.actor, filters={"status": "active"}).filter(
-        is_owner=False
-    )
-    return {"roles": Role.objects.for_shop(view.shop), "managers": managers, "grantable": _grantable(view.actor)}
+    return {
+        "roles": selectors.role_list(shop=view.shop),
+        "managers": selectors.manager_choices(shop=view.shop, actor=view.actor),
+        "grantable": selectors.grantable_actions(actor=view.actor),
+    }
+
+
+def _role_and_manager(view, data) -> tuple[Role, Membership | None]:
+    """The role and manager the staff form names, in this shop (else a 400 on that field)."""
+    role = ref_in_shop(Role, actor=view.actor, value=data["role"], field="role")
+    manager = ref_in_shop(Membership, actor=view.actor, value=data["manager"], field="manager")
+    return role, manager
 
 
 class StaffCreateView(ShopPageMixin, View):
@@ -350,6 +348,7 @@ class StaffCreateView(ShopPageMixin, View):
         if form.is_valid():
             data = form.cleaned_data
             try:
+                role, manager = _role_and_manager(self, data)
                 membership = services.staff_create(
                     actor=self.actor,
                     username=data["username"],
@@ -357,13 +356,13 @@ class StaffCreateView(ShopPageMixin, View):
                     password=data["password"],
                     first_name=data["first_name"],
                     last_name=data["last_name"],
-                    role=Role.objects.for_shop(self.shop).get(pk=data["role"]),
-                    manager=Membership.objects.for_shop(self.shop).filter(pk=data["manager"] or None).first(),
+                    role=role,
+                    manager=manager,
                     expires_at=data["expires_at"],
                     extra_grants=data["extra_grants"],
                 )
             except ServiceError as exc:
-                f.apply_service_error(form, exc)
+                apply_service_error(form, exc)
             else:
                 messages.success(request, _("%(user)s was added.") % {"user": membership.user.username})
                 return redirect("accounts:staff_list", shop=self.shop.pk)
@@ -378,7 +377,7 @@ class StaffDetailView(ShopPageMixin, View):
         return get_object_or_404(self.scoped(Membership).select_related("user", "role", "manager__user"), pk=pk)
 
     def _context(self, member, form=None):
-        extra = selectors.extra_grants(member)
+        extra = selectors.extra_grants(membership=member)
         if form is None:
             form = f.StaffForm(
                 initial={
@@ -388,7 +387,7 @@ class StaffDetailView(ShopPageMixin, View):
                 },
                 editing=True, **_staff_form_kwargs(self),
             )  # fmt: skip
-        return {"member": member, "form": form, "access": selectors.access_explained(member)}
+        return {"member": member, "form": form, "access": selectors.access_explained(membership=member)}
 
     def get(self, request, shop, pk):
         return render(request, self.template, self._context(self._member(pk)))
@@ -398,21 +397,20 @@ class StaffDetailView(ShopPageMixin, View):
         form = f.StaffForm(request.POST, editing=True, **_staff_form_kwargs(self))
         if form.is_valid():
             data = form.cleaned_data
-            role = Role.objects.for_shop(self.shop).get(pk=data["role"])
-            grants_change = role.pk != member.role_id or set(data["extra_grants"]) != set(
-                selectors.extra_grants(member)
-            )
-            if grants_change and (resp := _needs_reauth(request)) is not None:
-                return resp
             try:
+                role, manager = _role_and_manager(self, data)
+                grants_change = role.pk != member.role_id or set(data["extra_grants"]) != set(
+                    selectors.extra_grants(membership=member)
+                )
+                if grants_change and (resp := _needs_reauth(request)) is not None:
+                    return resp
                 services.staff_update(
                     actor=self.actor, membership=member, role=role, extra_grants=data["extra_grants"],
-                    manager=Membership.objects.for_shop(self.shop).filter(pk=data["manager"] or None).first(),
-                    expires_at=data["expires_at"], email=data["email"],
+                    manager=manager, expires_at=data["expires_at"], email=data["email"],
                     first_name=data["first_name"], last_name=data["last_name"],
                 )  # fmt: skip
             except ServiceError as exc:
-                f.apply_service_error(form, exc)
+                apply_service_error(form, exc)
             else:
                 messages.success(request, _("Changes saved."))
                 return redirect("accounts:staff_detail", shop=self.shop.pk, pk=member.pk)
@@ -477,16 +475,16 @@ class RoleFormView(ShopPageMixin, View):
             initial = {
                 "name": role.name,
                 "description": role.description,
-                "permissions": sorted(selectors.role_permissions(role)),
+                "permissions": sorted(selectors.role_permissions(role=role)),
             }
-        form = f.RoleForm(initial=initial, grantable=_grantable(self.actor))
+        form = f.RoleForm(initial=initial, grantable=selectors.grantable_actions(actor=self.actor))
         return render(request, self.template, {"form": form, "role": role})
 
     def post(self, request, shop, pk=None):
         if (resp := _needs_reauth(request)) is not None:
             return resp
         role = self._role(pk)
-        form = f.RoleForm(request.POST, grantable=_grantable(self.actor))
+        form = f.RoleForm(request.POST, grantable=selectors.grantable_actions(actor=self.actor))
         if form.is_valid():
             try:
                 if role is None:
@@ -494,7 +492,7 @@ class RoleFormView(ShopPageMixin, View):
                 else:
                     services.role_update(actor=self.actor, role=role, **form.cleaned_data)
             except ServiceError as exc:
-                f.apply_service_error(form, exc)
+                apply_service_error(form, exc)
             else:
                 messages.success(request, _("Role saved."))
                 return redirect("accounts:role_list", shop=self.shop.pk)
@@ -518,7 +516,8 @@ class AuditLogView(ShopPageMixin, View):
     def get(self, request, shop):
         form, qs = self._entries(request)
         if request.GET.get("format") == "csv":
-            return audit_csv_response(qs, f"audit-shop-{self.shop.pk}.csv")
+            rows = selectors.audit_rows(entries=qs)
+            return stream_csv(f"audit-shop-{self.shop.pk}.csv", selectors.AUDIT_COLUMNS, rows)
         page = Paginator(qs, PAGE_SIZE).get_page(request.GET.get("page"))
         querystring = urlencode({k: v for k, v in request.GET.items() if k != "page"})
         return render(request, "accounts/audit_log.html", {"form": form, "page": page, "querystring": querystring})
@@ -529,7 +528,7 @@ class ShopSettingsView(ShopPageMixin, View):
     template = "accounts/shop_settings.html"
 
     def _form(self, data=None):
-        choices = [(r.key, r.name) for r in Role.objects.for_shop(self.shop)]
+        choices = [(r.key, r.display_name) for r in selectors.role_list(shop=self.shop)]
         return f.ShopSettingsForm(data, instance=self.shop, role_choices=choices)
 
     def get(self, request, shop):
@@ -540,9 +539,9 @@ class ShopSettingsView(ShopPageMixin, View):
         if form.is_valid():
             changes = {k: form.cleaned_data[k] for k in form.changed_data}
             try:
-                services.shop_update(actor=self.actor, shop=self.shop, **changes)
+                services.shop_update(actor=self.actor, **changes)
             except ServiceError as exc:
-                f.apply_service_error(form, exc)
+                apply_service_error(form, exc)
             else:
                 messages.success(request, _("Settings saved."))
                 return redirect("accounts:shop_settings", shop=self.shop.pk)

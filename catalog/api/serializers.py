@@ -11,6 +11,7 @@ from backoffice.authz import can
 from catalog.models import (
     SKU,
     Category,
+    ExportJob,
     ImportJob,
     LowStockAlert,
     Product,
@@ -212,3 +213,39 @@ class ImportJobSerializer(serializers.ModelSerializer):
 class ImportCreateSerializer(serializers.Serializer):
     kind = serializers.ChoiceField(choices=ImportJob.Kind.choices)
     file = serializers.FileField()
+
+
+class CatalogExportCreateSerializer(serializers.Serializer):
+    format = serializers.ChoiceField(
+        choices=ExportJob.Format.choices, required=False, help_text=_("csv (the default) or xlsx")
+    )
+    filters = serializers.DictField(
+        required=False,
+        help_text=_("The list's filters (default: those of the query string), as the list takes them."),
+    )
+
+
+class CatalogExportSerializer(serializers.ModelSerializer):
+    """A catalog export built in the background: poll ``status``/``progress``, then fetch ``download_url``."""
+
+    format = serializers.CharField(source="fmt", read_only=True)
+    progress = serializers.IntegerField(read_only=True)
+    created_by = serializers.CharField(source="created_by.username", read_only=True)
+    url = serializers.SerializerMethodField()
+    download_url = serializers.SerializerMethodField()
+
+    class Meta:
+        model = ExportJob
+        fields = ["id", "kind", "format", "filters", "status", "progress", "total_rows", "processed_rows",
+                  "with_cost", "message", "created_by", "created_at", "started_at", "finished_at", "url",
+                  "download_url"]  # fmt: skip
+        read_only_fields = fields
+
+    def get_url(self, obj) -> str:
+        return reverse("api:catalog_api:catalog-exports-detail", kwargs={"shop": obj.shop_id, "pk": obj.pk})
+
+    @extend_schema_field(serializers.CharField(allow_null=True))
+    def get_download_url(self, obj) -> str | None:
+        if obj.status != ExportJob.Status.DONE or not obj.file:
+            return None
+        return reverse("api:catalog_api:catalog-exports-download", kwargs={"shop": obj.shop_id, "pk": obj.pk})

@@ -12,6 +12,7 @@ router.register(rf"{SHOP}/stock", views.StockViewSet, basename="stock")
 router.register(rf"{SHOP}/stock-movements", views.StockMovementViewSet, basename="stock-movements")
 router.register(rf"{SHOP}/low-stock-alerts", views.LowStockAlertViewSet, basename="low-stock-alerts")
 router.register(rf"{SHOP}/imports", views.ImportJobViewSet, basename="imports")
+router.register(rf"{SHOP}/catalog-exports", views.ExportJobViewSet, basename="catalog-exports")
 router.register(r"platform/products", views.PlatformProductViewSet, basename="platform-products")
 
 urlpatterns = router.urls

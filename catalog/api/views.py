@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
-from django.http import Http404
+from django.http import FileResponse, Http404
+from django.utils.translation import gettext as _
 from drf_spectacular.types import OpenApiTypes
-from drf_spectacular.utils import OpenApiParameter, extend_schema
+from drf_spectacular.utils import OpenApiParameter, extend_schema, extend_schema_view
 from rest_framework import mixins, status
 from rest_framework.decorators import action
 from rest_framework.parsers import FormParser, JSONParser, MultiPartParser
@@ -13,23 +14,25 @@ from rest_framework.viewsets import GenericViewSet
 
 from backoffice.api.pagination import CursorPagination
 from backoffice.api.views import ANY_MEMBER, IsPlatformStaff, ShopViewSet
-from backoffice.authz import can
-from backoffice.errors import Forbidden, ValidationFailed
-from catalog import images, selectors, services, transfer
+from backoffice.authz import system_actor
+from backoffice.errors import ValidationFailed
+from backoffice.tabular import stream_csv
+from backoffice.tenancy.refs import ref_in_shop
+from catalog import selectors, services
 from catalog.api import serializers as s
 from catalog.models import (
     SKU,
     Category,
+    ExportJob,
     ImportJob,
     LowStockAlert,
     Product,
-    ProductImage,
     Stock,
     StockMovement,
     Warehouse,
 )
 
-# A CSV or XLSX file, as ``?file_format=`` asks.
+# A CSV or XLSX file.
 TABLE_FILE = {
     (200, "text/csv"): OpenApiTypes.BINARY,
     (200, "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"): OpenApiTypes.BINARY,
@@ -45,22 +48,35 @@ class _CatalogViewSet(ShopViewSet):
 
     selector = None
 
-    def base_queryset(self):
+    def selector_action(self) -> str:
         action = self.required_action()
-        return type(self).selector(
-            shop=self.shop, actor=self.actor, action="catalog.view" if action == ANY_MEMBER else action
-        )
+        return "catalog.view" if action == ANY_MEMBER else action
+
+    def base_queryset(self):
+        return type(self).selector(shop=self.shop, actor=self.actor, action=self.selector_action())
 
     def _one(self, model, pk, action: str = "catalog.view", field: str = "id"):
-        """An object of this shop by id that the actor may use for ``action`` (400 when unknown)."""
-        if pk is None:
-            return None
-        from backoffice.authz import restrict
+        """An object of this shop by id that the actor may use for ``action`` (400 on ``field`` when unknown)."""
+        return ref_in_shop(model, actor=self.actor, value=pk, field=field, action=action)
 
-        obj = restrict(model.objects.for_shop(self.shop), self.actor, action).filter(pk=pk).first()
-        if obj is None:
-            raise ValidationFailed(f"Unknown {field}.", fields={field: ["Not found in this shop."]})
-        return obj
+    def _export(self, request, kind: str):
+        ser = s.CatalogExportCreateSerializer(data=request.data)
+        ser.is_valid(raise_exception=True)
+        filters = ser.validated_data.get("filters")
+        # ``?file_format=`` is what the export took when it was a GET: still honoured.
+        fmt = ser.validated_data.get("format") or request.query_params.get("file_format") or ExportJob.Format.CSV
+        job = services.export_create(actor=self.actor, kind=kind, fmt=fmt,
+                                     filters=request.query_params if filters is None else filters)  # fmt: skip
+        job.refresh_from_db()
+        return Response(s.CatalogExportSerializer(job).data, status=status.HTTP_201_CREATED)
+
+
+EXPORT_DOC = {
+    "request": s.CatalogExportCreateSerializer,
+    "responses": {201: s.CatalogExportSerializer},
+    "description": "Start an export (CSV or XLSX) of the rows the list's filters select; it is built in the "
+    "background: poll the job at its `url`, then download it from `download_url` (catalog-exports).",
+}
 
 
 # --------------------------------------------------------------------------------------------- categories
@@ -112,8 +128,6 @@ class WarehouseViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, _Catalo
         ser = s.WarehouseSerializer(data=request.data)
         ser.is_valid(raise_exception=True)
         data = ser.validated_data
-        if self.actor.scopes.get("warehouse") is not None:
-            raise Forbidden("Members limited to chosen warehouses cannot open new ones.", code="out_of_scope")
         warehouse = services.warehouse_create(
             actor=self.actor, name=data["name"], code=data["code"], address=data.get("address", "")
         )
@@ -139,6 +153,7 @@ PRODUCT_FILTERS = [
 ]
 
 
+@extend_schema_view(list=extend_schema(parameters=PRODUCT_FILTERS))
 class ProductViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, _CatalogViewSet):
     """Products with their SKUs and images. Moderation: ``submit``, ``archive``, ``unarchive``."""
 
@@ -160,17 +175,12 @@ class ProductViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, _CatalogV
     }
 
     def base_queryset(self):
-        action = self.required_action()
         return selectors.product_list(shop=self.shop, actor=self.actor, filters=self.request.query_params,
-                                      action="catalog.view" if action == ANY_MEMBER else action)  # fmt: skip
+                                      action=self.selector_action())  # fmt: skip
 
     def _fresh(self, product) -> dict:
         product = selectors.product_list(shop=self.shop, actor=self.actor).get(pk=product.pk)
         return s.ProductSerializer(product, context=self.get_serializer_context()).data
-
-    @extend_schema(parameters=PRODUCT_FILTERS)
-    def list(self, request, *args, **kwargs):
-        return super().list(request, *args, **kwargs)
 
     @extend_schema(request=s.ProductCreateSerializer, responses={201: s.ProductSerializer})
     def create(self, request, shop: int):
@@ -217,33 +227,27 @@ class ProductViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, _CatalogV
         product = services.product_unarchive(actor=self.actor, product=self.get_object())
         return Response(self._fresh(product))
 
-    @extend_schema(
-        parameters=[*PRODUCT_FILTERS, _param("file_format", enum=["csv", "xlsx"])],
-        responses=TABLE_FILE,
-    )
-    @action(detail=False, methods=["get"], url_path="export")
+    @extend_schema(parameters=[*PRODUCT_FILTERS, _param("ids", description="comma-separated product ids")],
+                   **EXPORT_DOC)  # fmt: skip
+    @action(detail=False, methods=["post"], url_path="export")
     def export(self, request, shop: int):
-        fmt = request.query_params.get("file_format", "csv")
-        if fmt not in ("csv", "xlsx"):
-            raise ValidationFailed("Unknown file format.", fields={"file_format": ["csv or xlsx"]})
-        return transfer.export_products(self.filter_queryset(self.get_queryset()), actor=self.actor, fmt=fmt)
+        return self._export(request, ExportJob.Kind.PRODUCTS)
 
     @extend_schema(request={"multipart/form-data": s.ImageUploadSerializer}, responses={201: s.ProductImageSerializer})
     @action(detail=True, methods=["post"])
     def images(self, request, shop: int, pk: int):
         ser = s.ImageUploadSerializer(data=request.data)
         ser.is_valid(raise_exception=True)
-        image = images.image_add(actor=self.actor, product=self.get_object(), upload=ser.validated_data["image"])
+        image = services.image_add(actor=self.actor, product=self.get_object(), upload=ser.validated_data["image"])
         return Response(s.ProductImageSerializer(image).data, status=status.HTTP_201_CREATED)
 
     @extend_schema(request=None, responses={204: None})
     @action(detail=True, methods=["delete"], url_path=r"images/(?P<image_id>[0-9]+)")
     def image_delete(self, request, shop: int, pk: int, image_id: int):
-        product = self.get_object()
-        image = ProductImage.objects.for_shop(self.shop).filter(product=product, pk=image_id).first()
+        image = selectors.image_get(shop=self.shop, product=self.get_object(), pk=image_id)
         if image is None:
             raise Http404
-        images.image_remove(actor=self.actor, image=image)
+        services.image_remove(actor=self.actor, image=image)
         return Response(status=status.HTTP_204_NO_CONTENT)
 
     @extend_schema(request=s.ImageOrderSerializer, responses=s.ProductImageSerializer(many=True))
@@ -251,13 +255,16 @@ class ProductViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, _CatalogV
     def images_reorder(self, request, shop: int, pk: int):
         ser = s.ImageOrderSerializer(data=request.data)
         ser.is_valid(raise_exception=True)
-        ordered = images.images_reorder(actor=self.actor, product=self.get_object(), order=ser.validated_data["order"])
+        ordered = services.images_reorder(actor=self.actor, product=self.get_object(),
+                                          order=ser.validated_data["order"])  # fmt: skip
         return Response(s.ProductImageSerializer(ordered, many=True).data)
 
 
 # --------------------------------------------------------------------------------------------- SKUs
 
 
+@extend_schema_view(list=extend_schema(parameters=[_param("product", int), _param("code"), _param("barcode"),
+                                                   _param("search"), _param("low_stock", bool)]))  # fmt: skip
 class SKUViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, _CatalogViewSet):
     """Variants. ``cost`` is shown and accepted only with ``catalog.view_cost``."""
 
@@ -267,14 +274,8 @@ class SKUViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, _CatalogViewS
                           "partial_update": "catalog.edit", "destroy": "catalog.edit"}  # fmt: skip
 
     def base_queryset(self):
-        action = self.required_action()
         return selectors.sku_list(shop=self.shop, actor=self.actor, filters=self.request.query_params,
-                                  action="catalog.view" if action == ANY_MEMBER else action)  # fmt: skip
-
-    @extend_schema(parameters=[_param("product", int), _param("code"), _param("barcode"), _param("search"),
-                               _param("low_stock", bool)])  # fmt: skip
-    def list(self, request, *args, **kwargs):
-        return super().list(request, *args, **kwargs)
+                                  action=self.selector_action())  # fmt: skip
 
     @extend_schema(request=s.SKUCreateSerializer, responses={201: s.SKUSerializer})
     def create(self, request, shop: int):
@@ -303,7 +304,11 @@ class SKUViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, _CatalogViewS
 
 # --------------------------------------------------------------------------------------------- stock
 
+STOCK_FILTERS = [_param("sku", description="SKU code or id"), _param("warehouse", int), _param("product", int),
+                 _param("low_stock", bool), _param("search")]  # fmt: skip
 
+
+@extend_schema_view(list=extend_schema(parameters=STOCK_FILTERS))
 class StockViewSet(mixins.ListModelMixin, _CatalogViewSet):
     """Stock per SKU per warehouse: ``available = on_hand − reserved``. Changes go through ``adjustments``."""
 
@@ -312,14 +317,8 @@ class StockViewSet(mixins.ListModelMixin, _CatalogViewSet):
     action_permissions = {"list": "catalog.view", "adjustments": "catalog.manage_stock", "export": "catalog.view"}
 
     def base_queryset(self):
-        action = self.required_action()
         return selectors.stock_list(shop=self.shop, actor=self.actor, filters=self.request.query_params,
-                                    action="catalog.view" if action == ANY_MEMBER else action)  # fmt: skip
-
-    @extend_schema(parameters=[_param("sku", description="SKU code or id"), _param("warehouse", int),
-                               _param("product", int), _param("low_stock", bool), _param("search")])  # fmt: skip
-    def list(self, request, *args, **kwargs):
-        return super().list(request, *args, **kwargs)
+                                    action=self.selector_action())  # fmt: skip
 
     @extend_schema(request=s.AdjustmentSerializer, responses={201: s.MovementSerializer})
     @action(detail=False, methods=["post"])
@@ -330,22 +329,20 @@ class StockViewSet(mixins.ListModelMixin, _CatalogViewSet):
         sku = selectors.sku_get_by_code_or_id(shop=self.shop, actor=self.actor, value=data["sku"],
                                               action="catalog.manage_stock")  # fmt: skip
         if sku is None:
-            raise ValidationFailed("Unknown SKU.", fields={"sku": ["Not found in this shop."]})
+            raise ValidationFailed(_("Unknown SKU."), fields={"sku": [_("Not found in this shop.")]})
         warehouse = self._one(Warehouse, data["warehouse"], "catalog.manage_stock", "warehouse")
         movement = services.stock_adjust(actor=self.actor, sku=sku, warehouse=warehouse, delta=data["delta"],
                                          reason=data["reason"], note=data.get("note", ""))  # fmt: skip
         return Response(s.MovementSerializer(movement).data, status=status.HTTP_201_CREATED)
 
-    @extend_schema(parameters=[_param("file_format", enum=["csv", "xlsx"]), _param("warehouse", int)],
-                   responses=TABLE_FILE)  # fmt: skip
-    @action(detail=False, methods=["get"])
+    @extend_schema(parameters=STOCK_FILTERS, **EXPORT_DOC)
+    @action(detail=False, methods=["post"])
     def export(self, request, shop: int):
-        fmt = request.query_params.get("file_format", "csv")
-        if fmt not in ("csv", "xlsx"):
-            raise ValidationFailed("Unknown file format.", fields={"file_format": ["csv or xlsx"]})
-        return transfer.export_stock(self.get_queryset(), fmt=fmt)
+        return self._export(request, ExportJob.Kind.STOCK)
 
 
+@extend_schema_view(list=extend_schema(parameters=[
+    _param("sku"), _param("warehouse", int), _param("kind", enum=[c for c, _l in StockMovement.Kind.choices])]))  # fmt: skip
 class StockMovementViewSet(mixins.ListModelMixin, _CatalogViewSet):
     """The append-only history of stock changes."""
 
@@ -356,12 +353,8 @@ class StockMovementViewSet(mixins.ListModelMixin, _CatalogViewSet):
     def base_queryset(self):
         return selectors.movement_list(shop=self.shop, actor=self.actor, filters=self.request.query_params)
 
-    @extend_schema(parameters=[_param("sku"), _param("warehouse", int),
-                               _param("kind", enum=[c for c, _l in StockMovement.Kind.choices])])  # fmt: skip
-    def list(self, request, *args, **kwargs):
-        return super().list(request, *args, **kwargs)
 
-
+@extend_schema_view(list=extend_schema(parameters=[_param("status", enum=["open", "resolved", "all"])]))
 class LowStockAlertViewSet(mixins.ListModelMixin, _CatalogViewSet):
     model = LowStockAlert
     serializer_class = s.AlertSerializer
@@ -370,16 +363,13 @@ class LowStockAlertViewSet(mixins.ListModelMixin, _CatalogViewSet):
     def base_queryset(self):
         return selectors.alert_list(shop=self.shop, actor=self.actor, filters=self.request.query_params)
 
-    @extend_schema(parameters=[_param("status", enum=["open", "resolved", "all"])])
-    def list(self, request, *args, **kwargs):
-        return super().list(request, *args, **kwargs)
 
-
-# --------------------------------------------------------------------------------------------- imports
+# --------------------------------------------------------------------------------------------- imports and exports
 
 
 class ImportJobViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, ShopViewSet):
-    """Bulk imports (CSV or XLSX) run in the background; poll ``progress``, download ``report``."""
+    """Bulk imports (CSV or XLSX) run in the background; poll ``progress``, download ``report``.
+    Importing products needs ``catalog.edit``, stock levels ``catalog.manage_stock`` (the service checks)."""
 
     model = ImportJob
     serializer_class = s.ImportJobSerializer
@@ -390,35 +380,48 @@ class ImportJobViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, ShopVie
     def base_queryset(self):
         return selectors.import_list(shop=self.shop, actor=self.actor)
 
-    def get_object(self):
-        obj = super().get_object()
-        if self.actor.scopes and obj.created_by_id != self.actor.user.pk:
-            raise Http404
-        return obj
-
     @extend_schema(request={"multipart/form-data": s.ImportCreateSerializer}, responses={201: s.ImportJobSerializer})
     def create(self, request, shop: int):
         ser = s.ImportCreateSerializer(data=request.data)
         ser.is_valid(raise_exception=True)
-        kind = ser.validated_data["kind"]
-        needed = transfer.IMPORT_ACTIONS[kind]
-        if not can(self.actor, needed):
-            raise Forbidden(f"Importing {kind} needs {needed}.")
-        job = transfer.import_job_create(actor=self.actor, kind=kind, upload=ser.validated_data["file"])
+        job = services.import_job_create(actor=self.actor, kind=ser.validated_data["kind"],
+                                         upload=ser.validated_data["file"])  # fmt: skip
         job.refresh_from_db()
         return Response(s.ImportJobSerializer(job).data, status=status.HTTP_201_CREATED)
 
-    @extend_schema(responses={(200, "text/csv"): str})
+    @extend_schema(responses={(200, "text/csv"): OpenApiTypes.BINARY})
     @action(detail=True, methods=["get"])
     def report(self, request, shop: int, pk: int):
-        return transfer.error_report_response(self.get_object())
+        return stream_csv(*selectors.import_report(job=self.get_object()))
+
+
+class ExportJobViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, ShopViewSet):
+    """Catalog exports built in the background (started by ``POST products/export/`` or
+    ``POST stock/export/``): poll one, then ``download`` it. A file with cost prices downloads only for
+    members who may see cost prices."""
+
+    model = ExportJob
+    serializer_class = s.CatalogExportSerializer
+    action_permissions = {"list": "catalog.view", "retrieve": "catalog.view", "download": "catalog.view"}
+
+    def base_queryset(self):
+        return selectors.export_list(shop=self.shop, actor=self.actor)
+
+    @extend_schema(responses=TABLE_FILE)
+    @action(detail=True, methods=["get"])
+    def download(self, request, shop: int, pk: int):
+        job = selectors.export_for_download(shop=self.shop, actor=self.actor, pk=pk)
+        return FileResponse(job.file.open("rb"), as_attachment=True, filename=job.file_basename)
 
 
 # --------------------------------------------------------------------------------------------- platform
 
 
+@extend_schema_view(list=extend_schema(parameters=[_param("status", enum=[*(c for c, _l in Product.Status.choices),
+                                                                             "all"])]))  # fmt: skip
 class PlatformProductViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, GenericViewSet):
-    """Platform staff (``is_staff``) moderate products of every shop: approve or reject (with reason)."""
+    """Platform staff (``is_staff``) moderate products of every shop: approve or reject (with reason).
+    The services act as the system actor of the product's shop, for the staff user."""
 
     permission_classes = [IsPlatformStaff]
     serializer_class = s.ProductSerializer
@@ -429,21 +432,19 @@ class PlatformProductViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, G
         return {**super().get_serializer_context(), "actor": None}
 
     def get_queryset(self):
-        # Platform code: deliberately across shops.
-        qs = Product.unscoped.select_related("category").prefetch_related("skus", "images")
         if self.action != "list":
-            return qs
+            return selectors.moderation_queue(status=None)
         status_filter = self.request.query_params.get("status", Product.Status.PENDING_REVIEW)
-        return qs.filter(status=status_filter) if status_filter != "all" else qs
+        return selectors.moderation_queue(status=None if status_filter == "all" else status_filter)
 
-    @extend_schema(parameters=[_param("status", enum=[*(c for c, _l in Product.Status.choices), "all"])])
-    def list(self, request, *args, **kwargs):
-        return super().list(request, *args, **kwargs)
+    def _platform(self, product):
+        return system_actor(product.shop, user=self.request.user)
 
     @extend_schema(request=None, responses=s.ProductSerializer)
     @action(detail=True, methods=["post"])
     def approve(self, request, pk: int):
-        product = services.product_approve(user=request.user, product=self.get_object())
+        product = self.get_object()
+        product = services.product_approve(actor=self._platform(product), product=product)
         return Response(s.ProductSerializer(product, context=self.get_serializer_context()).data)
 
     @extend_schema(request=s.RejectSerializer, responses=s.ProductSerializer)
@@ -451,6 +452,7 @@ class PlatformProductViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, G
     def reject(self, request, pk: int):
         ser = s.RejectSerializer(data=request.data)
         ser.is_valid(raise_exception=True)
-        product = services.product_reject(user=request.user, product=self.get_object(),
+        product = self.get_object()
+        product = services.product_reject(actor=self._platform(product), product=product,
                                           reason=ser.validated_data["reason"])  # fmt: skip
         return Response(s.ProductSerializer(product, context=self.get_serializer_context()).data)

@@ -6,14 +6,18 @@ import io
 import itertools
 from dataclasses import dataclass
 from decimal import Decimal
+from typing import TYPE_CHECKING
 
 from django.core.files.uploadedfile import SimpleUploadedFile
 from PIL import Image
 
-from accounts.models import Shop
-from backoffice.authz import load_actor
-from catalog import images, services
-from catalog.models import SKU, Category, ImportJob, Product, ProductImage, Warehouse
+from backoffice.authz import load_actor, system_actor
+from backoffice.jobs import job_fields
+from catalog import services
+from catalog.models import SKU, Category, ExportJob, ImportJob, Product, ProductImage, Warehouse
+
+if TYPE_CHECKING:
+    from accounts.models import Shop
 
 _seq = itertools.count(1)
 
@@ -57,6 +61,7 @@ class CatalogWorld:
     spare_sku: SKU  # the second, never stocked variant of a two-variant product: it may be removed
     image: ProductImage
     job: ImportJob  # a finished import with one error row
+    export: ExportJob  # a finished stock export (CSV): any member with catalog.view may download it
 
 
 def build_catalog_world(shop: Shop) -> CatalogWorld:
@@ -74,11 +79,23 @@ def build_catalog_world(shop: Shop) -> CatalogWorld:
     )
     archived = make_product(actor, title="Old phone", category=category)
     services.product_archive(actor=actor, product=archived)
-    image = images.image_add(actor=actor, product=product, upload=png_upload())
-    job = ImportJob.objects.for_shop(shop).create(
-        shop=shop, kind=ImportJob.Kind.PRODUCTS, file_name="x.csv", status=ImportJob.Status.DONE, total_rows=2,
-        processed_rows=2, created_rows=1, error_rows=1, created_by=shop.owner,
-        errors=[{"row": 3, "sku": "BAD", "field": "price", "message": "Enter a number."}],
-    )  # fmt: skip
+    image = services.image_add(actor=actor, product=product, upload=png_upload())
+    job = make_import_job(actor)
+    export = make_export(actor, kind="stock")
     return CatalogWorld(category=category, other_category=other, warehouse=warehouse, product=product,
-                        archived=archived, sku=sku, spare_sku=spare_sku, image=image, job=job)  # fmt: skip
+                        archived=archived, sku=sku, spare_sku=spare_sku, image=image, job=job, export=export)  # fmt: skip
+
+
+def make_import_job(actor, *, sku: str = "BAD") -> ImportJob:
+    """A finished products import started by ``actor`` (its scope recorded), with one error row."""
+    return ImportJob.objects.for_shop(actor.shop).create(
+        **job_fields(actor), kind=ImportJob.Kind.PRODUCTS, file_name="x.csv", status=ImportJob.Status.DONE,
+        total_rows=2, processed_rows=2, created_rows=1, error_rows=1,
+        errors=[{"row": 3, "sku": sku, "field": "price", "message": "Enter a number."}],
+    )  # fmt: skip
+
+
+def make_export(actor, *, kind: str = "products", fmt: str = "csv", filters: dict | None = None) -> ExportJob:
+    """An export started by ``actor`` and built at once (as the worker would)."""
+    job = services.export_create(actor=actor, kind=kind, fmt=fmt, filters=filters)
+    return services.export_build(actor=system_actor(actor.shop), job_id=job.pk)

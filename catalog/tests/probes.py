@@ -11,6 +11,7 @@ from django.forms.models import model_to_dict
 from catalog.models import (
     SKU,
     Category,
+    ExportJob,
     ImportJob,
     LowStockAlert,
     Product,
@@ -38,7 +39,7 @@ def snapshot(shop) -> dict:
                 model_to_dict(o, exclude=["image", "thumbnail", "file"])
                 for o in model.objects.for_shop(shop).order_by("id")
             ]
-            for model in (Category, Warehouse, Product, SKU, Stock, ProductImage, LowStockAlert, ImportJob)
+            for model in (Category, Warehouse, Product, SKU, Stock, ProductImage, LowStockAlert, ImportJob, ExportJob)
         },  # fmt: skip
         "movements": StockMovement.objects.for_shop(shop).count(),
     }
@@ -96,7 +97,7 @@ PROBES: list[Probe] = [
     Probe(API + "products-submit", "post", "catalog.publish", 200, kwargs=lambda w: {"pk": c(w).product.pk}),
     Probe(API + "products-archive", "post", "catalog.publish", 200, kwargs=lambda w: {"pk": c(w).product.pk}),
     Probe(API + "products-unarchive", "post", "catalog.publish", 200, kwargs=lambda w: {"pk": c(w).archived.pk}),
-    Probe(API + "products-export", "get", "catalog.view", 200),
+    Probe(API + "products-export", "post", "catalog.view", 201, body=lambda w: {"format": "csv"}),
     Probe(API + "products-images", "post", "catalog.edit", 201, kwargs=lambda w: {"pk": c(w).product.pk},
           body=lambda w: {"image": png_upload()}, multipart=True),
     Probe(API + "products-image-delete", "delete", "catalog.edit", 204,
@@ -113,18 +114,21 @@ PROBES: list[Probe] = [
     Probe(API + "stock-list", "get", "catalog.view", 200),
     Probe(API + "stock-adjustments", "post", "catalog.manage_stock", 201,
           body=lambda w: {"sku": c(w).sku.code, "warehouse": c(w).warehouse.pk, "delta": -2, "reason": "damage"}),
-    Probe(API + "stock-export", "get", "catalog.view", 200),
+    Probe(API + "stock-export", "post", "catalog.view", 201, body=lambda w: {"format": "xlsx"}),
     Probe(API + "stock-movements-list", "get", "catalog.view", 200),
     Probe(API + "low-stock-alerts-list", "get", "catalog.view", 200),
     Probe(API + "imports-list", "get", "catalog.view", 200),
     Probe(API + "imports-list", "post", "catalog.edit", 201, body=_import_file, multipart=True),
     Probe(API + "imports-detail", "get", "catalog.view", 200, kwargs=lambda w: {"pk": c(w).job.pk}),
     Probe(API + "imports-report", "get", "catalog.view", 200, kwargs=lambda w: {"pk": c(w).job.pk}),
+    Probe(API + "catalog-exports-list", "get", "catalog.view", 200),
+    Probe(API + "catalog-exports-detail", "get", "catalog.view", 200, kwargs=lambda w: {"pk": c(w).export.pk}),
+    Probe(API + "catalog-exports-download", "get", "catalog.view", 200, kwargs=lambda w: {"pk": c(w).export.pk}),
     # Browser pages
     Probe(UI + "product_list", "get", "catalog.view", 200, api=False),
     Probe(UI + "product_bulk", "post", "catalog.publish", 302, api=False,
           body=lambda w: {"action": "archive", "ids": [str(c(w).product.pk)]}),
-    Probe(UI + "product_export", "get", "catalog.view", 200, api=False),
+    Probe(UI + "product_export", "post", "catalog.view", 302, api=False, body=lambda w: {"format": "csv"}),
     Probe(UI + "product_create", "get", "catalog.edit", 200, api=False),
     Probe(UI + "product_create", "post", "catalog.edit", 302, api=False, body=_new_product_form),
     Probe(UI + "product_detail", "get", "catalog.view", 200, api=False, kwargs=lambda w: {"pk": c(w).product.pk}),
@@ -140,11 +144,15 @@ PROBES: list[Probe] = [
     Probe(UI + "stock", "post", "catalog.manage_stock", 302, api=False,
           body=lambda w: {"sku": c(w).sku.code, "warehouse": str(c(w).warehouse.pk), "delta": "5", "reason": "receipt"}),
     Probe(UI + "movements", "get", "catalog.view", 200, api=False),
+    Probe(UI + "stock_export", "post", "catalog.view", 302, api=False,
+          body=lambda w: {"format": "xlsx", "warehouse": str(c(w).warehouse.pk)}),
     Probe(UI + "low_stock", "get", "catalog.view", 200, api=False),
     Probe(UI + "imports", "get", "catalog.view", 200, api=False),
     Probe(UI + "imports", "post", "catalog.edit", 302, api=False, body=_import_file),
     Probe(UI + "import_detail", "get", "catalog.view", 200, api=False, kwargs=lambda w: {"pk": c(w).job.pk}),
     Probe(UI + "import_report", "get", "catalog.view", 200, api=False, kwargs=lambda w: {"pk": c(w).job.pk}),
+    Probe(UI + "exports", "get", "catalog.view", 200, api=False),
+    Probe(UI + "export_download", "get", "catalog.view", 200, api=False, kwargs=lambda w: {"pk": c(w).export.pk}),
     Probe(UI + "categories", "get", "catalog.view", 200, api=False),
     Probe(UI + "categories", "post", "catalog.edit", 302, api=False, body=lambda w: {"name": f"Cat {next(_seq)}"}),
     Probe(UI + "warehouses", "get", "catalog.view", 200, api=False),

@@ -4,14 +4,14 @@ import csv
 import io
 
 import pytest
+from django.contrib.auth import get_user_model
 from openpyxl import load_workbook
 from rest_framework.test import APIClient
 
-from accounts.models import User
-from backoffice.authz import load_actor
+from backoffice.authz import load_actor, system_actor
 from catalog import services
-from catalog.models import Product, ProductImage
-from catalog.tests.factories import first_sku, make_product, make_warehouse, png_upload
+from catalog.models import Category, ExportJob, Product, ProductImage
+from catalog.tests.factories import first_sku, make_export, make_product, make_warehouse, png_upload
 from tests.fixtures import api_client_for, count_queries, make_member, make_shop
 
 pytestmark = pytest.mark.django_db
@@ -65,8 +65,9 @@ def test_bad_input_is_400_with_fields(shop, api):
     r = api.post(url(shop, "stock/adjustments/"), {"sku": "nope", "warehouse": 999999, "delta": 1, "reason": "receipt"},
                  format="json")  # fmt: skip
     assert r.status_code == 400 and "sku" in r.json()["error"]["fields"]
-    r = api.get(url(shop, "products/export/"), {"file_format": "pdf"})
-    assert r.status_code == 400
+    r = api.post(url(shop, "products/export/"), {"format": "pdf"}, format="json")
+    assert r.status_code == 400 and "format" in r.json()["error"]["fields"]
+    assert api.get(url(shop, "products/export/")).status_code == 405  # an export is started by POST
 
 
 def test_illegal_transition_is_409(shop, api):
@@ -89,7 +90,19 @@ def test_taking_more_than_available_is_409(shop, api):
     assert r.status_code == 409 and r.json()["error"]["code"] == "insufficient_stock"
 
 
-def test_cost_is_omitted_without_view_cost(shop):
+def run_export(api, shop, path: str, capture, **body) -> tuple[dict, bytes]:
+    """POST an export, let the worker build it (eagerly, on commit); the finished job and its file."""
+    with capture(execute=True):
+        r = api.post(url(shop, path), body, format="json")
+    assert r.status_code == 201, r.content
+    job = api.get(r.json()["url"]).json()
+    assert job["status"] == "done" and job["progress"] == 100, job
+    download = api.get(job["download_url"])
+    assert download.status_code == 200, download.content[:300]
+    return job, b"".join(download.streaming_content)
+
+
+def test_cost_is_omitted_without_view_cost(shop, django_capture_on_commit_callbacks):
     owner = load_actor(shop.owner, shop)
     product = make_product(owner, cost="42.00")
     operator = api_client_for(make_member(shop, "operator").user)
@@ -103,7 +116,8 @@ def test_cost_is_omitted_without_view_cost(shop):
         assert sku["cost"] == "42.00"
     r = operator.patch(url(shop, f"skus/{first_sku(product).pk}/"), {"cost": "1.00"}, format="json")
     assert r.status_code == 403
-    header = next(csv.reader(io.StringIO(operator.get(url(shop, "products/export/")).getvalue().decode("utf-8-sig"))))
+    _job, content = run_export(operator, shop, "products/export/", django_capture_on_commit_callbacks)
+    header = next(csv.reader(io.StringIO(content.decode("utf-8-sig"))))
     assert "cost" not in header and "price" in header
 
 
@@ -221,22 +235,68 @@ def test_images_upload_validate_and_order(shop, api):
     assert ProductImage.objects.for_shop(shop).filter(product=product).count() == 1
 
 
-def test_exports_stream_csv_and_xlsx(shop, api):
+def test_exports_are_background_jobs_in_csv_and_xlsx(shop, api, django_capture_on_commit_callbacks):
     owner = load_actor(shop.owner, shop)
     wh = make_warehouse(owner)
-    product = make_product(owner, skus=2)
+    product = make_product(owner, skus=2, title="=HYPERLINK(1)")
     services.stock_adjust(actor=owner, sku=first_sku(product), warehouse=wh, delta=4, reason="receipt")
-    r = api.get(url(shop, "products/export/"))
-    assert r.streaming and r["Content-Type"].startswith("text/csv")
-    rows = list(csv.DictReader(io.StringIO(b"".join(r.streaming_content).decode("utf-8-sig"))))
-    assert len(rows) == 2 and rows[0]["title"] == product.title and rows[0]["cost"] == "60.00"
-    r = api.get(url(shop, "products/export/"), {"file_format": "xlsx"})
-    ws = load_workbook(io.BytesIO(b"".join(r.streaming_content)), read_only=True).worksheets[0]
+    job, content = run_export(api, shop, "products/export/", django_capture_on_commit_callbacks)
+    assert (job["kind"], job["format"], job["processed_rows"], job["with_cost"]) == ("products", "csv", 2, True)
+    rows = list(csv.DictReader(io.StringIO(content.decode("utf-8-sig"))))
+    assert len(rows) == 2 and rows[0]["cost"] == "60.00"
+    assert rows[0]["title"] == "'=HYPERLINK(1)"  # a formula stays text (backoffice.tabular)
+    _job, content = run_export(api, shop, "products/export/", django_capture_on_commit_callbacks, format="xlsx")
+    ws = load_workbook(io.BytesIO(content), read_only=True).worksheets[0]
     assert len(list(ws.iter_rows(values_only=True))) == 3
-    r = api.get(url(shop, "stock/export/"))
-    rows = list(csv.DictReader(io.StringIO(b"".join(r.streaming_content).decode("utf-8-sig"))))
+    # Filters: from the query string (like the list; ``file_format`` as when the export was a GET), or in the body.
+    with django_capture_on_commit_callbacks(execute=True):
+        r = api.post(url(shop, "products/export/") + "?search=nothing-matches&file_format=xlsx", {}, format="json")
+    job = api.get(r.json()["url"]).json()
+    assert (job["processed_rows"], job["format"], job["filters"]) == (0, "xlsx", {"search": "nothing-matches"})
+    job, content = run_export(api, shop, "stock/export/", django_capture_on_commit_callbacks,
+                              filters={"warehouse": wh.pk})  # fmt: skip
+    rows = list(csv.DictReader(io.StringIO(content.decode("utf-8-sig"))))
     assert rows == [{"sku": first_sku(product).code, "warehouse": wh.code, "on_hand": "4", "reserved": "0",
-                     "available": "4", "title": product.title}]  # fmt: skip
+                     "available": "4", "title": "'=HYPERLINK(1)"}]  # fmt: skip
+    listed = api.get(url(shop, "catalog-exports/")).json()["results"]
+    assert len(listed) == 4 and {j["kind"] for j in listed} == {"products", "stock"}
+
+
+def test_an_unfinished_export_has_nothing_to_download(shop, api):
+    job = services.export_create(actor=load_actor(shop.owner, shop), kind="stock", fmt="csv")  # not built
+    body = api.get(url(shop, f"catalog-exports/{job.pk}/")).json()
+    assert body["status"] == "pending" and body["download_url"] is None
+    assert api.get(url(shop, f"catalog-exports/{job.pk}/download/")).status_code == 404
+
+
+def test_exports_follow_the_job_visibility_rule_and_cost(shop):
+    """A warehouse-limited member does not see (or download) the owner's all-warehouse export; they see
+    their own and a narrower member's; a file with cost prices is refused to members without view_cost."""
+    owner = load_actor(shop.owner, shop)
+    a, b = make_warehouse(owner), make_warehouse(owner)
+    wide = make_member(shop, "admin", scopes={"warehouse": [a.pk, b.pk]})
+    narrow = make_member(shop, "operator", scopes={"warehouse": [a.pk]})
+    jobs = {
+        "owner": make_export(owner, kind="stock"),
+        "wide": make_export(load_actor(wide.user, shop), kind="stock"),
+        "narrow": make_export(load_actor(narrow.user, shop), kind="stock"),
+    }
+    for member, visible in ((narrow, {"narrow"}), (wide, {"wide", "narrow"})):
+        client = api_client_for(member.user)
+        listed = {j["id"] for j in client.get(url(shop, "catalog-exports/")).json()["results"]}
+        assert listed == {jobs[k].pk for k in visible}
+        for key, job in jobs.items():
+            expected = 200 if key in visible else 404
+            assert client.get(url(shop, f"catalog-exports/{job.pk}/")).status_code == expected, (key, member)
+            assert client.get(url(shop, f"catalog-exports/{job.pk}/download/")).status_code == expected
+    with_cost = make_export(owner, kind="products")
+    assert with_cost.with_cost
+    operator = api_client_for(make_member(shop, "operator").user)  # no catalog.view_cost
+    r = operator.get(url(shop, f"catalog-exports/{with_cost.pk}/download/"))
+    assert r.status_code == 403 and r.json()["error"]["code"] == "forbidden"
+    finance = api_client_for(make_member(shop, "finance").user)
+    assert finance.get(url(shop, f"catalog-exports/{with_cost.pk}/download/")).status_code == 200
+    assert ExportJob.objects.for_shop(shop).count() == 4
 
 
 # --------------------------------------------------------------------------------------------- platform
@@ -244,7 +304,7 @@ def test_exports_stream_csv_and_xlsx(shop, api):
 
 @pytest.fixture
 def moderator(db):
-    return User.objects.create_user(username="mod", password="x-Pass-12345", is_staff=True)
+    return get_user_model().objects.create_user(username="mod", password="x-Pass-12345", is_staff=True)
 
 
 def test_platform_moderation(shop, api, moderator):
@@ -308,7 +368,7 @@ def busy_catalog(shop):
         product = make_product(owner, category=cat, skus=2)
         for wh in whs:
             services.stock_adjust(actor=owner, sku=first_sku(product), warehouse=wh, delta=i + 1, reason="receipt")
-    assert services.low_stock_scan(shop_id=shop.pk)["opened"] >= 30  # every second SKU has no stock
+    assert services.low_stock_scan(actor=system_actor(shop))["opened"] >= 30  # every second SKU has no stock
     return shop
 
 
@@ -316,7 +376,7 @@ def busy_catalog(shop):
 def test_api_lists_do_not_grow_with_page_size(busy_catalog, path):
     shop = busy_catalog
     member = make_member(shop, "operator", scopes={"category": list(
-        services.Category.objects.for_shop(shop).values_list("pk", flat=True))})  # fmt: skip
+        Category.objects.for_shop(shop).values_list("pk", flat=True))})  # fmt: skip
     for client in (api_client_for(shop.owner), api_client_for(member.user)):
         small, r_small = count_queries(client, url(shop, path), page_size=2)
         large, r_large = count_queries(client, url(shop, path), page_size=30)

@@ -6,15 +6,19 @@ import io
 import time
 
 import pytest
+from django.apps import apps
+from django.conf import settings
+from django.contrib.auth import get_user_model
 from django.core.files.uploadedfile import SimpleUploadedFile
 from openpyxl import Workbook
 
-from accounts.models import AuditEntry
-from backoffice.authz import load_actor
-from catalog import services, transfer
+from accounts import services as accounts
+from backoffice.authz import load_actor, system_actor
+from backoffice.errors import Forbidden
+from catalog import services
 from catalog.models import SKU, ImportJob, Product, Stock
-from catalog.tests.factories import first_sku, make_product, make_warehouse
-from tests.fixtures import api_client_for, make_member
+from catalog.tests.factories import first_sku, make_import_job, make_product, make_warehouse
+from tests.fixtures import api_client_for, make_member, web_client_for
 
 pytestmark = pytest.mark.django_db
 
@@ -39,6 +43,18 @@ def run(api, shop, upload, kind="products", capture=None) -> dict:
         r = api.post(f"/api/v1/shops/{shop.pk}/imports/", {"kind": kind, "file": upload}, format="multipart")
     assert r.status_code == 201, r.content
     return api.get(f"/api/v1/shops/{shop.pk}/imports/{r.json()['id']}/").json()
+
+
+def export(api, shop, fmt: str, capture) -> bytes:
+    """Start a products export, let the worker build it (eagerly, on commit), download the file."""
+    with capture(execute=True):
+        r = api.post(f"/api/v1/shops/{shop.pk}/products/export/", {"format": fmt}, format="json")
+    assert r.status_code == 201, r.content
+    job = api.get(r.json()["url"]).json()
+    assert job["status"] == "done", job
+    download = api.get(job["download_url"])
+    assert download.status_code == 200
+    return b"".join(download.streaming_content)
 
 
 HEADER = ["product_ref", "title", "brand", "category", "sku", "price", "old_price", "barcode", "attributes"]
@@ -83,13 +99,14 @@ def test_mixed_rows_apply_valid_report_invalid_and_reimport_is_a_no_op(shop, set
 
     report = api.get(job["report_url"])
     assert report.status_code == 200
-    lines = list(csv.DictReader(io.StringIO(b"".join(report.streaming_content).decode())))
+    lines = list(csv.DictReader(io.StringIO(b"".join(report.streaming_content).decode("utf-8-sig"))))
     by_row = {int(line["row"]): line for line in lines}
     assert set(by_row) == {5, 6, 7, 8, 9, 10}
     assert by_row[5]["column"] == "price" and by_row[6]["column"] == "category" and by_row[7]["column"] == "title"
     assert by_row[8]["column"] == "attributes" and by_row[9]["column"] == "sku" and by_row[10]["sku"] == ex_sku.code
 
     # The same file again: nothing is created or changed, only reported again.
+    AuditEntry = apps.get_model(settings.AUDIT_ENTRY_MODEL)  # noqa: N806
     audit_before = AuditEntry.objects.for_shop(shop).exclude(action__startswith="import.").count()
     snapshot = list(SKU.objects.for_shop(shop).order_by("id").values())
     again = run(api, shop, csv_file(rows), capture=django_capture_on_commit_callbacks)
@@ -98,10 +115,10 @@ def test_mixed_rows_apply_valid_report_invalid_and_reimport_is_a_no_op(shop, set
     assert AuditEntry.objects.for_shop(shop).exclude(action__startswith="import.").count() == audit_before
 
     # A changed price updates in place and keeps an approved product approved; a title change does not.
-    from accounts.models import User
-
-    mod = User.objects.create_user(username="mod", password="x-Pass-12345", is_staff=True)
-    services.product_approve(user=mod, product=services.product_submit(actor=owner, product=px))
+    mod = get_user_model().objects.create_user(username="mod", password="x-Pass-12345", is_staff=True)
+    services.product_approve(
+        actor=system_actor(shop, user=mod), product=services.product_submit(actor=owner, product=px)
+    )
     rows[1][5] = "899.00"
     job = run(api, shop, csv_file(rows[:3]), capture=django_capture_on_commit_callbacks)
     assert (job["updated_rows"], job["unchanged_rows"]) == (1, 1)
@@ -122,14 +139,12 @@ def test_xlsx_import_and_export_round_trip(shop, setup, django_capture_on_commit
     sku = SKU.objects.for_shop(shop).get(code="XL-1")
     assert (str(sku.price), str(sku.cost), str(sku.weight)) == ("19.99", "7.50", "0.250")
     # Export everything as XLSX and import it back: nothing changes.
-    export = api.get(f"/api/v1/shops/{shop.pk}/products/export/", {"file_format": "xlsx"})
-    content = b"".join(export.streaming_content)
+    content = export(api, shop, "xlsx", capture=django_capture_on_commit_callbacks)
     job = run(api, shop, SimpleUploadedFile("export.xlsx", content), capture=django_capture_on_commit_callbacks)
     assert (job["created_rows"], job["updated_rows"], job["error_rows"]) == (0, 0, 0)
     assert job["unchanged_rows"] == SKU.objects.for_shop(shop).count()
-    export = api.get(f"/api/v1/shops/{shop.pk}/products/export/")
-    job = run(api, shop, SimpleUploadedFile("export.csv", b"".join(export.streaming_content)),
-              capture=django_capture_on_commit_callbacks)  # fmt: skip
+    content = export(api, shop, "csv", capture=django_capture_on_commit_callbacks)
+    job = run(api, shop, SimpleUploadedFile("export.csv", content), capture=django_capture_on_commit_callbacks)
     assert (job["created_rows"], job["updated_rows"], job["error_rows"]) == (0, 0, 0)
 
 
@@ -199,7 +214,7 @@ def test_finished_job_is_not_run_twice(shop, setup, django_capture_on_commit_cal
     api = api_client_for(shop.owner)
     job = run(api, shop, csv_file([["sku", "title", "price"], ["R-1", "Once", "1"]]),
               capture=django_capture_on_commit_callbacks)  # fmt: skip
-    assert transfer.import_job_run(shop_id=shop.pk, job_id=job["id"]) == "done"
+    assert services.import_job_run(actor=system_actor(shop), job_id=job["id"]) == "done"
     assert ImportJob.objects.for_shop(shop).get(pk=job["id"]).created_rows == 1
 
 
@@ -216,10 +231,86 @@ def test_ten_thousand_rows(shop, setup, django_capture_on_commit_callbacks):
     )
     job.file.save("ten.csv", upload)
     started = time.perf_counter()
-    assert transfer.import_job_run(shop_id=shop.pk, job_id=job.pk) == "done"
+    assert services.import_job_run(actor=system_actor(shop), job_id=job.pk) == "done"
     elapsed = time.perf_counter() - started
     job.refresh_from_db()
     assert (job.total_rows, job.processed_rows, job.created_rows, job.error_rows) == (10_000, 10_000, 9_000, 1_000)
     assert len({e["row"] for e in job.errors}) == 1_000
     assert SKU.objects.for_shop(shop).filter(code__startswith="TEN-").count() == 9_000
     print(f"\nimport: 10,000 rows in {elapsed:.1f}s = {10_000 / elapsed:.0f} rows/s")
+
+
+def test_an_import_runs_as_its_starter_and_fails_when_they_lost_access(shop, setup, django_capture_on_commit_callbacks):
+    """The worker runs an import with the permissions its starter holds now: one who may no longer
+    import gets a failed job with the reason, and nothing of the file is applied."""
+    member = make_member(shop, "operator")
+    upload = csv_file([["sku", "title", "price"], ["LOST-1", "Late", "1"]])
+    job = services.import_job_create(actor=load_actor(member.user, shop), kind="products", upload=upload)
+    accounts.staff_deactivate(actor=load_actor(shop.owner, shop), membership=member)
+    assert services.import_job_run(actor=system_actor(shop), job_id=job.pk) == "failed"
+    job.refresh_from_db()
+    assert "may no longer import" in job.message and not SKU.objects.for_shop(shop).filter(code="LOST-1").exists()
+
+
+def test_import_permission_is_checked_by_the_service(shop, setup):
+    support = load_actor(make_member(shop, "support").user, shop)
+    with pytest.raises(Forbidden):
+        services.import_job_create(actor=support, kind="products", upload=csv_file([["sku", "title", "price"]]))
+    operator = load_actor(make_member(shop, "operator").user, shop)
+    job = services.import_job_create(actor=operator, kind="stock", upload=csv_file([["sku", "warehouse", "on_hand"]]))
+    assert job.created_by == operator.user and job.scope == {}
+
+
+# --------------------------------------------------------------------------------------------- who sees which job
+
+
+@pytest.fixture
+def warehouses_and_jobs(shop, setup):
+    """The owner's import (not limited: may hold rows of any warehouse), a member limited to warehouse A
+    and their own import, and a member limited to A only whose scope lies within a member of A+B."""
+    owner, _existing = setup
+    a, b = make_warehouse(owner, code="a"), make_warehouse(owner, code="b")
+    wide = make_member(shop, "operator", scopes={"warehouse": [a.pk, b.pk]})
+    narrow = make_member(shop, "operator", scopes={"warehouse": [a.pk]})
+    jobs = {
+        "owner": make_import_job(owner, sku="OWNER"),
+        "wide": make_import_job(load_actor(wide.user, shop), sku="WIDE"),
+        "narrow": make_import_job(load_actor(narrow.user, shop), sku="NARROW"),
+    }
+    return wide, narrow, jobs
+
+
+def test_a_warehouse_limited_member_sees_only_imports_within_their_scope_api(shop, warehouses_and_jobs):
+    wide, narrow, jobs = warehouses_and_jobs
+    url = f"/api/v1/shops/{shop.pk}/imports/"
+    for member, visible in ((narrow, {"narrow"}), (wide, {"wide", "narrow"})):
+        api = api_client_for(member.user)
+        listed = {j["id"] for j in api.get(url).json()["results"]}
+        assert listed == {jobs[k].pk for k in visible}, member
+        for key, job in jobs.items():
+            expected = 200 if key in visible else 404
+            assert api.get(f"{url}{job.pk}/").status_code == expected, (member, key)
+            report = api.get(f"{url}{job.pk}/report/")
+            assert report.status_code == expected, (member, key)
+            if expected == 200:
+                assert job.errors[0]["sku"] in b"".join(report.streaming_content).decode("utf-8-sig")
+    # The owner (not limited) sees them all.
+    owner_api = api_client_for(shop.owner)
+    assert {j["id"] for j in owner_api.get(url).json()["results"]} == {j.pk for j in jobs.values()}
+
+
+def test_a_warehouse_limited_member_sees_only_imports_within_their_scope_pages(shop, warehouses_and_jobs):
+    wide, narrow, jobs = warehouses_and_jobs
+    base = f"/shops/{shop.pk}/catalog/imports/"
+    web = web_client_for(narrow.user, reauth=False)
+    page = web.get(base).content.decode()
+    assert f"{base}{jobs['narrow'].pk}/" in page
+    assert f"{base}{jobs['owner'].pk}/" not in page and f"{base}{jobs['wide'].pk}/" not in page
+    assert web.get(f"{base}{jobs['owner'].pk}/").status_code == 404
+    assert web.get(f"{base}{jobs['owner'].pk}/report/").status_code == 404
+    assert web.get(f"{base}{jobs['wide'].pk}/report/").status_code == 404
+    report = web.get(f"{base}{jobs['narrow'].pk}/report/")
+    assert report.status_code == 200 and "NARROW" in b"".join(report.streaming_content).decode("utf-8-sig")
+    wide_web = web_client_for(wide.user, reauth=False)
+    assert wide_web.get(f"{base}{jobs['narrow'].pk}/report/").status_code == 200  # within their scope
+    assert wide_web.get(f"{base}{jobs['owner'].pk}/report/").status_code == 404

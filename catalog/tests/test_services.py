@@ -3,10 +3,12 @@
 from decimal import Decimal
 
 import pytest
+from django.apps import apps
+from django.conf import settings
+from django.contrib.auth import get_user_model
 from django.db import IntegrityError, transaction
 
-from accounts.models import AuditEntry, User
-from backoffice.authz import load_actor
+from backoffice.authz import load_actor, system_actor
 from backoffice.errors import Conflict, Forbidden, NotFound, ValidationFailed
 from catalog import services
 from catalog.models import SKU, Product, Stock, StockMovement
@@ -19,11 +21,23 @@ S = Product.Status
 
 @pytest.fixture
 def staff_user(db):
-    return User.objects.create_user(username="moderator", password="x-Pass-12345", is_staff=True)
+    return get_user_model().objects.create_user(username="moderator", password="x-Pass-12345", is_staff=True)
+
+
+def audit_entries(shop):
+    return apps.get_model(settings.AUDIT_ENTRY_MODEL).objects.for_shop(shop).order_by("id")
 
 
 def audit_actions(shop) -> list[str]:
-    return list(AuditEntry.objects.for_shop(shop).order_by("id").values_list("action", flat=True))
+    return list(audit_entries(shop).values_list("action", flat=True))
+
+
+def approve(staff_user, product):
+    return services.product_approve(actor=system_actor(product.shop, user=staff_user), product=product)
+
+
+def reject(staff_user, product, reason):
+    return services.product_reject(actor=system_actor(product.shop, user=staff_user), product=product, reason=reason)
 
 
 def test_product_create_with_variants(shop, owner):
@@ -74,19 +88,19 @@ def test_other_shops_category_is_not_found(shop, owner):
 def test_moderation_flow(shop, owner, staff_user):
     product = make_product(owner)
     with pytest.raises(Conflict):
-        services.product_approve(user=staff_user, product=product)  # not submitted yet
+        approve(staff_user, product)  # not submitted yet
     product = services.product_submit(actor=owner, product=product)
     assert product.status == S.PENDING_REVIEW and product.submitted_at
     with pytest.raises(Conflict) as exc:
         services.product_submit(actor=owner, product=product)
     assert exc.value.code == "invalid_transition"
     with pytest.raises(ValidationFailed):
-        services.product_reject(user=staff_user, product=product, reason="  ")
-    product = services.product_reject(user=staff_user, product=product, reason="Blurry photos")
+        reject(staff_user, product, "  ")
+    product = reject(staff_user, product, "Blurry photos")
     assert product.status == S.REJECTED and product.rejection_reason == "Blurry photos"
     product = services.product_submit(actor=owner, product=product)
     assert product.status == S.PENDING_REVIEW and product.rejection_reason == ""
-    product = services.product_approve(user=staff_user, product=product)
+    product = approve(staff_user, product)
     assert product.status == S.APPROVED and product.reviewed_by == staff_user
     product = services.product_archive(actor=owner, product=product)
     assert product.status == S.ARCHIVED
@@ -100,14 +114,67 @@ def test_moderation_flow(shop, owner, staff_user):
         "product.submitted", "product.rejected", "product.submitted", "product.approved",
         "product.archived", "product.unarchived",
     ]  # fmt: skip
+    # The audit entries of moderation name the staff user the platform acted for.
+    assert audit_entries(shop).filter(action="product.approved").get().actor == staff_user
 
 
-def test_only_platform_staff_moderate(shop, owner):
+def test_only_platform_code_moderates(shop, owner, staff_user):
+    """A shop member (even the owner, who holds catalog.publish) cannot approve their own product; the
+    platform (a system actor) can. Staff checks stay at the edge (admin, IsPlatformStaff)."""
     product = services.product_submit(actor=owner, product=make_product(owner))
     with pytest.raises(Forbidden):
-        services.product_approve(user=shop.owner, product=product)
+        services.product_approve(actor=owner, product=product)
     with pytest.raises(Forbidden):
-        services.product_reject(user=shop.owner, product=product, reason="no")
+        services.product_reject(actor=owner, product=product, reason="no")
+    other = make_shop()
+    with pytest.raises(NotFound):  # the platform acting for another shop
+        services.product_approve(actor=system_actor(other, user=staff_user), product=product)
+    assert approve(staff_user, product).status == S.APPROVED
+
+
+def test_services_refuse_a_bare_user(shop, owner, staff_user):
+    """Every service needs an Actor: a User handed in (to skip the scope checks, say) is a TypeError."""
+    product = make_product(owner)
+    sku = first_sku(product)
+    wh = make_warehouse(owner)
+    user = shop.owner
+    calls = [
+        lambda: services.category_create(actor=user, name="X"),
+        lambda: services.warehouse_create(actor=user, name="W", code="w-user"),
+        lambda: services.product_create(actor=user, title="T"),
+        lambda: services.product_update(actor=user, product=product, title="T2"),
+        lambda: services.sku_update(actor=user, sku=sku, price="1.00"),
+        lambda: services.product_submit(actor=user, product=product),
+        lambda: services.product_approve(actor=staff_user, product=product),
+        lambda: services.stock_adjust(actor=user, sku=sku, warehouse=wh, delta=1, reason="receipt"),
+        lambda: services.stock_reserve(actor=user, lines=[{"sku": sku, "quantity": 1}]),
+        lambda: services.stock_release(actor=user, allocations=[{"sku": sku.pk, "warehouse": wh.pk, "quantity": 1}]),
+        lambda: services.stock_ship(actor=user, allocations=[{"sku": sku.pk, "warehouse": wh.pk, "quantity": 1}]),
+        lambda: services.low_stock_scan(actor=user),
+        lambda: services.export_create(actor=user, kind="products", fmt="csv"),
+        lambda: services.import_job_run(actor=user, job_id=1),
+    ]
+    for call in calls:
+        with pytest.raises(TypeError):
+            call()
+    assert Stock.objects.for_shop(shop).count() == 0 and product.status == S.DRAFT
+
+
+def test_stock_services_for_orders_take_a_system_actor(shop, owner):
+    """Orders reserve, ship and release as the system actor, naming the member who acted."""
+    sku = first_sku(make_product(owner))
+    wh = make_warehouse(owner)
+    services.stock_adjust(actor=owner, sku=sku, warehouse=wh, delta=5, reason="receipt")
+    packer = make_member(shop, "viewer")  # holds no catalog.manage_stock: orders checked its own action
+    platform = system_actor(shop, user=packer.user)
+    allocations = services.stock_reserve(actor=platform, lines=[{"sku": sku, "quantity": 2}], reference="o-1")
+    services.stock_ship(actor=platform, allocations=allocations, reference="o-1")
+    movements = StockMovement.objects.for_shop(shop).order_by("id")
+    assert [(m.kind, m.actor_id) for m in movements][-2:] == [("reservation", packer.user_id),
+                                                               ("shipment", packer.user_id)]  # fmt: skip
+    assert audit_entries(shop).filter(action="stock.shipped").get().actor == packer.user
+    with pytest.raises(NotFound):
+        services.stock_reserve(actor=system_actor(make_shop()), lines=[{"sku": sku, "quantity": 1}])
 
 
 def test_submit_needs_a_sku(owner):
@@ -119,7 +186,7 @@ def test_submit_needs_a_sku(owner):
 
 def _approved(owner, staff_user):
     product = services.product_submit(actor=owner, product=make_product(owner))
-    return services.product_approve(user=staff_user, product=product)
+    return approve(staff_user, product)
 
 
 def test_content_edit_sends_approved_product_back_to_review(owner, staff_user):
@@ -127,7 +194,7 @@ def test_content_edit_sends_approved_product_back_to_review(owner, staff_user):
     product = services.product_update(actor=owner, product=product, description="New words")
     assert product.status == S.PENDING_REVIEW
     # No change at all: nothing happens.
-    product = services.product_approve(user=staff_user, product=product)
+    product = approve(staff_user, product)
     product = services.product_update(actor=owner, product=product, description="New words")
     assert product.status == S.APPROVED
 
@@ -273,6 +340,28 @@ def test_warehouse_scope_limits_stock_changes(shop, owner):
     services.stock_adjust(actor=actor, sku=sku, warehouse=mine, delta=1, reason="receipt")
     with pytest.raises(Forbidden):
         services.stock_adjust(actor=actor, sku=sku, warehouse=theirs, delta=1, reason="receipt")
+    services.stock_adjust(actor=owner, sku=sku, warehouse=theirs, delta=3, reason="receipt")
+    # Reserving without naming a warehouse takes only from the member's own warehouses.
+    with pytest.raises(Conflict):
+        services.stock_reserve(actor=actor, lines=[{"sku": sku, "quantity": 2}])
+    [allocation] = services.stock_reserve(actor=actor, lines=[{"sku": sku, "quantity": 1}])
+    assert allocation["warehouse"] == mine.pk
+    theirs_allocation = services.stock_reserve(actor=owner, lines=[{"sku": sku, "quantity": 1, "warehouse": theirs}])
+    with pytest.raises(Forbidden):
+        services.stock_release(actor=actor, allocations=theirs_allocation)
+
+
+def test_a_member_limited_to_warehouses_cannot_open_one(shop, owner):
+    mine = make_warehouse(owner)
+    actor = load_actor(make_member(shop, "operator", scopes={"warehouse": [mine.pk]}).user, shop)
+    with pytest.raises(Forbidden) as exc:
+        services.warehouse_create(actor=actor, name="Mine too", code="mine-too")
+    assert exc.value.code == "out_of_scope"
+    services.warehouse_update(actor=actor, warehouse=mine, address="1 Dock Road")
+    # A member limited only by category may (warehouses are not in a category).
+    cat = services.category_create(actor=owner, name="Phones")
+    by_category = load_actor(make_member(shop, "operator", scopes={"category": [cat.pk]}).user, shop)
+    services.warehouse_create(actor=by_category, name="Annex", code="annex")
 
 
 def test_a_variant_added_by_mistake_can_be_removed_but_not_one_with_a_history(shop):
@@ -284,7 +373,7 @@ def test_a_variant_added_by_mistake_can_be_removed_but_not_one_with_a_history(sh
 
     services.sku_delete(actor=owner, sku=spare)
     assert not SKU.objects.for_shop(shop).filter(pk=spare.pk).exists()
-    entry = AuditEntry.objects.for_shop(shop).filter(action="sku.deleted").get()
+    entry = audit_entries(shop).filter(action="sku.deleted").get()
     assert entry.changes["code"] == [spare.code, None]
 
     with pytest.raises(Conflict) as exc:

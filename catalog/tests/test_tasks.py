@@ -3,17 +3,17 @@
 from datetime import timedelta
 
 import pytest
+from django.apps import apps
 from django.conf import settings
 from django.core import mail
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
 
-from accounts.models import Notification
 from backoffice.authz import load_actor
 from backoffice.celery import app
-from catalog import services
+from catalog import selectors, services
 from catalog.models import LowStockAlert
-from catalog.tasks import scan_low_stock, scan_low_stock_for_shop
+from catalog.tasks import build_export, run_import, scan_low_stock, scan_low_stock_for_shop
 from catalog.tests.factories import first_sku, make_product, make_warehouse
 from tests.fixtures import make_member, make_shop
 
@@ -21,7 +21,24 @@ from tests.fixtures import make_member, make_shop
 def test_low_stock_scan_is_on_the_beat_schedule():
     entry = settings.CELERY_BEAT_SCHEDULE["scan-low-stock"]
     assert entry["task"] == scan_low_stock.name and entry["schedule"] <= timedelta(minutes=30)
-    assert {scan_low_stock.name, scan_low_stock_for_shop.name, "catalog.tasks.run_import"} <= set(app.tasks)
+    assert {scan_low_stock.name, scan_low_stock_for_shop.name, run_import.name, build_export.name} <= set(app.tasks)
+    assert {run_import.name, build_export.name} == {"catalog.tasks.run_import", "catalog.tasks.build_export"}
+
+
+def test_services_do_not_import_the_tasks_module():
+    """Services queue tasks by name (backoffice.jobs.enqueue): no services <-> tasks import cycle."""
+    import ast
+    import pathlib
+
+    import catalog.services
+
+    for path in pathlib.Path(catalog.services.__file__).parent.glob("*.py"):
+        for node in ast.walk(ast.parse(path.read_text())):
+            if isinstance(node, ast.Import):
+                assert all(a.name != "catalog.tasks" for a in node.names), path
+            elif isinstance(node, ast.ImportFrom):
+                assert node.module != "catalog.tasks", path
+                assert not (node.module == "catalog" and any(a.name == "tasks" for a in node.names)), path
 
 
 @pytest.mark.django_db
@@ -34,7 +51,7 @@ def test_candidates_are_one_query_per_shop(shop):
     archived = make_product(owner)
     services.product_archive(actor=owner, product=archived)
     with CaptureQueriesContext(connection) as ctx:
-        low = services.low_stock_candidates(shop)
+        low = selectors.low_stock_candidates(shop=shop)
     assert len(ctx.captured_queries) == 1
     assert sorted(avail for _sku, avail, _limit in low) == [1, 2, 3, 4, 5]  # default threshold 5; archived skipped
 
@@ -58,6 +75,7 @@ def test_worker_opens_alerts_once_resolves_on_restock_and_notifies(celery_worker
     viewer = make_member(shop, "viewer")
     elsewhere = make_member(shop, "operator", scopes={"category": [garden.pk]})
     mail.outbox.clear()
+    Notification = apps.get_model("accounts", "Notification")  # noqa: N806
 
     result = scan_low_stock_for_shop.delay(shop.pk).get(timeout=30)
     assert result == {"opened": 2, "resolved": 0, "notified": 3}
@@ -88,12 +106,13 @@ def test_worker_opens_alerts_once_resolves_on_restock_and_notifies(celery_worker
 
 
 @pytest.mark.django_db
-def test_beat_entry_fans_out_over_shops(shop):
-    """(Eager here: the fan-out queues one scan per shop that has SKUs.)"""
+def test_beat_entry_fans_out_over_shops(shop, django_capture_on_commit_callbacks):
+    """(Eager here: the fan-out queues one scan per shop that has SKUs, on commit.)"""
     owner = load_actor(shop.owner, shop)
     make_product(owner)
     make_shop()  # no SKUs: not scanned
-    assert scan_low_stock.delay().get() == 1
+    with django_capture_on_commit_callbacks(execute=True):
+        assert scan_low_stock.delay().get() == 1
     assert LowStockAlert.objects.for_shop(shop).filter(status="open").count() == 1
 
 

@@ -2,12 +2,13 @@
 and history, import with progress and error report, low-stock alerts; cost hidden without view_cost."""
 
 import pytest
+from django.contrib.auth import get_user_model
 from django.core.files.uploadedfile import SimpleUploadedFile
 
-from backoffice.authz import load_actor
+from backoffice.authz import load_actor, system_actor
 from catalog import services
-from catalog.models import SKU, ImportJob, Product, Stock, StockMovement
-from catalog.tests.factories import first_sku, make_product, make_warehouse, png_upload
+from catalog.models import SKU, ExportJob, ImportJob, Product, Stock, StockMovement, Warehouse
+from catalog.tests.factories import first_sku, make_export, make_product, make_warehouse, png_upload
 from tests.fixtures import count_queries, make_member, web_client_for
 
 pytestmark = pytest.mark.django_db
@@ -59,13 +60,12 @@ def test_form_errors_show_inline(shop):
 
 
 def test_edit_variants_and_rejection_reason_shown(shop):
-    from accounts.models import User
-
     owner = load_actor(shop.owner, shop)
     product = make_product(owner, skus=1)
     sku = first_sku(product)
-    mod = User.objects.create_user(username="mod", password="x-Pass-12345", is_staff=True)
-    services.product_reject(user=mod, product=services.product_submit(actor=owner, product=product), reason="Blurry")
+    mod = get_user_model().objects.create_user(username="mod", password="x-Pass-12345", is_staff=True)
+    services.product_reject(actor=system_actor(shop, user=mod), reason="Blurry",
+                            product=services.product_submit(actor=owner, product=product))  # fmt: skip
     web = web_client_for(shop.owner, reauth=False)
     page = web.get(f"{base(shop)}/products/{product.pk}/").content.decode()
     assert "Blurry" in page and 'id="rejection-reason"' in page
@@ -108,16 +108,55 @@ def test_viewer_sees_no_edit_controls(shop):
     assert 'id="adjust-form"' not in viewer.get(f"{base(shop)}/stock/").content.decode()
 
 
-def test_bulk_archive_and_export(shop):
+def test_bulk_archive_and_export(shop, django_capture_on_commit_callbacks):
     owner = load_actor(shop.owner, shop)
     a, b = make_product(owner), make_product(owner)
     web = web_client_for(shop.owner, reauth=False)
     r = web.post(f"{base(shop)}/products/bulk/", {"action": "archive", "ids": [str(a.pk), str(b.pk)]})
     assert r.status_code == 302
     assert set(Product.objects.for_shop(shop).values_list("status", flat=True)) == {"archived"}
-    r = web.get(f"{base(shop)}/products/export/", {"ids": [str(a.pk)]})
-    body = b"".join(r.streaming_content).decode("utf-8-sig")
+    page = web.get(f"{base(shop)}/products/", {"status": "archived"}).content.decode()
+    assert 'id="export-form"' in page and 'name="status" value="archived"' in page  # the list's filters go along
+    with django_capture_on_commit_callbacks(execute=True):
+        r = web.post(f"{base(shop)}/products/export/", {"ids": [str(a.pk)], "format": "csv"})
+    assert r.status_code == 302 and r["Location"] == f"{base(shop)}/exports/"
+    job = ExportJob.objects.for_shop(shop).get()
+    page = web.get(r["Location"]).content.decode()
+    assert f'data-export="{job.pk}" data-status="done"' in page and "hx-trigger" not in page
+    download = web.get(f"{base(shop)}/exports/{job.pk}/download/")
+    body = b"".join(download.streaming_content).decode("utf-8-sig")
     assert a.title in body and b.title not in body
+    r = web.post(f"{base(shop)}/products/export/", {"format": "pdf"}, follow=True)
+    assert b"Choose CSV or XLSX" in r.content
+
+
+def test_exports_page_polls_while_an_export_is_built_and_hides_what_a_member_may_not_download(shop):
+    owner = load_actor(shop.owner, shop)
+    make_product(owner)
+    pending = services.export_create(actor=owner, kind="stock", fmt="xlsx")  # not built yet
+    with_cost = make_export(owner, kind="products")
+    web = web_client_for(shop.owner, reauth=False)
+    page = web.get(f"{base(shop)}/exports/").content.decode()
+    assert 'hx-trigger="every 2s"' in page and f'data-export="{pending.pk}" data-status="pending"' in page
+    assert f'data-download="{with_cost.pk}"' in page
+    operator = web_client_for(make_member(shop, "operator").user, reauth=False)  # no catalog.view_cost
+    page = operator.get(f"{base(shop)}/exports/").content.decode()
+    assert f'data-export="{with_cost.pk}"' in page and f'data-download="{with_cost.pk}"' not in page
+    assert operator.get(f"{base(shop)}/exports/{with_cost.pk}/download/").status_code == 403
+    assert operator.get(f"{base(shop)}/exports/{pending.pk}/download/").status_code == 404
+
+
+def test_a_warehouse_limited_member_sees_only_exports_within_their_scope(shop):
+    owner = load_actor(shop.owner, shop)
+    a = make_warehouse(owner)
+    narrow = make_member(shop, "operator", scopes={"warehouse": [a.pk]})
+    owners = make_export(owner, kind="stock")
+    mine = make_export(load_actor(narrow.user, shop), kind="stock", filters={"warehouse": a.pk})
+    web = web_client_for(narrow.user, reauth=False)
+    page = web.get(f"{base(shop)}/exports/").content.decode()
+    assert f'data-export="{mine.pk}"' in page and f'data-export="{owners.pk}"' not in page
+    assert web.get(f"{base(shop)}/exports/{owners.pk}/download/").status_code == 404
+    assert web.get(f"{base(shop)}/exports/{mine.pk}/download/").status_code == 200
 
 
 def test_stock_adjustment_and_history(shop):
@@ -148,7 +187,7 @@ def test_import_page_progress_and_report(shop, django_capture_on_commit_callback
     page = web.get(r["Location"]).content.decode()
     assert 'data-status="done"' in page and 'value="100"' in page and 'id="error-report"' in page
     assert "BAD-1" in page
-    report = b"".join(web.get(f"{base(shop)}/imports/{job.pk}/report/").streaming_content).decode()
+    report = b"".join(web.get(f"{base(shop)}/imports/{job.pk}/report/").streaming_content).decode("utf-8-sig")
     assert "BAD-1" in report and "price" in report
     r = web.post(f"{base(shop)}/imports/", {"kind": "products", "file": SimpleUploadedFile("x.csv", b"a,b\n1,2\n")})
     assert r.status_code == 400 and b"Missing columns" in r.content
@@ -172,7 +211,7 @@ def test_images_via_page(shop):
 def test_low_stock_page(shop):
     owner = load_actor(shop.owner, shop)
     sku = first_sku(make_product(owner))
-    services.low_stock_scan(shop_id=shop.pk)
+    services.low_stock_scan(actor=system_actor(shop))
     web = web_client_for(make_member(shop, "viewer").user, reauth=False)
     page = web.get(f"{base(shop)}/low-stock/").content.decode()
     assert f'data-sku="{sku.code}"' in page
@@ -205,7 +244,7 @@ def busy(shop):
 
 @pytest.mark.parametrize("path", ["/products/", "/stock/", "/stock/movements/", "/low-stock/"])
 def test_pages_do_not_grow_with_rows(busy, path):
-    services.low_stock_scan(shop_id=busy.pk)
+    services.low_stock_scan(actor=system_actor(busy))
     web = web_client_for(busy.owner, reauth=False)
 
     def count(page):
@@ -236,3 +275,22 @@ def test_remove_a_variant_from_the_product_page(shop):
     r = web.post(f"/shops/{shop.pk}/catalog/skus/{first.pk}/delete/", follow=True)
     assert "A product keeps at least one variant" in r.content.decode()
     assert SKU.objects.for_shop(shop).filter(product=product).count() == 1
+
+
+def test_a_member_limited_to_warehouses_cannot_add_one_on_the_page(shop):
+    owner = load_actor(shop.owner, shop)
+    mine = make_warehouse(owner)
+    web = web_client_for(make_member(shop, "operator", scopes={"warehouse": [mine.pk]}).user, reauth=False)
+    page = web.get(f"{base(shop)}/warehouses/").content.decode()
+    assert mine.code in page
+    r = web.post(f"{base(shop)}/warehouses/", {"name": "Mine too", "code": "mine-too"})
+    assert r.status_code == 403 and b"cannot open new ones" in r.content
+    assert not Warehouse.objects.for_shop(shop).filter(code="mine-too").exists()
+    assert 'name="code"' not in page  # the form is not offered
+
+
+def test_the_import_page_refuses_an_import_kind_the_member_may_not_run(shop):
+    support = web_client_for(make_member(shop, "support").user, reauth=False)
+    upload = SimpleUploadedFile("p.csv", b"sku,title,price\nA,B,1\n")
+    assert support.post(f"{base(shop)}/imports/", {"kind": "products", "file": upload}).status_code == 403
+    assert not ImportJob.objects.for_shop(shop).exists()

@@ -7,18 +7,7 @@ import json
 from django import forms
 from django.utils.translation import gettext_lazy as _
 
-from backoffice.errors import ServiceError
 from catalog.models import ImportJob
-
-
-def apply_service_error(form: forms.Form, exc: ServiceError) -> None:
-    """Show a service's error on the form: on its fields when it names them, else on top."""
-    placed = {f.split(".")[-1]: m for f, m in (exc.fields or {}).items() if f.split(".")[-1] in form.fields}
-    for field, messages in placed.items():
-        for message in messages if isinstance(messages, list) else [messages]:
-            form.add_error(field, str(message))
-    if not placed:
-        form.add_error(None, exc.message)
 
 
 class JSONObjectField(forms.CharField):

@@ -20,10 +20,13 @@ urlpatterns = [
     ),
     path(f"{P}/stock/", views.StockView.as_view(), name="stock"),
     path(f"{P}/stock/movements/", views.MovementListView.as_view(), name="movements"),
+    path(f"{P}/stock/export/", views.StockExportView.as_view(), name="stock_export"),
     path(f"{P}/low-stock/", views.LowStockView.as_view(), name="low_stock"),
     path(f"{P}/imports/", views.ImportListView.as_view(), name="imports"),
     path(f"{P}/imports/<int:pk>/", views.ImportDetailView.as_view(), name="import_detail"),
     path(f"{P}/imports/<int:pk>/report/", views.ImportReportView.as_view(), name="import_report"),
+    path(f"{P}/exports/", views.ExportListView.as_view(), name="exports"),
+    path(f"{P}/exports/<int:pk>/download/", views.ExportDownloadView.as_view(), name="export_download"),
     path(f"{P}/categories/", views.CategoryListView.as_view(), name="categories"),
     path(f"{P}/warehouses/", views.WarehouseListView.as_view(), name="warehouses"),
 ]

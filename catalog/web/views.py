@@ -5,18 +5,20 @@ from __future__ import annotations
 from urllib.parse import urlencode
 
 from django.contrib import messages
-from django.core.exceptions import PermissionDenied
 from django.core.paginator import Paginator
+from django.http import FileResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
 from django.utils.translation import gettext as _
 from django.views import View
 
 from backoffice.authz import can
-from backoffice.errors import ServiceError
+from backoffice.errors import Forbidden, NotFound, ServiceError
+from backoffice.forms import apply_service_error
+from backoffice.tabular import stream_csv
 from backoffice.web import ShopPageMixin
-from catalog import images, selectors, services, transfer
-from catalog.models import SKU, Category, LowStockAlert, Product, ProductImage, StockMovement
+from catalog import selectors, services
+from catalog.models import SKU, Category, ExportJob, LowStockAlert, Product, StockMovement
 from catalog.web import forms as f
 
 PAGE_SIZE = 25
@@ -28,6 +30,13 @@ def _page(request, qs):
 
 def _querystring(request) -> str:
     return urlencode({k: v for k, v in request.GET.items() if k != "page"})
+
+
+def _form_error(form, exc: ServiceError) -> None:
+    """A refusal on the form's fields (400); a refusal of the action itself stays a 403/404."""
+    if isinstance(exc, (Forbidden, NotFound)):
+        raise exc
+    apply_service_error(form, exc)
 
 
 # --------------------------------------------------------------------------------------------- products
@@ -45,6 +54,7 @@ class ProductListView(ShopPageMixin, View):
             "statuses": Product.Status.choices,
             "categories": selectors.category_list(shop=self.shop, actor=self.actor),
             "warehouses": selectors.warehouse_list(shop=self.shop, actor=self.actor),
+            "export_url": reverse("catalog:product_export", kwargs={"shop": self.shop.pk}),
         }
         template = "catalog/_product_rows.html" if request.htmx else "catalog/product_list.html"
         return render(request, template, context)
@@ -76,16 +86,32 @@ class ProductBulkView(ShopPageMixin, View):
         return redirect("catalog:product_list", shop=self.shop.pk)
 
 
-class ProductExportView(ShopPageMixin, View):
-    required_action = "catalog.view"
+class _ExportStartView(ShopPageMixin, View):
+    """Start an export of what a list shows (its filters come with the form); it is built in the
+    background and appears on the exports page."""
 
-    def get(self, request, shop):
-        fmt = request.GET.get("file_format", "csv")
-        qs = selectors.product_list(shop=self.shop, actor=self.actor, filters=request.GET)
-        ids = [int(i) for i in request.GET.getlist("ids") if i.isdigit()]
-        if ids:
-            qs = qs.filter(pk__in=ids)
-        return transfer.export_products(qs, actor=self.actor, fmt="xlsx" if fmt == "xlsx" else "csv")
+    required_action = "catalog.view"
+    kind = ""
+
+    def post(self, request, shop):
+        try:
+            services.export_create(actor=self.actor, kind=self.kind, fmt=request.POST.get("format", "csv"),
+                                   filters=request.POST)  # fmt: skip
+        except (Forbidden, NotFound):
+            raise
+        except ServiceError as exc:
+            messages.error(request, exc.message)
+        else:
+            messages.success(request, _("Export started; it appears below when ready."))
+        return redirect("catalog:exports", shop=self.shop.pk)
+
+
+class ProductExportView(_ExportStartView):
+    kind = ExportJob.Kind.PRODUCTS
+
+
+class StockExportView(_ExportStartView):
+    kind = ExportJob.Kind.STOCK
 
 
 def _variant_data(form_data: dict, show_cost: bool) -> dict:
@@ -111,7 +137,7 @@ class ProductFormMixin:
         context = {"form": form, "formset": formset, "product": product, "show_cost": self._show_cost()}
         if product is not None:
             context.update(
-                images=ProductImage.objects.for_shop(self.shop).filter(product=product).order_by("position", "id"),
+                images=selectors.image_list(shop=self.shop, product=product),
                 image_form=f.ImageUploadForm(),
                 stock=selectors.stock_list(shop=self.shop, actor=self.actor, filters={"product": product.pk}),
             )
@@ -183,7 +209,7 @@ class ProductDetailView(ProductFormMixin, ShopPageMixin, View):
                      "description": product.description, "attributes": product.attributes},
             categories=self._categories(),
         )  # fmt: skip
-        skus = SKU.objects.for_shop(self.shop).filter(product=product).order_by("id")
+        skus = selectors.product_skus(shop=self.shop, product=product)
         formset = self._formset(initial=[
             {"id": s.pk, "code": s.code, "price": s.price, "old_price": s.old_price, "cost": s.cost,
              "barcode": s.barcode, "weight": s.weight, "low_stock_threshold": s.low_stock_threshold,
@@ -228,12 +254,11 @@ class ProductTransitionView(ShopPageMixin, View):
     def post(self, request, shop, pk, op):
         product = get_object_or_404(self.scoped(Product), pk=pk)
         try:
-            self.OPS[op](actor=self.actor, product=product)
+            product = self.OPS[op](actor=self.actor, product=product)
         except ServiceError as exc:
             messages.error(request, exc.message)
         else:
-            messages.success(request, _("Status: %(s)s") % {"s": Product.objects.for_shop(self.shop).get(pk=pk)
-                                                               .get_status_display()})  # fmt: skip
+            messages.success(request, _("Status: %(s)s") % {"s": product.get_status_display()})
         return redirect("catalog:product_detail", shop=self.shop.pk, pk=pk)
 
 
@@ -244,27 +269,22 @@ class ProductImagesView(ShopPageMixin, View):
 
     def post(self, request, shop, pk):
         product = get_object_or_404(self.scoped(Product), pk=pk)
-        current = list(ProductImage.objects.for_shop(self.shop).filter(product=product).order_by("position", "id"))
         try:
-            if request.POST.get("delete"):
-                image = next((i for i in current if str(i.pk) == request.POST["delete"]), None)
+            if request.POST.get("delete") or request.POST.get("move"):
+                image = selectors.image_get(shop=self.shop, product=product,
+                                            pk=request.POST.get("delete") or request.POST.get("move"))  # fmt: skip
                 if image is None:
                     raise ServiceError(_("No such image."))
-                images.image_remove(actor=self.actor, image=image)
-            elif request.POST.get("move"):
-                order = [i.pk for i in current]
-                at = next((n for n, i in enumerate(current) if str(i.pk) == request.POST["move"]), None)
-                if at is None:
-                    raise ServiceError(_("No such image."))
-                to = at - 1 if request.POST.get("dir") == "up" else at + 1
-                if 0 <= to < len(order):
-                    order[at], order[to] = order[to], order[at]
-                images.images_reorder(actor=self.actor, product=product, order=order)
+                if request.POST.get("delete"):
+                    services.image_remove(actor=self.actor, image=image)
+                else:
+                    services.image_move(actor=self.actor, product=product, image=image,
+                                        up=request.POST.get("dir") == "up")  # fmt: skip
             else:
                 form = f.ImageUploadForm(request.POST, request.FILES)
                 if not form.is_valid():
                     raise ServiceError(_("Choose an image file."))
-                images.image_add(actor=self.actor, product=product, upload=form.cleaned_data["image"])
+                services.image_add(actor=self.actor, product=product, upload=form.cleaned_data["image"])
                 messages.success(request, _("Image added."))
         except ServiceError as exc:
             messages.error(request, exc.message)
@@ -293,6 +313,7 @@ class StockView(ShopPageMixin, View):
             "warehouses": self._warehouses(),
             "form": form,
             "may_adjust": can(self.actor, "catalog.manage_stock"),
+            "export_url": reverse("catalog:stock_export", kwargs={"shop": self.shop.pk}),
         }
         template = "catalog/_stock_rows.html" if request.htmx and request.method == "GET" else self.template
         return render(request, template, context, status=status)
@@ -316,7 +337,7 @@ class StockView(ShopPageMixin, View):
                     services.stock_adjust(actor=self.actor, sku=sku, warehouse=warehouse, delta=data["delta"],
                                           reason=data["reason"], note=data["note"])  # fmt: skip
                 except ServiceError as exc:
-                    f.apply_service_error(form, exc)
+                    _form_error(form, exc)
                 else:
                     messages.success(
                         request, _("Stock of %(sku)s changed by %(d)+d.") % {"sku": sku.code, "d": data["delta"]}
@@ -368,13 +389,11 @@ class ImportListView(ShopPageMixin, View):
     def post(self, request, shop):
         form = f.ImportForm(request.POST, request.FILES)
         if form.is_valid():
-            kind = form.cleaned_data["kind"]
-            if not can(self.actor, transfer.IMPORT_ACTIONS[kind]):
-                raise PermissionDenied
             try:
-                job = transfer.import_job_create(actor=self.actor, kind=kind, upload=form.cleaned_data["file"])
+                job = services.import_job_create(actor=self.actor, kind=form.cleaned_data["kind"],
+                                                 upload=form.cleaned_data["file"])  # fmt: skip
             except ServiceError as exc:
-                f.apply_service_error(form, exc)
+                _form_error(form, exc)
             else:
                 return redirect("catalog:import_detail", shop=self.shop.pk, pk=job.pk)
         return self._render(request, form, status=400)
@@ -396,7 +415,30 @@ class ImportReportView(ShopPageMixin, View):
 
     def get(self, request, shop, pk):
         job = get_object_or_404(selectors.import_list(shop=self.shop, actor=self.actor), pk=pk)
-        return transfer.error_report_response(job)
+        return stream_csv(*selectors.import_report(job=job))
+
+
+class ExportListView(ShopPageMixin, View):
+    """The catalog exports this member may see, newest first; the list polls while one is being built."""
+
+    required_action = "catalog.view"
+
+    def get(self, request, shop):
+        page = _page(request, selectors.export_list(shop=self.shop, actor=self.actor).order_by("-id"))
+        for job in page:
+            job.may_download = selectors.export_may_download(actor=self.actor, job=job)
+        return render(request, "catalog/exports.html", {
+            "page": page, "querystring": _querystring(request),
+            "busy": any(not j.is_finished for j in page),
+        })  # fmt: skip
+
+
+class ExportDownloadView(ShopPageMixin, View):
+    required_action = "catalog.view"
+
+    def get(self, request, shop, pk):
+        job = selectors.export_for_download(shop=self.shop, actor=self.actor, pk=pk)
+        return FileResponse(job.file.open("rb"), as_attachment=True, filename=job.file_basename)
 
 
 # --------------------------------------------------------------------------------------------- categories, warehouses
@@ -427,7 +469,7 @@ class CategoryListView(ShopPageMixin, View):
             try:
                 services.category_create(actor=self.actor, name=form.cleaned_data["name"], parent=parent)
             except ServiceError as exc:
-                f.apply_service_error(form, exc)
+                _form_error(form, exc)
             else:
                 messages.success(request, _("Category added."))
                 return redirect("catalog:categories", shop=self.shop.pk)
@@ -440,7 +482,7 @@ class WarehouseListView(ShopPageMixin, View):
 
     def _render(self, request, form, status=200):
         qs = selectors.warehouse_list(shop=self.shop, actor=self.actor)
-        may_add = can(self.actor, "catalog.manage_stock") and "warehouse" not in self.actor.scopes
+        may_add = selectors.warehouse_may_create(actor=self.actor)
         return render(request, "catalog/warehouses.html", {"page": _page(request, qs), "form": form,
                       "may_add": may_add, "querystring": _querystring(request)}, status=status)  # fmt: skip
 
@@ -448,14 +490,12 @@ class WarehouseListView(ShopPageMixin, View):
         return self._render(request, f.WarehouseForm())
 
     def post(self, request, shop):
-        if "warehouse" in self.actor.scopes:
-            raise PermissionDenied
         form = f.WarehouseForm(request.POST)
         if form.is_valid():
             try:
                 services.warehouse_create(actor=self.actor, **form.cleaned_data)
             except ServiceError as exc:
-                f.apply_service_error(form, exc)
+                _form_error(form, exc)
             else:
                 messages.success(request, _("Warehouse added."))
                 return redirect("catalog:warehouses", shop=self.shop.pk)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from django.urls import reverse
 from django.utils import timezone
 from rest_framework import serializers
 
@@ -11,7 +12,7 @@ from orders.models import DeliveryMethod, ExportJob, Order, OrderEvent, OrderLin
 
 def _visible(context) -> bool:
     if "contact_visible" not in context:
-        context["contact_visible"] = selectors.may_see_contact(context.get("actor"))
+        context["contact_visible"] = selectors.may_see_contact(actor=context.get("actor"))
     return context["contact_visible"]
 
 
@@ -45,7 +46,7 @@ class OrderListSerializer(serializers.ModelSerializer):
                   "cancel_reason", "created_at"]  # fmt: skip
 
     def get_buyer(self, order) -> dict:
-        return selectors.buyer_of(order, _visible(self.context))
+        return selectors.buyer_of(order=order, visible=_visible(self.context))
 
 
 class OrderSerializer(OrderListSerializer):
@@ -80,7 +81,8 @@ def order_rows(orders: list[dict], lines: dict[int, list[dict]], *, visible: boo
         out.append({
             "id": o["id"], "number": o["number"], "external_id": o["external_id"], "state": o["state"],
             "delivery_method": o["delivery_method"],
-            "buyer": selectors.buyer_fields(o["buyer_name"], o["buyer_phone"], o["buyer_address"], visible),
+            "buyer": selectors.buyer_fields(name=o["buyer_name"], phone=o["buyer_phone"], address=o["buyer_address"],
+                                            visible=visible),
             "lines": [{"id": ln["id"], "sku": ln["sku_code"], "sku_id": ln["sku_id"], "title": ln["title"],
                        "quantity": ln["quantity"], "unit_price": f"{ln['unit_price']:.2f}",
                        "returned_quantity": ln["returned_quantity"]} for ln in lines.get(o["id"], ())],
@@ -279,7 +281,7 @@ class ExportJobSerializer(serializers.ModelSerializer):
     def get_download(self, job) -> str | None:
         if job.status != ExportJob.Status.DONE:
             return None
-        return f"/api/v1/shops/{job.shop_id}/order-exports/{job.pk}/download/"
+        return reverse("api:orders_api:order-exports-download", kwargs={"shop": job.shop_id, "pk": job.pk})
 
 
 class ExportCreateSerializer(serializers.Serializer):

@@ -4,13 +4,19 @@ from __future__ import annotations
 
 import itertools
 from decimal import Decimal
+from typing import TYPE_CHECKING
 
-from accounts.models import User
+from django.contrib.auth import get_user_model
+
+from backoffice.authz import system_actor
+from catalog import selectors as catalog_selectors
 from catalog import services as catalog
-from catalog.models import SKU, Warehouse
 from orders import services
 from orders.models import Order, Return
 from tests.fixtures import owner_actor
+
+if TYPE_CHECKING:
+    from catalog.models import SKU, Warehouse
 
 _seq = itertools.count(1)
 
@@ -21,18 +27,17 @@ def make_sku(shop, *, stock: int = 10, price: str = "990.00", warehouse: Warehou
     n = next(_seq)
     if warehouse is None:
         warehouse = catalog.warehouse_create(actor=actor, name=f"Main {n}", code=f"wh{n}")
-    product = catalog.product_create(
-        actor=actor, title=f"Product {n}", skus=[{"code": code or f"SKU-{n}", "price": price}]
-    )
-    sku = SKU.objects.for_shop(shop).get(product=product)
+    code = code or f"SKU-{n}"
+    catalog.product_create(actor=actor, title=f"Product {n}", skus=[{"code": code, "price": price}])
+    sku = catalog_selectors.skus_by_code(shop=shop, codes=[code])[code]
     if stock:
         catalog.stock_adjust(actor=actor, sku=sku, warehouse=warehouse, delta=stock, reason="receipt")
     return sku, warehouse
 
 
-def platform_user() -> User:
+def platform_user():
     n = next(_seq)
-    return User.objects.create_user(username=f"platform{n}", email=f"platform{n}@example.com",
+    return get_user_model().objects.create_user(username=f"platform{n}", email=f"platform{n}@example.com",
                                     password="s3cret-Pass-1", is_staff=True)  # fmt: skip
 
 
@@ -42,7 +47,7 @@ BUYER = {"name": "Ivan Petrov", "phone": "+7 912 345-67-89", "address": "Moscow,
 def intake(shop, sku: SKU, *, quantity: int = 1, unit_price: str = "990.00", external_id: str | None = None,
            delivery_method: str = "standard", buyer: dict | None = None) -> Order:  # fmt: skip
     order, _created = services.order_intake(
-        shop=shop, external_id=external_id or f"MP-{next(_seq)}", delivery_method=delivery_method,
+        actor=system_actor(shop), external_id=external_id or f"MP-{next(_seq)}", delivery_method=delivery_method,
         buyer=buyer or BUYER, lines=[{"sku": sku.code, "quantity": quantity, "unit_price": Decimal(unit_price)}],
     )  # fmt: skip
     return order

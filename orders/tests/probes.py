@@ -7,6 +7,8 @@ from __future__ import annotations
 
 from django.forms.models import model_to_dict
 
+from backoffice.authz import load_actor, system_actor
+from backoffice.jobs import job_fields
 from orders import services
 from orders.models import ExportJob, Order, OrderEvent, Refund, Return
 from orders.tests.factories import make_sku, order_in, return_in
@@ -27,14 +29,13 @@ def extend_world(world) -> None:
     o["return_requested"] = return_in(shop, Return.State.REQUESTED, order=order_in(shop, S.DELIVERED, sku=sku))
     o["return_approved"] = return_in(shop, Return.State.APPROVED, order=order_in(shop, S.DELIVERED, sku=sku))
     o["return_received"] = return_in(shop, Return.State.RECEIVED, order=order_in(shop, S.DELIVERED, sku=sku))
-    o["refund"] = services.refund_create(actor=None, shop=shop, order=o["order_delivered"], amount="1.00",
+    o["refund"] = services.refund_create(actor=system_actor(shop), order=o["order_delivered"], amount="1.00",
                                          reason="Probe")  # fmt: skip
-    # A finished export without buyer contact (made by finance): every export holder may download it.
-    from backoffice.authz import load_actor
-
+    # A finished export without buyer contact (made by finance, not limited to warehouses): every export
+    # holder not limited to warehouses may download it.
     finance = load_actor(world.members["finance"].user, shop)
-    job = ExportJob.objects.for_shop(shop).create(shop=shop, fmt="csv", created_by=finance.user, contact_visible=False)
-    o["order_export"] = services.export_build(shop_id=shop.pk, job_id=job.pk)
+    job = ExportJob.objects.for_shop(shop).create(**job_fields(finance), fmt="csv", contact_visible=False)
+    o["order_export"] = services.export_build(actor=system_actor(shop), job_id=job.pk)
 
 
 def snapshot(shop) -> dict:

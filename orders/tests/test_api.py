@@ -10,6 +10,7 @@ from datetime import timedelta
 import pytest
 from django.utils import timezone
 
+from backoffice.authz import system_actor
 from catalog.models import Stock
 from orders.models import ExportJob, Order, OrderEvent
 from orders.tests.factories import BUYER, intake, make_sku, order_in, platform_user, return_in
@@ -200,6 +201,10 @@ def test_list_filters_sort_and_cursor(shop):
     assert api.get(url, {"state": "lost"}).status_code == 400
     assert api.get(url, {"sort": "buyer_name"}).status_code == 400
     assert api.get(url, {"date_from": "yesterday"}).status_code == 400
+    for bad in ({"date_from": "2026-02-30"}, {"warehouse": "²"}, {"warehouse": "99999999999999999999"}):
+        r = api.get(url, bad)
+        assert r.status_code == 400 and set(r.json()["error"]["fields"]) == set(bad), r.content
+    assert api.get(f"/api/v1/shops/{shop.pk}/returns/", {"order": "x"}).status_code == 400
     listed = api.get(url, {"overdue": "1"}).json()["results"][0]
     assert listed["is_overdue"] is True
     # cursor pagination
@@ -225,6 +230,14 @@ def test_member_limited_to_a_warehouse_sees_only_its_orders(shop):
     assert api.get(f"/api/v1/shops/{shop.pk}/orders/{theirs.pk}/").status_code == 404
     r = api.post(f"/api/v1/shops/{shop.pk}/orders/{theirs.pk}/cancel/", {"reason": "buyer_request"}, format="json")
     assert r.status_code == 404
+    for verb, body in (("pack", {"carrier": "C", "tracking_number": "T"}), ("confirm", {}), ("ship", {})):
+        assert api.post(f"/api/v1/shops/{shop.pk}/orders/{theirs.pk}/{verb}/", body, format="json").status_code == 404
+    r = api.post(f"/api/v1/shops/{shop.pk}/orders/bulk-pack/",
+                 {"orders": [{"id": theirs.pk, "carrier": "C", "tracking_number": "T"}]}, format="json")  # fmt: skip
+    assert r.status_code == 200 and r.json()["failed"][str(theirs.pk)]["code"] == "not_found"
+    theirs.refresh_from_db()
+    assert theirs.state == S.AWAITING_PACKAGING and not theirs.tracking_number
+    assert OrderEvent.objects.for_shop(shop).filter(order=theirs).count() == 1  # created, nothing since
     assert api.post(f"/api/v1/shops/{shop.pk}/orders/{mine.pk}/cancel/", {"reason": "buyer_request"},
                     format="json").status_code == 200  # fmt: skip
 
@@ -332,7 +345,7 @@ def test_list_and_detail_queries_do_not_grow(shop):
 
     small = intake(shop, sku)
     big, _ = services.order_intake(
-        shop=shop,
+        actor=system_actor(shop),
         external_id="BIG",
         delivery_method="standard",
         buyer=BUYER,
@@ -371,5 +384,52 @@ def test_fast_list_matches_the_serializer(shop, members, role):
     from orders.selectors import lines_by_order
 
     rows = list(Order.objects.for_shop(shop).order_by("-id").values(*ORDER_LIST_FIELDS))
-    fast = order_rows(rows, lines_by_order(shop=shop, order_ids=[o.pk for o in orders]), visible=may_see_contact(actor))
+    fast = order_rows(
+        rows, lines_by_order(shop=shop, order_ids=[o.pk for o in orders]), visible=may_see_contact(actor=actor)
+    )
     assert listed == fast == [dict(x) for x in expected]
+
+
+def test_exports_follow_the_job_visibility_rule(shop, django_capture_on_commit_callbacks):
+    """A member limited to a warehouse who may export neither lists nor downloads an all-warehouse
+    export; they see their own and another member's whose scope lies within theirs."""
+    north_sku, north = make_sku(shop, stock=10)
+    south_sku, south = make_sku(shop, stock=10)
+    north_order = order_in(shop, S.AWAITING_PACKAGING, sku=north_sku)
+    south_order = order_in(shop, S.AWAITING_PACKAGING, sku=south_sku)
+    owner = api_client_for(shop.owner)
+    clerk = api_client_for(make_member(shop, "operator", scopes={"warehouse": [north.pk]}).user)
+    colleague = api_client_for(make_member(shop, "operator", scopes={"warehouse": [north.pk]}).user)
+    wider = api_client_for(make_member(shop, "operator", scopes={"warehouse": [north.pk, south.pk]}).user)
+    url = f"/api/v1/shops/{shop.pk}/order-exports/"
+
+    def export(client) -> int:
+        with django_capture_on_commit_callbacks(execute=True):
+            r = client.post(url, {"format": "csv"}, format="json")
+        assert r.status_code == 201, r.content
+        return r.json()["id"]
+
+    everything, own, within, beyond = export(owner), export(clerk), export(colleague), export(wider)
+    assert ExportJob.objects.for_shop(shop).get(pk=everything).scope == {}
+    listed = {j["id"] for j in clerk.get(url).json()["results"]}
+    assert listed == {own, within}
+    for job_id in (everything, beyond):
+        assert clerk.get(f"{url}{job_id}/").status_code == 404
+        assert _download(clerk, shop, job_id)[0] == 404
+    status, content = _download(clerk, shop, own)
+    assert status == 200 and north_order.number in content.decode() and south_order.number not in content.decode()
+    assert _download(clerk, shop, within)[0] == 200
+    # The owner (not limited) sees every export.
+    assert {j["id"] for j in owner.get(url).json()["results"]} == {everything, own, within, beyond}
+    status, content = _download(owner, shop, everything)
+    assert status == 200 and south_order.number in content.decode()
+
+
+def test_export_cells_cannot_run_as_formulas(shop, django_capture_on_commit_callbacks):
+    sku, _wh = make_sku(shop, stock=5)
+    intake(shop, sku, buyer={"name": '=HYPERLINK("http://x")', "phone": "+7 900", "address": "@here"})
+    api = api_client_for(shop.owner)
+    with django_capture_on_commit_callbacks(execute=True):
+        job_id = api.post(f"/api/v1/shops/{shop.pk}/order-exports/", {"format": "csv"}, format="json").json()["id"]
+    rows = list(csv.reader(io.StringIO(_download(api, shop, job_id)[1].decode("utf-8-sig"))))
+    assert rows[1][7].startswith("'=") and rows[1][8] == "'+7 900" and rows[1][9] == "'@here"

@@ -5,10 +5,10 @@ from decimal import Decimal
 import pytest
 
 from accounts.models import AuditEntry
-from backoffice.authz import load_actor
-from backoffice.errors import Conflict, Forbidden, ValidationFailed
+from backoffice.authz import can, load_actor, system_actor
+from backoffice.errors import Conflict, Forbidden, NotFound, ValidationFailed
 from catalog.models import Stock
-from orders import services
+from orders import selectors, services
 from orders.models import Order, OrderEvent, Refund, Return
 from orders.tests.factories import BUYER, intake, make_sku, order_in, return_in
 from tests.fixtures import make_member, owner_actor
@@ -50,7 +50,7 @@ def test_intake_same_external_id_returns_the_existing_order(shop):
     sku, wh = make_sku(shop, stock=5)
     first = intake(shop, sku, external_id="MP-1")
     again, created = services.order_intake(
-        shop=shop,
+        actor=system_actor(shop),
         external_id="MP-1",
         delivery_method="express",
         buyer=BUYER,
@@ -65,7 +65,7 @@ def test_intake_refuses_whole_order_when_one_line_lacks_stock(shop):
     b, wb = make_sku(shop, stock=1)
     with pytest.raises(Conflict) as exc:
         services.order_intake(
-            shop=shop,
+            actor=system_actor(shop),
             external_id="X",
             delivery_method="standard",
             buyer=BUYER,
@@ -99,7 +99,9 @@ def test_intake_validates_meaning(shop, lines, buyer, method, field):
     sku, _wh = make_sku(shop)
     lines = [{**line, "sku": line["sku"].format(code=sku.code)} for line in lines]
     with pytest.raises(ValidationFailed) as exc:
-        services.order_intake(shop=shop, external_id="V1", delivery_method=method, buyer=buyer, lines=lines)
+        services.order_intake(
+            actor=system_actor(shop), external_id="V1", delivery_method=method, buyer=buyer, lines=lines
+        )
     assert field in exc.value.fields
 
 
@@ -118,8 +120,8 @@ def test_full_path_ships_stock_and_builds_timeline(shop):
     order = services.order_ship(actor=actor, order=order)
     st = stock_of(sku, wh)
     assert order.state == S.DELIVERING and (st.on_hand, st.reserved) == (1, 0)
-    services.order_tracking_event(shop=shop, order=order, status="in_transit", message="Sorting centre")
-    services.order_tracking_event(shop=shop, order=order, status="delivered")
+    services.order_tracking_event(actor=system_actor(shop), order=order, status="in_transit", message="Sorting centre")
+    services.order_tracking_event(actor=system_actor(shop), order=order, status="delivered")
     order.refresh_from_db()
     assert order.state == S.DELIVERED and order.delivered_at
     kinds = list(OrderEvent.objects.for_shop(shop).filter(order=order).order_by("id").values_list("kind", flat=True))
@@ -279,3 +281,126 @@ def test_a_warehouse_scoped_member_puts_returns_back_only_into_their_warehouses(
     assert not Stock.objects.for_shop(shop).filter(sku=sku, warehouse=south).exists()
     ret = services.return_receive(actor=clerk, ret=ret, warehouse=north)
     assert ret.state == Return.State.RECEIVED
+
+
+# -- the one checker: scope, actors, the state machine as offered -------------------------------
+
+
+def _north_and_south(shop):
+    """An order allocated in the north warehouse, one in the south, and an operator limited to the north."""
+    north_sku, north = make_sku(shop, stock=10)
+    south_sku, south = make_sku(shop, stock=10)
+    mine = order_in(shop, S.AWAITING_PACKAGING, sku=north_sku)
+    theirs = order_in(shop, S.AWAITING_PACKAGING, sku=south_sku)
+    clerk = load_actor(make_member(shop, "operator", scopes={"warehouse": [north.pk]}).user, shop)
+    return mine, theirs, clerk
+
+
+def test_can_places_an_order_in_a_warehouse_scope_by_its_allocations(shop):
+    mine, theirs, clerk = _north_and_south(shop)
+    assert can(clerk, "orders.process", mine) and not can(clerk, "orders.process", theirs)
+    assert can(owner_actor(shop), "orders.process", theirs)
+    assert [o.pk for o in selectors.order_list(shop=shop, actor=clerk)] == [mine.pk]
+    assert selectors.order_get(shop=shop, actor=clerk, pk=theirs.pk) is None
+
+
+def test_a_warehouse_scoped_member_cannot_act_on_an_order_outside_their_warehouses(shop):
+    mine, theirs, clerk = _north_and_south(shop)
+    for call in (
+        lambda: services.order_pack(actor=clerk, order=theirs, carrier="C", tracking_number="T"),
+        lambda: services.order_cancel(actor=clerk, order=theirs, reason="buyer_request"),
+    ):
+        with pytest.raises(Forbidden) as exc:
+            call()
+        assert exc.value.code == "out_of_scope"
+    theirs.refresh_from_db()
+    assert theirs.state == S.AWAITING_PACKAGING and not theirs.tracking_number
+    assert services.order_pack(actor=clerk, order=mine, carrier="C", tracking_number="T").state == S.AWAITING_DELIVER
+    # Bulk moves reach only what the member may process: the other order reads as missing.
+    result = services.order_confirm_many(actor=clerk, ids=[theirs.pk])
+    assert result == {"done": [], "failed": {str(theirs.pk): {"code": "not_found", "message": "Not found."}}}
+
+
+def test_services_refuse_a_bare_user(shop):
+    order = order_in(shop, S.AWAITING_PACKAGING)
+    for call in (
+        lambda: services.order_confirm(actor=shop.owner, order=order),
+        lambda: services.order_pack(actor=shop.owner, order=order, carrier="C", tracking_number="T"),
+        lambda: services.order_cancel(actor=shop.owner, order=order, reason="buyer_request"),
+        lambda: services.refund_create(actor=shop.owner, order=order, amount="1.00", reason="x"),
+        lambda: services.order_intake(
+            actor=shop.owner, external_id="U1", delivery_method="standard", buyer=BUYER, lines=[]
+        ),
+        lambda: services.export_create(actor=shop.owner, fmt="csv"),
+        lambda: services.overdue_scan(actor=shop.owner),
+        lambda: services.order_confirm(actor=None, order=order),
+    ):
+        with pytest.raises(TypeError):
+            call()
+    order.refresh_from_db()
+    assert order.state == S.AWAITING_PACKAGING and not Refund.objects.for_shop(shop).exists()
+
+
+def test_services_refuse_another_shops_order_and_a_missing_action(shop, other_shop, members):
+    order = order_in(shop, S.AWAITING_PACKAGING)
+    with pytest.raises(NotFound):
+        services.order_cancel(actor=owner_actor(other_shop), order=order, reason="buyer_request")
+    viewer = load_actor(members["viewer"].user, shop)
+    with pytest.raises(Forbidden):
+        services.order_cancel(actor=viewer, order=order, reason="buyer_request")
+    order.refresh_from_db()
+    assert order.state == S.AWAITING_PACKAGING
+
+
+def test_intake_and_tracking_are_for_the_integration_only(shop):
+    sku, _wh = make_sku(shop)
+    with pytest.raises(Forbidden):
+        services.order_intake(actor=owner_actor(shop), external_id="M1", delivery_method="standard", buyer=BUYER,
+                              lines=[{"sku": sku.code, "quantity": 1, "unit_price": "1.00"}])  # fmt: skip
+    order = order_in(shop, S.DELIVERING, sku=sku)
+    with pytest.raises(Forbidden):
+        services.order_tracking_event(actor=owner_actor(shop), order=order, status="delivered")
+    assert not Order.objects.for_shop(shop).filter(external_id="M1").exists()
+
+
+def test_stock_effects_name_the_member(shop):
+    from catalog.models import StockMovement
+
+    sku, _wh = make_sku(shop, stock=3)
+    order = order_in(shop, S.AWAITING_DELIVER, sku=sku)
+    services.order_ship(actor=owner_actor(shop), order=order)
+    shipped = StockMovement.objects.for_shop(shop).get(reference=f"order:{order.number}", kind="shipment")
+    assert shipped.actor == shop.owner
+    entry = AuditEntry.objects.for_shop(shop).get(action="stock.shipped")
+    assert entry.actor == shop.owner and entry.membership is None  # the system, for the member
+
+
+@pytest.mark.parametrize(
+    "state,offered",
+    [
+        # Paid orders: money can go back in any state while some is left to refund.
+        (S.AWAITING_CONFIRMATION, {"confirm", "cancel", "slip", "refund"}),
+        (S.AWAITING_PACKAGING, {"pack", "cancel", "slip", "refund"}),
+        (S.AWAITING_DELIVER, {"ship", "cancel", "slip", "track", "refund"}),
+        (S.DELIVERING, {"deliver", "slip", "track", "refund"}),
+        (S.DELIVERED, {"return", "refund", "slip", "track"}),
+        (S.CANCELLED, {"refund", "slip"}),
+    ],
+)
+def test_order_actions_follow_the_state_machine(shop, state, offered):
+    order = order_in(shop, state)
+    may = selectors.order_actions(actor=owner_actor(shop), order=order)
+    assert {name for name, ok in may.items() if ok} == offered
+
+
+def test_order_actions_follow_role_and_scope(shop, members):
+    mine, theirs, clerk = _north_and_south(shop)
+    assert selectors.order_actions(actor=clerk, order=mine)["pack"]
+    assert not any(selectors.order_actions(actor=clerk, order=theirs).values())
+    viewer = load_actor(members["viewer"].user, shop)
+    assert not any(selectors.order_actions(actor=viewer, order=mine).values())
+    ret = return_in(shop, Return.State.RECEIVED)
+    finance = load_actor(members["finance"].user, shop)
+    assert {k for k, v in selectors.return_actions(actor=finance, ret=ret).items() if v} == {"refund"}
+    support = load_actor(members["support"].user, shop)
+    assert {k for k, v in selectors.return_actions(actor=support, ret=ret).items() if v} == {"exchange"}

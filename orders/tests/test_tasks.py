@@ -4,7 +4,7 @@ import time
 
 import pytest
 
-from backoffice.authz import load_actor
+from backoffice.authz import load_actor, system_actor
 from backoffice.celery import app
 from orders import services
 from orders.models import ExportJob, Order
@@ -29,7 +29,7 @@ def test_worker_builds_the_export(celery_worker, settings, tmp_path):
         time.sleep(0.2)
     assert job.status == ExportJob.Status.DONE and job.rows == 1 and not job.contact_visible
     # A redelivery leaves a finished job alone.
-    assert build_export.delay(shop.pk, job.pk).get(timeout=30) == 1
+    assert build_export.delay(shop_id=shop.pk, job_id=job.pk).get(timeout=30) == 1
     assert build_export.name in app.tasks
 
 
@@ -77,9 +77,9 @@ def test_worker_reports_overdue_orders_once_to_those_who_process_them(celery_wor
     assert sorted(timeline.values_list("order_id", flat=True)) == sorted([late_north.pk, late_south.pk])
     assert {m.to[0] for m in mail.outbox} >= {shop.owner.email, north_operator.user.email}
     # Once: the next tick finds nothing new; the on-time order is reported when it, too, is late.
-    assert services.overdue_scan(shop_id=shop.pk) == {"overdue": 0, "notified": 0}
+    assert services.overdue_scan(actor=system_actor(shop)) == {"overdue": 0, "notified": 0}
     _late(on_time)
-    assert services.overdue_scan(shop_id=shop.pk) == {"overdue": 1, "notified": 2}
+    assert services.overdue_scan(actor=system_actor(shop)) == {"overdue": 1, "notified": 2}
 
 
 def test_overdue_event_shows_on_the_timeline(shop):
@@ -87,21 +87,21 @@ def test_overdue_event_shows_on_the_timeline(shop):
 
     order = order_in(shop, Order.State.AWAITING_PACKAGING)
     _late(order)
-    services.overdue_scan(shop_id=shop.pk)
+    services.overdue_scan(actor=system_actor(shop))
     html = web_client_for(shop.owner, reauth=False).get(f"/shops/{shop.pk}/orders/{order.pk}/").content.decode()
     assert 'data-kind="overdue"' in html and "Past its ship-by time" in html
 
 
 def test_notices_written_by_a_worker_are_in_the_shops_language(shop):
     from accounts.models import Notification
-    from accounts.services import expiring_members_notify
+    from accounts.services import staff_expiry_notify
     from tests.fixtures import make_member
 
     shop.language = "ru"
     shop.save(update_fields=["language"])
     order = order_in(shop, Order.State.AWAITING_PACKAGING)
     _late(order)
-    services.overdue_scan(shop_id=shop.pk)
+    services.overdue_scan(actor=system_actor(shop))
     title = Notification.objects.for_shop(shop).get(kind="overdue_orders", recipient=shop.owner).title
     assert title == "1 заказ не отгружен в срок"
 
@@ -110,6 +110,6 @@ def test_notices_written_by_a_worker_are_in_the_shops_language(shop):
     from django.utils import timezone
 
     make_member(shop, "viewer", expires_at=timezone.now() + timedelta(hours=3))
-    expiring_members_notify()
+    staff_expiry_notify(actor=system_actor(shop))
     told = Notification.objects.for_shop(shop).get(kind="member_expiring", recipient=shop.owner).title
     assert "Доступ сотрудника" in told

@@ -4,9 +4,10 @@ from __future__ import annotations
 
 import pytest
 
-from orders.models import Order, Return
+from backoffice.authz import system_actor
+from orders.models import ExportJob, Order, OrderEvent, Return
 from orders.tests.factories import BUYER, intake, make_sku, order_in, return_in
-from tests.fixtures import count_queries, web_client_for
+from tests.fixtures import count_queries, make_member, web_client_for
 
 pytestmark = pytest.mark.django_db
 S = Order.State
@@ -149,7 +150,7 @@ def test_pages_do_not_grow_with_rows_or_lines(shop):
 
     small = intake(shop, sku)
     big, _ = services.order_intake(
-        shop=shop,
+        actor=system_actor(shop),
         external_id="BIG",
         delivery_method="standard",
         buyer=BUYER,
@@ -207,3 +208,51 @@ def test_bulk_pack_with_nothing_to_pack_explains_itself(shop):
     web = web_client_for(shop.owner, reauth=False)
     html = web.get(f"/shops/{shop.pk}/orders/bulk-pack/").content.decode()
     assert 'id="nothing-to-pack"' in html and "bulk-pack-form" not in html
+
+
+def test_a_warehouse_scoped_member_cannot_reach_an_order_outside_their_warehouses(shop):
+    north_sku, north = make_sku(shop, stock=10)
+    south_sku, _south = make_sku(shop, stock=10)
+    mine = order_in(shop, S.AWAITING_PACKAGING, sku=north_sku)
+    theirs = order_in(shop, S.AWAITING_PACKAGING, sku=south_sku)
+    web = web_client_for(make_member(shop, "operator", scopes={"warehouse": [north.pk]}).user, reauth=False)
+    base = f"/shops/{shop.pk}/orders"
+    listing = web.get(f"{base}/").content.decode()
+    assert f'data-order="{mine.number}"' in listing and f'data-order="{theirs.number}"' not in listing
+    assert web.get(f"{base}/{theirs.pk}/").status_code == 404
+    assert web.get(f"{base}/{theirs.pk}/slip/").status_code == 404
+    assert web.post(f"{base}/{theirs.pk}/pack/", {"carrier": "C", "tracking_number": "T"}).status_code == 404
+    assert web.post(f"{base}/{theirs.pk}/cancel/", {"reason": "buyer_request"}).status_code == 404
+    web.post(f"{base}/bulk-pack/", {"ids": str(theirs.pk), "carrier": "C", f"tracking_{theirs.pk}": "T"})
+    theirs.refresh_from_db()
+    assert theirs.state == S.AWAITING_PACKAGING and OrderEvent.objects.for_shop(shop).filter(order=theirs).count() == 1
+    html = web.get(f"{base}/{mine.pk}/").content.decode()
+    assert 'id="pack"' in html
+
+
+def test_export_page_follows_the_job_visibility_rule(shop, django_capture_on_commit_callbacks):
+    north_sku, north = make_sku(shop, stock=10)
+    south_sku, south = make_sku(shop, stock=10)
+    order_in(shop, S.AWAITING_PACKAGING, sku=north_sku)
+    order_in(shop, S.AWAITING_PACKAGING, sku=south_sku)
+    owner = web_client_for(shop.owner, reauth=False)
+    clerk = web_client_for(make_member(shop, "operator", scopes={"warehouse": [north.pk]}).user, reauth=False)
+    colleague = web_client_for(make_member(shop, "operator", scopes={"warehouse": [north.pk]}).user, reauth=False)
+    url = f"/shops/{shop.pk}/orders/exports/"
+
+    def export(client) -> ExportJob:
+        before = set(ExportJob.objects.for_shop(shop).values_list("pk", flat=True))
+        with django_capture_on_commit_callbacks(execute=True):
+            assert client.post(url, {"format": "csv"}).status_code == 302
+        return ExportJob.objects.for_shop(shop).exclude(pk__in=before).get()
+
+    everything, own, within = export(owner), export(clerk), export(colleague)
+    html = clerk.get(url).content.decode()
+
+    def download(job) -> str:
+        return f"/shops/{shop.pk}/orders/exports/{job.pk}/download/"
+
+    assert download(own) in html and download(within) in html and download(everything) not in html
+    assert clerk.get(download(everything)).status_code == 404
+    assert clerk.get(download(own)).status_code == 200 and clerk.get(download(within)).status_code == 200
+    assert owner.get(download(everything)).status_code == 200

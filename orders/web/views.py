@@ -5,6 +5,7 @@ from __future__ import annotations
 from urllib.parse import urlencode
 
 from django.contrib import messages
+from django.core.exceptions import PermissionDenied
 from django.core.paginator import Paginator
 from django.http import FileResponse, Http404
 from django.shortcuts import redirect, render
@@ -13,27 +14,21 @@ from django.utils.translation import gettext as _
 from django.views import View
 
 from backoffice.authz import can
-from backoffice.errors import ServiceError, ValidationFailed
+from backoffice.errors import ServiceError
+from backoffice.forms import apply_service_error
+from backoffice.parsing import parse_ids
+from backoffice.tenancy.refs import ref_in_shop
 from backoffice.web import ShopPageMixin
-from catalog.models import Warehouse
+from catalog import selectors as catalog_selectors
 from orders import selectors, services
-from orders.models import DeliveryMethod, ExportJob, Order, Return
+from orders.models import DeliveryMethod, ExportJob, Order, Return, ReturnLine
 from orders.web import forms as f
 
 PAGE_SIZE = 25
 TABS = ["awaiting_confirmation", "awaiting_packaging", "awaiting_deliver", "delivering", "delivered", "cancelled"]
-
-
-def _form_errors(form, exc: ServiceError) -> None:
-    placed = False
-    for field, msgs in (exc.fields or {}).items():
-        name = field.split(".")[0].split("[")[0]
-        for msg in msgs:
-            if name in form.fields:
-                form.add_error(name, msg)
-                placed = True
-    if not placed:
-        form.add_error(None, exc.message)
+# The catalog's warehouse model, reached through orders' own foreign key (orders imports the catalog
+# only through its services and selectors).
+Warehouse = ReturnLine._meta.get_field("warehouse").related_model
 
 
 class _OrderPage(ShopPageMixin, View):
@@ -56,7 +51,7 @@ class OrderListView(ShopPageMixin, View):
         params = request.GET
         try:
             qs = selectors.order_list(shop=self.shop, actor=self.actor, filters=params)
-            qs = qs.order_by(*selectors.order_sort(params.get("sort")))
+            qs = qs.order_by(*selectors.order_sort(value=params.get("sort")))
             counts = selectors.state_counts(shop=self.shop, actor=self.actor, filters=params)
         except ServiceError as exc:
             messages.error(request, exc.message)
@@ -70,9 +65,9 @@ class OrderListView(ShopPageMixin, View):
             "tab_query": tab_query,
             "tabs": [(state, Order.State(state).label, counts[state]) for state in TABS],
             "count_all": counts["all"],
-            "contact_visible": selectors.may_see_contact(self.actor),
+            "contact_visible": selectors.may_see_contact(actor=self.actor),
             "methods": DeliveryMethod.choices,
-            "warehouses": self.scoped(Warehouse).order_by("name"),
+            "warehouses": catalog_selectors.warehouse_list(shop=self.shop, actor=self.actor, action="orders.view"),
             "may_process": can(self.actor, "orders.process"),
             "may_export": can(self.actor, "orders.export"),
             "sorts": [("-id", _("Newest")), ("id", _("Oldest")), ("ship_by", _("Ship-by soonest")),
@@ -88,9 +83,8 @@ class OrderBulkView(ShopPageMixin, View):
     required_action = "orders.process"
 
     def post(self, request, shop):
-        ids = [int(i) for i in request.POST.getlist("ids") if i.isdigit()][:200]
-        orders = selectors.order_list(shop=self.shop, actor=self.actor, action="orders.process")
-        result = services.order_confirm_many(actor=self.actor, orders=orders, ids=ids)
+        ids = parse_ids(request.POST.getlist("ids"), "ids", limit=200)
+        result = services.order_confirm_many(actor=self.actor, ids=ids)
         counts = {"done": len(result["done"]), "failed": len(result["failed"])}
         messages.success(request, _("%(done)s confirmed, %(failed)s skipped.") % counts)
         return redirect("orders:order_list", shop=self.shop.pk)
@@ -101,20 +95,10 @@ class OrderDetailView(_OrderPage):
 
     def get(self, request, shop, pk):
         order = self.get_order(pk)
-        a = self.actor
         return render(request, "orders/order_detail.html", {
             "order": order,
-            "buyer": selectors.buyer_of(order, selectors.may_see_contact(a)),
-            "may": {
-                "confirm": can(a, "orders.process") and order.state == Order.State.AWAITING_CONFIRMATION,
-                "pack": can(a, "orders.process") and order.state == Order.State.AWAITING_PACKAGING,
-                "ship": can(a, "orders.process") and order.state == Order.State.AWAITING_DELIVER,
-                "deliver": can(a, "orders.process") and order.state == Order.State.DELIVERING,
-                "cancel": can(a, "orders.cancel") and order.state in Order.OPEN_STATES,
-                "slip": can(a, "orders.process"),
-                "return": can(a, "orders.manage_returns") and order.state == Order.State.DELIVERED,
-                "refund": can(a, "orders.refund") and order.refundable > 0,
-            },
+            "buyer": selectors.buyer_of(order=order, visible=selectors.may_see_contact(actor=self.actor)),
+            "may": selectors.order_actions(actor=self.actor, order=order),
         })  # fmt: skip
 
 
@@ -171,7 +155,7 @@ class _FormView(_OrderPage):
                 self.done(order, form)
                 return self.back(order)
             except ServiceError as exc:
-                _form_errors(form, exc)
+                apply_service_error(form, exc)
         return render(request, self.template, {"order": order, "form": form}, status=400)
 
 
@@ -224,8 +208,7 @@ class OrderReturnCreateView(_FormView):
 def _ticked_ids(request) -> list[int]:
     """``?ids=1,2,3`` or ``?ids=1&ids=2`` (the list's buttons send the ticked boxes); at most 200."""
     source = request.POST if request.method == "POST" else request.GET
-    values = ",".join(source.getlist("ids")).replace(" ", "").split(",")
-    return list(dict.fromkeys(int(i) for i in values if i.isdigit()))[:200]
+    return parse_ids(",".join(source.getlist("ids")).replace(" ", ""), "ids", limit=200)
 
 
 class OrderBulkPackView(ShopPageMixin, View):
@@ -240,9 +223,9 @@ class OrderBulkPackView(ShopPageMixin, View):
         return list(qs.filter(pk__in=ids, state=Order.State.AWAITING_PACKAGING).order_by("id"))
 
     def _render(self, request, ids, orders, *, carrier="", tracking=None, errors=None, status=200):
-        visible = selectors.may_see_contact(self.actor)
+        visible = selectors.may_see_contact(actor=self.actor)
         tracking, errors = tracking or {}, errors or {}
-        rows = [{"order": o, "buyer": selectors.buyer_of(o, visible), "tracking": tracking.get(o.pk, ""),
+        rows = [{"order": o, "buyer": selectors.buyer_of(order=o, visible=visible), "tracking": tracking.get(o.pk, ""),
                  "error": errors.get(o.pk)} for o in orders]  # fmt: skip
         return render(request, "orders/bulk_pack.html", {
             "rows": rows, "ids": ",".join(str(o.pk) for o in orders), "carrier": carrier,
@@ -264,8 +247,7 @@ class OrderBulkPackView(ShopPageMixin, View):
         if errors or not orders:
             return self._render(request, ids, orders, carrier=carrier, tracking=tracking, errors=errors, status=400)
         items = [{"id": o.pk, "carrier": carrier, "tracking_number": tracking[o.pk]} for o in orders]
-        result = services.order_pack_many(actor=self.actor, orders=selectors.order_list(
-            shop=self.shop, actor=self.actor, action=self.required_action), items=items)  # fmt: skip
+        result = services.order_pack_many(actor=self.actor, items=items)
         messages.success(request, _("%(done)s packed.") % {"done": len(result["done"])})
         numbers = {str(o.pk): o.number for o in orders}
         for pk, failure in result["failed"].items():
@@ -286,8 +268,8 @@ class PackingSlipView(ShopPageMixin, View):
         )  # fmt: skip
         if pk is not None and not orders:
             raise Http404
-        visible = selectors.may_see_contact(self.actor)
-        slips = [{"order": o, "buyer": selectors.buyer_of(o, visible)} for o in orders]
+        visible = selectors.may_see_contact(actor=self.actor)
+        slips = [{"order": o, "buyer": selectors.buyer_of(order=o, visible=visible)} for o in orders]
         return render(request, "orders/packing_slips.html", {"slips": slips})
 
 
@@ -323,22 +305,13 @@ class ReturnDetailView(_ReturnPage):
 
     def get(self, request, shop, pk):
         ret = self.get_return(pk)
-        a = self.actor
-        manage = can(a, "orders.manage_returns")
-        S = Return.State
+        may = selectors.return_actions(actor=self.actor, ret=ret)
+        warehouses = ()
+        if may["receive"]:
+            warehouses = catalog_selectors.warehouse_list(shop=self.shop, actor=self.actor,
+                                                          action="orders.manage_returns").filter(is_active=True)  # fmt: skip
         return render(request, "orders/return_detail.html", {
-            "ret": ret,
-            "note_form": f.NoteForm(),
-            "receive_form": f.ReceiveForm(
-                warehouses=self.scoped(Warehouse, "orders.manage_returns").filter(is_active=True)
-            ),
-            "may": {
-                "approve": manage and ret.state == S.REQUESTED,
-                "reject": manage and ret.state == S.REQUESTED,
-                "receive": manage and ret.state == S.APPROVED,
-                "exchange": manage and ret.state == S.RECEIVED,
-                "refund": can(a, "orders.refund") and ret.state == S.RECEIVED,
-            },
+            "ret": ret, "note_form": f.NoteForm(), "receive_form": f.ReceiveForm(warehouses=warehouses), "may": may,
         })  # fmt: skip
 
 
@@ -368,13 +341,9 @@ class ReturnRejectView(_ReturnActionView):
 
 class ReturnReceiveView(_ReturnActionView):
     def run(self, ret, data):
-        value = data.get("warehouse") or ""
-        warehouse = None
-        if value:
-            warehouses = self.scoped(Warehouse, "orders.manage_returns")
-            warehouse = warehouses.filter(pk=value).first() if value.isdigit() else None
-            if warehouse is None:
-                raise ValidationFailed(_("Unknown warehouse."))
+        # A member limited to chosen warehouses is offered (and may name) only theirs.
+        warehouse = ref_in_shop(Warehouse, actor=self.actor, value=data.get("warehouse") or None, field="warehouse",
+                                action="orders.manage_returns")  # fmt: skip
         services.return_receive(actor=self.actor, ret=ret, warehouse=warehouse)
         messages.success(self.request, _("Return received."))
 
@@ -407,7 +376,7 @@ class ExportListView(ShopPageMixin, View):
         return render(request, "orders/export_list.html", {
             "form": form, "page": page, "filters": {k: v for k, v in request.GET.items() if k != "page"},
             "querystring": urlencode({k: v for k, v in request.GET.items() if k != "page"}),
-            "contact_visible": selectors.may_see_contact(self.actor),
+            "contact_visible": selectors.may_see_contact(actor=self.actor),
             "busy": any(j.status in (ExportJob.Status.PENDING, ExportJob.Status.RUNNING) for j in page),
         }, status=status)  # fmt: skip
 
@@ -423,7 +392,7 @@ class ExportListView(ShopPageMixin, View):
                 messages.success(request, _("Export started; it appears below when ready."))
                 return redirect("orders:export_list", shop=self.shop.pk)
             except ServiceError as exc:
-                _form_errors(form, exc)
+                apply_service_error(form, exc)
         return self._render(request, form, status=400)
 
 
@@ -431,11 +400,9 @@ class ExportDownloadView(ShopPageMixin, View):
     required_action = "orders.export"
 
     def get(self, request, shop, pk):
-        job = selectors.export_list(shop=self.shop, actor=self.actor).filter(pk=pk).first()
+        job = selectors.export_get(shop=self.shop, actor=self.actor, pk=pk)
         if job is None or job.status != ExportJob.Status.DONE or not job.file:
             raise Http404
-        if job.contact_visible and not selectors.may_see_contact(self.actor):
-            from django.core.exceptions import PermissionDenied
-
+        if job.contact_visible and not selectors.may_see_contact(actor=self.actor):
             raise PermissionDenied
         return FileResponse(job.file.open("rb"), as_attachment=True, filename=job.file.name.rsplit("/", 1)[-1])

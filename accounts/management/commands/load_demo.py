@@ -6,7 +6,7 @@ from django.test.utils import override_settings
 
 from accounts import services
 from accounts.models import Role, Shop, User
-from backoffice.authz import load_actor
+from backoffice.authz import load_actor, system_actor
 from backoffice.authz.actions import ROLE_TEMPLATES
 
 DEMO_PASSWORD = "demo-pass-2026"
@@ -28,8 +28,8 @@ class Command(BaseCommand):
                 owner, shop = services.shop_signup(
                     username=owner_name, email=f"{owner_name}@example.com", password=DEMO_PASSWORD, shop_name=shop_name
                 )
-                # Tiers are set by platform staff; the demo shops get room for a full team.
-                Shop.objects.filter(pk=shop.pk).update(tier=tier)
+                # Tiers are set by the platform; the demo shops get room for a full team.
+                services.shop_set_tier(actor=system_actor(shop), tier=tier)
             shop = Shop.objects.get(owner=owner, name=shop_name)
             actor = load_actor(owner, shop)
             rows.append((shop.name, "owner", owner_name))

@@ -7,11 +7,11 @@ from __future__ import annotations
 import random
 from decimal import Decimal
 
+from django.contrib.auth import get_user_model
 from django.core.management.base import BaseCommand
 from django.db import transaction
 
-from accounts.models import Shop, User
-from backoffice.authz import load_actor
+from backoffice.authz import load_actor, system_actor, tenant_model
 from catalog import services
 from catalog.models import Product
 
@@ -46,11 +46,12 @@ class Command(BaseCommand):
         parser.add_argument("--shop", type=int, action="append", help="shop id (repeatable); default: every shop")
 
     def handle(self, *args, shop=None, **options):
+        User = get_user_model()  # noqa: N806
         moderator = User.objects.filter(username="platform-moderator").first()
         if moderator is None:
             moderator = User.objects.create_user(username="platform-moderator", email="moderator@example.com",
                                                  password="demo-pass-2026", is_staff=True)  # fmt: skip
-        shops = Shop.objects.filter(pk__in=shop) if shop else Shop.objects.all()
+        shops = tenant_model().objects.filter(pk__in=shop) if shop else tenant_model().objects.all()
         for s in shops.order_by("id"):
             if Product.objects.for_shop(s).filter(ref__startswith="DEMO-").exists():
                 self.stdout.write(f"  {s.name}: demo catalog already there")
@@ -59,7 +60,7 @@ class Command(BaseCommand):
             self.stdout.write(self.style.SUCCESS(f"  {s.name}: {counts}"))
 
     @transaction.atomic
-    def _load(self, shop: Shop, moderator) -> str:
+    def _load(self, shop, moderator) -> str:
         rng = random.Random(shop.pk)
         actor = load_actor(shop.owner, shop)
         main = services.warehouse_create(actor=actor, name="Main warehouse", code="demo-main", address="1 Dock Road")
@@ -97,18 +98,20 @@ class Command(BaseCommand):
                             services.stock_adjust(actor=actor, sku=sku, warehouse=wh, delta=qty, reason="receipt",
                                                   note="Demo opening stock")  # fmt: skip
                 self._set_state(actor, moderator, product, STATES[n % len(STATES)])
-        result = services.low_stock_scan(shop_id=shop.pk)
+        result = services.low_stock_scan(actor=system_actor(shop))
         return f"{n} products, 2 warehouses, {len(categories)} categories, {result['opened']} low-stock alerts"
 
     def _set_state(self, actor, moderator, product, state: str) -> None:
+        shop = actor.shop
         if state == "draft":
             return
         if state == "archived":
             services.product_archive(actor=actor, product=product)
             return
         product = services.product_submit(actor=actor, product=product)
+        platform = system_actor(shop, user=moderator)  # the platform's moderator, as in the admin
         if state == "approved":
-            services.product_approve(user=moderator, product=product)
+            services.product_approve(actor=platform, product=product)
         elif state == "rejected":
-            services.product_reject(user=moderator, product=product,
+            services.product_reject(actor=platform, product=product,
                                     reason="Photos are missing; add at least one clear product image.")  # fmt: skip

@@ -130,3 +130,26 @@ def test_import_page_polls_a_real_worker_until_done(page: Page, live_server, cel
     expect(progress).to_contain_text("created 1500")
     expect(progress).not_to_have_attribute("hx-trigger", "every 1s")
     assert SKU.objects.for_shop(shop).filter(code__startswith="POLL-").count() == 1500
+
+
+@pytest.mark.worker
+def test_export_from_the_product_list_is_built_by_a_worker_and_downloaded(page: Page, live_server, celery_worker,
+                                                                        login, screenshot):  # fmt: skip
+    """The list's export button starts a background job; the exports page refreshes itself (no reload)
+    until a real Celery worker has built the file, then offers it for download."""
+    shop = make_shop("Exporter")
+    owner = load_actor(shop.owner, shop)
+    for i in range(30):
+        make_product(owner, title=f"Export item {i}", skus=2)
+    login(page, shop.owner)
+    page.goto(catalog_url(live_server, shop, "products/?search=Export+item+1"))
+    page.locator("#export-csv").click()
+    expect(page.get_by_role("heading", level=1)).to_have_text("Catalog exports")
+    row = page.locator("#exports-table tr[data-export]").first
+    expect(row).to_have_attribute("data-status", "done", timeout=60_000)
+    screenshot(page, "catalog-exports")
+    with page.expect_download() as info:
+        row.locator("[data-download]").click()
+    content = info.value.path().read_text(encoding="utf-8-sig")
+    lines = content.strip().splitlines()
+    assert lines[0].startswith("product_ref,title") and len(lines) == 1 + 2 * 11  # "Export item 1", 10..19

@@ -7,15 +7,14 @@ import time
 from django.core.management.base import BaseCommand, CommandError
 
 from accounts import services as accounts
-from accounts.models import Shop
-from backoffice.authz import load_actor
+from backoffice.authz import load_actor, tenant_model
 from catalog import services as catalog
 from orders.generator import generate_orders
 
 
 def bench_shop(name: str, *, skus: int = 20):
     """A shop with one warehouse and ``skus`` SKUs, made through the real services."""
-    shop = Shop.objects.filter(name=name).first()
+    shop = tenant_model().objects.filter(name=name).first()
     if shop is None:
         slug = name.lower().replace(" ", "-")
         _user, shop = accounts.shop_signup(username=f"{slug}-owner", email=f"{slug}@example.com",
@@ -42,7 +41,7 @@ class Command(BaseCommand):
 
     def handle(self, *args, **options):
         if options["shop"]:
-            shops = list(Shop.objects.filter(pk=options["shop"]))
+            shops = list(tenant_model().objects.filter(pk=options["shop"]))
             if not shops:
                 raise CommandError("No such shop.")
         else:

@@ -9,14 +9,14 @@ import random
 from datetime import timedelta
 from decimal import Decimal
 
+from django.contrib.auth import get_user_model
 from django.core.management.base import BaseCommand, CommandError
 from django.utils import timezone
 
-from accounts.models import Shop, User
-from backoffice.authz import load_actor
+from backoffice.authz import load_actor, system_actor, tenant_model
 from backoffice.errors import ServiceError
+from catalog import selectors as catalog_selectors
 from catalog import services as catalog
-from catalog.models import SKU, Stock, Warehouse
 from orders import services
 from orders.models import Order
 
@@ -30,8 +30,8 @@ PLAN = ["awaiting_confirmation", "awaiting_packaging", "awaiting_packaging", "aw
         "delivered", "delivered", "delivered", "cancelled", "awaiting_packaging", "delivering", "delivered"]  # fmt: skip
 
 
-def storefront_user() -> User:
-    user, created = User.objects.get_or_create(
+def storefront_user():
+    user, created = get_user_model().objects.get_or_create(
         username="storefront", defaults={"email": "storefront@example.com", "is_staff": True}
     )
     if created:
@@ -40,26 +40,28 @@ def storefront_user() -> User:
     return user
 
 
-def ensure_catalog(shop, actor) -> list[SKU]:
+def ensure_catalog(shop, actor) -> list:
     """SKUs with available stock; a small demo assortment when the shop has none."""
     skus = list(
-        SKU.objects.for_shop(shop).filter(stock__available__gt=0, product__status__in=["approved", "draft",
-                                                                                       "pending_review"])
-        .distinct().order_by("id")[:20]
+        catalog_selectors.sku_list(shop=shop, actor=actor, filters={
+            "in_stock": "1", "product_status": "approved,draft,pending_review"}).order_by("id")[:20]
     )  # fmt: skip
     if skus:
         return skus
-    warehouse = Warehouse.objects.for_shop(shop).order_by("id").first() or catalog.warehouse_create(
-        actor=actor, name="Main warehouse", code="main", address="Moscow, Logistics park 1"
+    warehouse = catalog_selectors.warehouse_list(shop=shop, actor=actor).order_by("id").first() or (
+        catalog.warehouse_create(actor=actor, name="Main warehouse", code="main", address="Moscow, Logistics park 1")
     )
     items = [("Wireless earbuds", "EAR", "2490.00"), ("Phone case", "CASE", "590.00"),
              ("USB-C cable 1m", "CABLE", "390.00"), ("Power bank 10000", "PWR", "1990.00")]  # fmt: skip
+    codes = [f"SIM-{code}" for _title, code, _price in items]
+    have = catalog_selectors.skus_by_code(shop=shop, codes=codes)
     for title, code, price in items:
-        if not SKU.objects.for_shop(shop).filter(code=f"SIM-{code}").exists():
+        if f"SIM-{code}" not in have:
             catalog.product_create(actor=actor, title=title, skus=[{"code": f"SIM-{code}", "price": price}])
-    skus = list(SKU.objects.for_shop(shop).filter(code__startswith="SIM-").order_by("id"))
+    skus = sorted(catalog_selectors.skus_by_code(shop=shop, codes=codes).values(), key=lambda sku: sku.pk)
     for sku in skus:
-        if not Stock.objects.for_shop(shop).filter(sku=sku, warehouse=warehouse, on_hand__gt=0).exists():
+        stock = catalog_selectors.stock_list(shop=shop, actor=actor, filters={"sku": sku.pk, "warehouse": warehouse.pk})
+        if not stock.filter(on_hand__gt=0).exists():
             catalog.stock_adjust(actor=actor, sku=sku, warehouse=warehouse, delta=200, reason="receipt",
                                  note="storefront simulator")  # fmt: skip
     return skus
@@ -71,7 +73,7 @@ def simulate(shop, *, count: int, seed: int = 7, log=lambda msg: None) -> dict[s
         return {"created": 0}
     rng = random.Random(f"{seed}-{shop.pk}")
     owner = load_actor(shop.owner, shop)
-    platform = storefront_user()
+    platform = system_actor(shop, user=storefront_user())  # the storefront, through the integration API
     skus = ensure_catalog(shop, owner)
     made = 0
     delivered_seen: dict = {}
@@ -90,7 +92,7 @@ def simulate(shop, *, count: int, seed: int = 7, log=lambda msg: None) -> dict[s
         auto = shop.auto_confirm_orders
         shop.auto_confirm_orders = target != "awaiting_confirmation" and auto
         try:
-            order, created = services.order_intake(shop=shop, actor=platform, external_id=f"SIM-{shop.pk}-{n:04d}",
+            order, created = services.order_intake(actor=platform, external_id=f"SIM-{shop.pk}-{n:04d}",
                                                    delivery_method=method, buyer=buyer, lines=lines,
                                                    created_at=created_at)  # fmt: skip
         except ServiceError as exc:
@@ -108,7 +110,7 @@ def simulate(shop, *, count: int, seed: int = 7, log=lambda msg: None) -> dict[s
     counts = {state: Order.objects.for_shop(shop).filter(state=state).count() for state in Order.State.values}
     counts["created"] = made
     # What the beat would do next: the late ones go on their timelines and to the order processors.
-    counts["overdue"] = services.overdue_scan(shop_id=shop.pk)["overdue"]
+    counts["overdue"] = services.overdue_scan(actor=system_actor(shop))["overdue"]
     return counts
 
 
@@ -129,12 +131,12 @@ def _advance(shop, owner, platform, order: Order, target: str, rng: random.Rando
     if target == "awaiting_deliver":
         return
     order = services.order_ship(actor=owner, order=order)
-    services.order_tracking_event(shop=shop, actor=platform, order=order, status="accepted", location="Moscow hub")
-    services.order_tracking_event(shop=shop, actor=platform, order=order, status="in_transit",
+    services.order_tracking_event(actor=platform, order=order, status="accepted", location="Moscow hub")
+    services.order_tracking_event(actor=platform, order=order, status="in_transit",
                                   location=rng.choice(CITIES))  # fmt: skip
     if target == "delivering":
         return
-    services.order_tracking_event(shop=shop, actor=platform, order=order, status="delivered", message="Handed to buyer")
+    services.order_tracking_event(actor=platform, order=order, status="delivered", message="Handed to buyer")
     order.refresh_from_db()
     # Some buyers return something: requested, approved, received and refunded. The outcomes cycle over
     # the delivered orders (not a dice roll), so every shop shows each of them whatever its id.
@@ -142,7 +144,7 @@ def _advance(shop, owner, platform, order: Order, target: str, rng: random.Rando
     delivered_seen["n"] += 1
     if roll < 0.5:
         line = order.lines.first()
-        ret = services.return_request(shop=shop, actor=platform, order=order, reason="Does not fit",
+        ret = services.return_request(actor=platform, order=order, reason="Does not fit",
                                       lines=[{"line": line.pk, "quantity": 1}])  # fmt: skip
         if roll < 0.35:
             ret = services.return_approve(actor=owner, ret=ret)
@@ -165,7 +167,7 @@ class Command(BaseCommand):
         parser.add_argument("--seed", type=int, default=7)
 
     def handle(self, *args, **options):
-        shops = Shop.objects.order_by("id")
+        shops = tenant_model().objects.order_by("id")
         if options["shop"]:
             shops = shops.filter(pk__in=options["shop"])
             if not shops.exists():

@@ -17,10 +17,10 @@ from django.utils.translation import gettext as _
 from PIL import Image, UnidentifiedImageError
 
 from backoffice.audit import audit_record
-from backoffice.authz import Actor
-from backoffice.errors import ValidationFailed
+from backoffice.authz import Actor, in_shop, require
+from backoffice.errors import NotFound, ValidationFailed
 from catalog.models import Product, ProductImage
-from catalog.services import _content_changed_back_to_review, _ensure_same_shop, _ensure_scope
+from catalog.services.products import content_changed_back_to_review
 
 MAX_BYTES = 5 * 1024 * 1024
 MIN_SIDE = 100
@@ -70,14 +70,14 @@ def _thumbnail(upload) -> bytes:
 
 
 def image_add(*, actor: Actor, product: Product, upload) -> ProductImage:
+    require(actor, "catalog.edit", product)
     shop = actor.shop
-    _ensure_same_shop(shop, product)
     ext, width, height = validate_image(upload)
     thumb = _thumbnail(upload)
     stem = uuid.uuid4().hex
     with transaction.atomic():
         product = Product.objects.for_shop(shop).select_for_update().get(pk=product.pk)
-        _ensure_scope(actor, "catalog.edit", product)
+        require(actor, "catalog.edit", product)
         existing = ProductImage.objects.for_shop(shop).filter(product=product)
         if existing.count() >= MAX_IMAGES:
             raise _bad(_("A product has at most %(n)s images.") % {"n": MAX_IMAGES})
@@ -90,7 +90,7 @@ def image_add(*, actor: Actor, product: Product, upload) -> ProductImage:
         image.width, image.height = width, height
         image.save()
         changes = {"image": [None, image.pk], "name": [None, os.path.basename(getattr(upload, "name", "") or "")]}
-        if _content_changed_back_to_review(product):
+        if content_changed_back_to_review(product):
             product.save(update_fields=["status", "submitted_at", "updated_at"])
             changes["status"] = [Product.Status.APPROVED, Product.Status.PENDING_REVIEW]
         audit_record(shop=shop, actor=actor, action="product.image_added", target=product, changes=changes)
@@ -98,17 +98,17 @@ def image_add(*, actor: Actor, product: Product, upload) -> ProductImage:
 
 
 def image_remove(*, actor: Actor, image: ProductImage) -> None:
+    require(actor, "catalog.edit", image)
     shop = actor.shop
-    _ensure_same_shop(shop, image)
     with transaction.atomic():
         product = Product.objects.for_shop(shop).select_for_update().get(pk=image.product_id)
-        _ensure_scope(actor, "catalog.edit", product)
+        require(actor, "catalog.edit", product)
         files = [f.name for f in (image.image, image.thumbnail) if f]
         storage = image.image.storage
         pk = image.pk
         image.delete()
         changes = {"image": [pk, None]}
-        if _content_changed_back_to_review(product):
+        if content_changed_back_to_review(product):
             product.save(update_fields=["status", "submitted_at", "updated_at"])
             changes["status"] = [Product.Status.APPROVED, Product.Status.PENDING_REVIEW]
         audit_record(shop=shop, actor=actor, action="product.image_removed", target=product, changes=changes)
@@ -117,11 +117,11 @@ def image_remove(*, actor: Actor, image: ProductImage) -> None:
 
 def images_reorder(*, actor: Actor, product: Product, order: Sequence[int]) -> list[ProductImage]:
     """Put the product's images in this order (every image id exactly once). Order alone is not content."""
+    require(actor, "catalog.edit", product)
     shop = actor.shop
-    _ensure_same_shop(shop, product)
     with transaction.atomic():
         product = Product.objects.for_shop(shop).select_for_update().get(pk=product.pk)
-        _ensure_scope(actor, "catalog.edit", product)
+        require(actor, "catalog.edit", product)
         current = list(ProductImage.objects.for_shop(shop).filter(product=product).order_by("position", "id"))
         if sorted(order) != sorted(i.pk for i in current) or len(set(order)) != len(order):
             raise ValidationFailed(_("List every image of the product exactly once."),
@@ -134,3 +134,20 @@ def images_reorder(*, actor: Actor, product: Product, order: Sequence[int]) -> l
         audit_record(shop=shop, actor=actor, action="product.images_reordered", target=product,
                      changes={"order": [before, list(order)]})  # fmt: skip
     return sorted(by_id.values(), key=lambda i: i.position)
+
+
+def image_move(*, actor: Actor, product: Product, image: ProductImage, up: bool) -> list[ProductImage]:
+    """Move one image a place earlier (``up``) or later; at either end nothing changes."""
+    require(actor, "catalog.edit", product)
+    in_shop(actor, image)
+    order = list(
+        ProductImage.objects.for_shop(actor.shop).filter(product_id=product.pk).order_by("position", "id")
+        .values_list("pk", flat=True)
+    )  # fmt: skip
+    if image.pk not in order:
+        raise NotFound(_("No such image."))
+    at = order.index(image.pk)
+    to = at - 1 if up else at + 1
+    if 0 <= to < len(order):
+        order[at], order[to] = order[to], order[at]
+    return images_reorder(actor=actor, product=product, order=order)

@@ -1,6 +1,8 @@
 """Bulk import and export of products+SKUs and of stock levels, in CSV and XLSX.
 
-An import is a job row (status, progress, row-level errors) run by a Celery task. Each row is
+Imports and exports are background jobs (``backoffice.jobs``): the request creates the job row, a
+Celery task (queued by name on commit) runs it as the member who started it. An import is a job row
+(status, progress, row-level errors). Each row is
 applied in its own transaction through the catalog services (so each change is audited and
 checked like a hand edit): a valid row applies whole, an invalid row changes nothing and is
 reported. Rows are keyed by SKU code, so importing the same file twice changes nothing.
@@ -12,22 +14,24 @@ import csv
 import io
 import json
 import os
-import tempfile
 from collections.abc import Iterator
 from datetime import timedelta
 from decimal import Decimal
 
+from django.core.files.base import ContentFile
 from django.db import DatabaseError, transaction
-from django.http import FileResponse, StreamingHttpResponse
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from backoffice.audit import audit_record
-from backoffice.authz import Actor, can, load_actor
+from backoffice.authz import Actor, can, load_actor, require, system_actor
 from backoffice.errors import ServiceError, ValidationFailed
-from backoffice.jobs import job_claim
-from catalog import services
-from catalog.models import SKU, Category, ImportJob, Product, Stock, Warehouse
+from backoffice.jobs import enqueue, job_claim, job_fields
+from backoffice.tabular import write_file
+from catalog import selectors
+from catalog.models import SKU, Category, ExportJob, ImportJob, Product, Stock, Warehouse
+from catalog.services.products import clean_sku_data, product_create, product_update, sku_create, sku_update
+from catalog.services.stock import stock_set_level
 
 IMPORT_ACTIONS = {ImportJob.Kind.PRODUCTS: "catalog.edit", ImportJob.Kind.STOCK: "catalog.manage_stock"}
 MAX_UPLOAD = 20 * 1024 * 1024
@@ -95,15 +99,17 @@ def _check_header(kind: str, header: list[str]) -> None:
         )
 
 
-# --------------------------------------------------------------------------------------------- jobs
+# --------------------------------------------------------------------------------------------- imports
 
 
 def import_job_create(*, actor: Actor, kind: str, upload) -> ImportJob:
-    """Accept a file (CSV or XLSX with the needed columns) and queue its import."""
-    shop = actor.shop
-    name = os.path.basename(getattr(upload, "name", "") or "upload")
+    """Accept a file (CSV or XLSX with the needed columns) and queue its import. Importing products
+    needs ``catalog.edit``, stock levels ``catalog.manage_stock``; the job records the starter's scope."""
     if kind not in IMPORT_ACTIONS:
         raise ValidationFailed(_("Unknown import kind."), fields={"kind": [_("products or stock")]})
+    require(actor, IMPORT_ACTIONS[kind])
+    shop = actor.shop
+    name = os.path.basename(getattr(upload, "name", "") or "upload")
     if not name.lower().endswith((".csv", ".xlsx")):
         raise ValidationFailed(_("Upload a .csv or .xlsx file."), fields={"file": [_("Upload a .csv or .xlsx file.")]})
     if upload.size > MAX_UPLOAD:
@@ -116,39 +122,42 @@ def import_job_create(*, actor: Actor, kind: str, upload) -> ImportJob:
         )
     upload.seek(0)
     with transaction.atomic():
-        job = ImportJob(shop=shop, kind=kind, file_name=name[:255], created_by=actor.user, total_rows=len(rows))
+        job = ImportJob(**job_fields(actor), kind=kind, file_name=name[:255], total_rows=len(rows))
         job.file.save(name, upload, save=False)
         job.save()
         audit_record(shop=shop, actor=actor, action="import.created", target=job,
                      changes={"kind": [None, kind], "file": [None, name], "rows": [None, len(rows)]})  # fmt: skip
-        from catalog.tasks import run_import
-
-        transaction.on_commit(lambda: run_import.delay(shop.pk, job.pk))
+        enqueue("catalog.tasks.run_import", shop_id=shop.pk, job_id=job.pk)
     return job
 
 
 STALE_AFTER = timedelta(minutes=30)
 
 
-def import_job_run(*, shop_id: int, job_id: int) -> str:
-    """Run a queued import (idempotent: a finished job is left alone; a redelivered one resumes safely
-    because every row is keyed by SKU code). Returns the job's final status."""
-    job = job_claim(ImportJob, shop_id=shop_id, job_id=job_id, stale_after=STALE_AFTER)
+def import_job_run(*, actor: Actor, job_id: int) -> str:
+    """Run a queued import (the worker passes ``system_actor(shop)``) as the member who started it,
+    with their permissions and scope as of now: a member who lost access fails the job with the reason.
+
+    Idempotent: a finished job is left alone; a redelivered one resumes safely because every row is
+    keyed by SKU code. Returns the job's final status."""
+    require(actor, "catalog.view")
+    shop = actor.shop
+    job = job_claim(ImportJob, shop_id=shop.pk, job_id=job_id, stale_after=STALE_AFTER)
     if job is None:
-        return ImportJob.unscoped.get(pk=job_id, shop_id=shop_id).status
-    shop = job.shop
-    actor = load_actor(job.created_by, shop)
-    if actor is None or not can(actor, IMPORT_ACTIONS[job.kind]):
-        return _finish(job, actor, status=ImportJob.Status.FAILED,
+        return ImportJob.objects.for_shop(shop).get(pk=job_id).status
+    require(actor, IMPORT_ACTIONS[job.kind], job)
+    member = load_actor(job.created_by, shop)
+    if member is None or not can(member, IMPORT_ACTIONS[job.kind]):
+        return _finish(job, system_actor(shop, user=job.created_by), status=ImportJob.Status.FAILED,
                        message=_("The member who started this import may no longer import."))  # fmt: skip
     try:
         with job.file.open("rb") as fh:
             header, rows = read_table(fh, job.file_name)
         _check_header(job.kind, header)
     except (ValidationFailed, OSError) as exc:
-        return _finish(job, actor, status=ImportJob.Status.FAILED, message=str(getattr(exc, "message", exc))[:255])
+        return _finish(job, member, status=ImportJob.Status.FAILED, message=str(getattr(exc, "message", exc))[:255])
     job.total_rows = len(rows)
-    runner = _ProductRows(actor, header) if job.kind == ImportJob.Kind.PRODUCTS else _StockRows(actor, header)
+    runner = _ProductRows(member, header) if job.kind == ImportJob.Kind.PRODUCTS else _StockRows(member, header)
     counts = {"created": 0, "updated": 0, "unchanged": 0}
     errors: list[dict] = []
     error_rows = 0
@@ -177,7 +186,7 @@ def import_job_run(*, shop_id: int, job_id: int) -> str:
                 runner.forget(record)
             processed = start + offset + 1
             if processed % PROGRESS_EVERY == 0:
-                ImportJob.unscoped.filter(pk=job.pk).update(
+                ImportJob.objects.for_shop(shop).filter(pk=job.pk).update(
                     total_rows=len(rows), processed_rows=processed, created_rows=counts["created"],
                     updated_rows=counts["updated"], unchanged_rows=counts["unchanged"], error_rows=error_rows,
                 )  # fmt: skip
@@ -185,33 +194,20 @@ def import_job_run(*, shop_id: int, job_id: int) -> str:
     job.created_rows, job.updated_rows, job.unchanged_rows = counts["created"], counts["updated"], counts["unchanged"]
     job.error_rows = error_rows
     job.errors = errors
-    return _finish(job, actor, status=ImportJob.Status.DONE, message="")
+    return _finish(job, member, status=ImportJob.Status.DONE, message="")
 
 
-def _finish(job: ImportJob, actor, *, status: str, message: str) -> str:
+def _finish(job: ImportJob, actor: Actor, *, status: str, message: str) -> str:
     with transaction.atomic():
         job.status = status
         job.message = message
         job.finished_at = timezone.now()
         job.save()
-        audit_record(shop=job.shop, actor=actor or job.created_by, action="import.finished", target=job,
+        audit_record(shop=job.shop, actor=actor, action="import.finished", target=job,
                      changes={"status": [ImportJob.Status.RUNNING, status],
                               "created": [None, job.created_rows], "updated": [None, job.updated_rows],
                               "unchanged": [None, job.unchanged_rows], "errors": [None, job.error_rows]})  # fmt: skip
     return status
-
-
-def error_report_response(job: ImportJob) -> StreamingHttpResponse:
-    writer = csv.writer(_Echo())
-
-    def rows():
-        yield writer.writerow(["row", "sku", "column", "message"])
-        for e in job.errors:
-            yield writer.writerow([e.get("row"), e.get("sku", ""), e.get("field", ""), e.get("message", "")])
-
-    response = StreamingHttpResponse(rows(), content_type="text/csv")
-    response["Content-Disposition"] = f'attachment; filename="import-{job.pk}-errors.csv"'
-    return response
 
 
 # --------------------------------------------------------------------------------------------- row appliers
@@ -301,7 +297,7 @@ class _ProductRows:
                 raw[key] = value if value != "" else None
         if raw.get("price") is None and "price" in raw:
             raise ValidationFailed(_("Price is required."), fields={"price": [_("This field is required.")]})
-        return services._clean_sku_data(raw, "", partial=True)
+        return clean_sku_data(raw, "", partial=True)
 
     def apply(self, record: dict) -> str:
         code = record.get("sku", "")
@@ -326,10 +322,10 @@ class _ProductRows:
                                        fields={"product_ref": [_("Outside your scope.")]})  # fmt: skip
             changed = _differs(product, product_fields)
             if changed:
-                product = services.product_update(actor=self.actor, product=product, **changed)
-            services.sku_create(actor=self.actor, product=product, code=code, **sku_fields)
+                product = product_update(actor=self.actor, product=product, **changed)
+            sku_create(actor=self.actor, product=product, code=code, **sku_fields)
         else:
-            product = services.product_create(
+            product = product_create(
                 actor=self.actor, title=product_fields.get("title", ""), description=product_fields.get("description", ""),
                 brand=product_fields.get("brand", ""), category=product_fields.get("category"),
                 attributes=product_fields.get("attributes") or {}, skus=[{"code": code, **sku_fields}],
@@ -346,10 +342,10 @@ class _ProductRows:
         if not product_changes and not sku_changes:
             return "unchanged"
         if product_changes:
-            sku.product = services.product_update(actor=self.actor, product=sku.product, **product_changes)
+            sku.product = product_update(actor=self.actor, product=sku.product, **product_changes)
         if sku_changes:
             product = sku.product
-            sku = services.sku_update(actor=self.actor, sku=sku, **sku_changes)
+            sku = sku_update(actor=self.actor, sku=sku, **sku_changes)
             product.refresh_from_db(fields=["status", "submitted_at"])
             sku.product = product
         self.skus[sku.code] = sku
@@ -403,7 +399,7 @@ class _StockRows:
             )
         if self.levels.get((sku.pk, warehouse.pk)) == level:
             return "unchanged"
-        movement = services.stock_set_level(actor=self.actor, sku=sku, warehouse=warehouse, on_hand=level,
+        movement = stock_set_level(actor=self.actor, sku=sku, warehouse=warehouse, on_hand=level,
                                             note=_("Stock import"), reference="import")  # fmt: skip
         self.levels[(sku.pk, warehouse.pk)] = level
         return "unchanged" if movement is None else "updated"
@@ -448,12 +444,120 @@ def category_path(category: Category, cats: dict[int, Category]) -> str:
     return "/".join(reversed(parts))
 
 
-# --------------------------------------------------------------------------------------------- export
+# --------------------------------------------------------------------------------------------- exports
+
+EXPORT_FILTER_KEYS = {
+    ExportJob.Kind.PRODUCTS: ("status", "category", "warehouse", "low_stock", "search", "ids"),
+    ExportJob.Kind.STOCK: ("sku", "warehouse", "product", "low_stock", "search"),
+}
+EXPORT_STALE_AFTER = timedelta(minutes=30)
+EXPORT_PROGRESS_EVERY = 500
+STOCK_EXPORT_COLUMNS = ["sku", "warehouse", "on_hand", "reserved", "available", "title"]
 
 
-class _Echo:
-    def write(self, value):
-        return value
+def _export_filters(kind: str, filters) -> dict:
+    """The filters an export keeps (those its list understands), as JSON: ids as a list of numbers."""
+    kept: dict = {}
+    for key in EXPORT_FILTER_KEYS[kind]:
+        if key == "ids":
+            raw = filters.getlist("ids") if hasattr(filters, "getlist") else filters.get("ids") or []
+            raw = raw.split(",") if isinstance(raw, str) else raw if isinstance(raw, (list, tuple)) else [raw]
+            ids = sorted({n for n in (_positive_int(v) for v in raw) if n is not None})
+            if ids:
+                kept["ids"] = ids
+            continue
+        value = filters.get(key)
+        if value not in (None, ""):
+            kept[key] = str(value).replace("\x00", "")[:200]
+    return kept
+
+
+def _positive_int(value) -> int | None:
+    try:
+        number = int(str(value).strip())
+    except ValueError:
+        return None
+    return number if 0 < number < 2**63 else None
+
+
+def export_create(*, actor: Actor, kind: str, fmt: str, filters=None) -> ExportJob:
+    """Queue an export of the products (one row per SKU, in the import format) or of the stock levels
+    matching ``filters``, as CSV or XLSX. The worker builds it with the starter's scope; cost prices
+    appear only if the starter may see them, and then only such members may download the file."""
+    require(actor, "catalog.view")
+    if kind not in EXPORT_FILTER_KEYS:
+        raise ValidationFailed(_("Unknown export kind."), fields={"kind": [_("products or stock")]})
+    if fmt not in ExportJob.Format.values:
+        raise ValidationFailed(_("Choose CSV or XLSX."), fields={"format": [_("csv or xlsx")]})
+    kept = _export_filters(kind, filters or {})
+    with_cost = kind == ExportJob.Kind.PRODUCTS and can(actor, "catalog.view_cost")
+    with transaction.atomic():
+        job = ExportJob(**job_fields(actor), kind=kind, fmt=fmt, filters=kept, with_cost=with_cost)
+        job.save()
+        audit_record(shop=actor.shop, actor=actor, action="catalog_export.created", target=job,
+                     changes={"kind": [None, kind], "format": [None, fmt], "filters": [None, kept]})  # fmt: skip
+        enqueue("catalog.tasks.build_export", shop_id=actor.shop.pk, job_id=job.pk)
+    return job
+
+
+def export_build(*, actor: Actor, job_id: int) -> ExportJob:
+    """Build a queued export's file (the worker passes ``system_actor(shop)``) with the scope of the
+    member who asked, as of now; a member who lost access fails the job with the reason. Idempotent:
+    a finished job is left alone."""
+    require(actor, "catalog.view")
+    shop = actor.shop
+    job = job_claim(ExportJob, shop_id=shop.pk, job_id=job_id, stale_after=EXPORT_STALE_AFTER)
+    if job is None:  # finished, or another worker is on it
+        return ExportJob.objects.for_shop(shop).get(pk=job_id)
+    require(actor, "catalog.view", job)
+    member = load_actor(job.created_by, shop)
+    if member is None or not can(member, "catalog.view"):
+        job.status, job.message = (
+            ExportJob.Status.FAILED,
+            _("The member who asked for this export may no longer see the catalog."),
+        )
+        auditor: Actor = system_actor(shop, user=job.created_by)
+    else:
+        header, rows, total = _export_table(job, member)
+        ExportJob.objects.for_shop(shop).filter(pk=job.pk).update(total_rows=total)
+        content, count = write_file(job.fmt, header, _counted(job, rows), sheet=job.kind)
+        stamp = timezone.now().strftime("%Y%m%d-%H%M%S")
+        job.file.save(f"{job.kind}-{shop.pk}-{stamp}.{job.fmt}", ContentFile(content), save=False)
+        job.total_rows, job.processed_rows, job.status = total, count, ExportJob.Status.DONE
+        auditor = member
+    job.finished_at = timezone.now()
+    with transaction.atomic():
+        job.save(update_fields=["file", "total_rows", "processed_rows", "status", "message", "finished_at"])
+        audit_record(shop=shop, actor=auditor, action="catalog_export.finished", target=job,
+                     changes={"status": [ExportJob.Status.RUNNING, job.status], "rows": [0, job.processed_rows]})  # fmt: skip
+    return job
+
+
+def _counted(job: ExportJob, rows: Iterator[list]) -> Iterator[list]:
+    """The rows, recording progress on the job every few hundred of them (the page polls it)."""
+    for n, row in enumerate(rows, start=1):
+        if n % EXPORT_PROGRESS_EVERY == 0:
+            ExportJob.objects.for_shop(job.shop_id).filter(pk=job.pk).update(processed_rows=n)
+        yield row
+
+
+def _export_table(job: ExportJob, member: Actor) -> tuple[list[str], Iterator[list], int]:
+    """(header, rows, how many rows) of the export, read through the selectors with the member's scope."""
+    shop = member.shop
+    if job.kind == ExportJob.Kind.STOCK:
+        qs = selectors.stock_list(shop=shop, actor=member, filters=job.filters).order_by("id")
+        rows = (
+            [s.sku.code, s.warehouse.code, s.on_hand, s.reserved, s.available, s.sku.product.title]
+            for s in qs.iterator(chunk_size=2000)
+        )
+        return list(STOCK_EXPORT_COLUMNS), rows, qs.count()
+    with_cost = job.with_cost and can(member, "catalog.view_cost")
+    header = [*PRODUCT_COLUMNS, "status"]
+    if not with_cost:
+        header.remove("cost")
+    qs = selectors.product_list(shop=shop, actor=member, filters=job.filters)
+    total = selectors.sku_list(shop=shop, actor=member).filter(product__in=qs.values("pk")).count()
+    return header, _product_rows(qs, with_cost=with_cost), total
 
 
 def _product_rows(queryset, *, with_cost: bool) -> Iterator[list]:
@@ -472,49 +576,4 @@ def _product_rows(queryset, *, with_cost: bool) -> Iterator[list]:
                    product.status]  # fmt: skip
             if not with_cost:
                 del row[10]
-            yield ["" if v is None else v for v in row]
-
-
-def export_products(queryset, *, actor: Actor, fmt: str):
-    """Products and SKUs, one row per SKU, in the import format (plus ``status``); ``cost`` only with
-    ``catalog.view_cost``."""
-    with_cost = can(actor, "catalog.view_cost")
-    header = [*PRODUCT_COLUMNS, "status"]
-    if not with_cost:
-        header.remove("cost")
-    rows = _product_rows(queryset, with_cost=with_cost)
-    return _respond(header, rows, fmt, f"products-{actor.shop.pk}")
-
-
-def export_stock(queryset, *, fmt: str):
-    rows = (
-        [s.sku.code, s.warehouse.code, s.on_hand, s.reserved, s.available, s.sku.product.title]
-        for s in queryset.order_by("id").iterator(chunk_size=2000)
-    )
-    return _respond(["sku", "warehouse", "on_hand", "reserved", "available", "title"], rows, fmt, "stock")
-
-
-def _respond(header: list[str], rows: Iterator[list], fmt: str, name: str):
-    if fmt == "xlsx":
-        from openpyxl import Workbook
-
-        wb = Workbook(write_only=True)
-        ws = wb.create_sheet()
-        ws.append(header)
-        for row in rows:
-            ws.append([float(v) if isinstance(v, Decimal) else v for v in row])
-        tmp = tempfile.TemporaryFile()  # noqa: SIM115 - FileResponse closes it once sent
-        wb.save(tmp)
-        tmp.seek(0)
-        return FileResponse(tmp, as_attachment=True, filename=f"{name}.xlsx",
-                            content_type="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet")  # fmt: skip
-    writer = csv.writer(_Echo())
-
-    def stream():
-        yield "\ufeff" + writer.writerow(header)
-        for row in rows:
-            yield writer.writerow(row)
-
-    response = StreamingHttpResponse(stream(), content_type="text/csv; charset=utf-8")
-    response["Content-Disposition"] = f'attachment; filename="{name}.csv"'
-    return response
+            yield row

@@ -1,0 +1,118 @@
+"""Notifications: every domain sends its notices through ``notifications_send`` (tasks and platform
+code with ``system_actor(shop)``); members mark theirs read and choose what they receive."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+
+from django.core.mail import send_mass_mail
+from django.db import transaction
+from django.utils import timezone
+from django.utils.translation import gettext as _
+
+from accounts import selectors
+from accounts.models import Notification, NotificationPreference, User
+from accounts.services._common import ensure_actor
+from backoffice.audit import audit_record
+from backoffice.authz import Actor, require
+from backoffice.errors import Forbidden, ValidationFailed
+from backoffice.notifications import KINDS, kinds_for
+
+
+@dataclass(frozen=True)
+class Notice:
+    recipient: User
+    kind: str  # "low_stock", "complaint", "report_ready", ...
+    title: str
+    body: str = ""
+    url: str = ""
+
+
+def notifications_send(*, actor: Actor, notices: Sequence[Notice], email: bool = True) -> list[Notification]:
+    """In-app notifications in the actor's shop (one insert), and the same by email once the caller's
+    transaction commits, each as far as its recipient chose to receive that kind (``NotificationPreference``).
+
+    The sender must hold the action each kind is about (a system actor holds them all)."""
+    ensure_actor(actor)
+    for kind in sorted({n.kind for n in notices}):
+        action = KINDS[kind].action if kind in KINDS else None
+        if action is not None:
+            require(actor, action)
+    shop = actor.shop
+    chosen = {
+        (p.user_id, p.kind): p
+        for p in NotificationPreference.objects.for_shop(shop).filter(
+            user_id__in={n.recipient.pk for n in notices}, kind__in={n.kind for n in notices}
+        )
+    } if notices else {}  # fmt: skip
+
+    def wants(n: Notice, channel: str) -> bool:
+        pref = chosen.get((n.recipient.pk, n.kind))
+        return pref is None or getattr(pref, channel)
+
+    rows = Notification.objects.for_shop(shop).bulk_create(
+        [
+            Notification(
+                shop=shop, recipient=n.recipient, kind=n.kind[:32], title=n.title[:200], body=n.body, url=n.url[:255]
+            )
+            for n in notices
+            if wants(n, "in_app")
+        ]
+    )
+    messages = [
+        (f"[{shop.name}] {n.title}", "\n\n".join(part for part in (n.body, n.url) if part), None, [n.recipient.email])
+        for n in notices
+        if email and n.recipient.email and wants(n, "email")
+    ]
+    if messages:
+        transaction.on_commit(lambda: send_mass_mail(messages, fail_silently=True))
+    return rows
+
+
+@transaction.atomic
+def notifications_mark_read(*, actor: Actor, ids: Iterable[int] | None = None) -> int:
+    """Mark the actor's own notifications read (all of them when ``ids`` is None); returns how many."""
+    ensure_actor(actor)
+    qs = Notification.objects.for_shop(actor.shop).filter(recipient_id=actor.user.pk, read_at__isnull=True)
+    if ids is not None:
+        qs = qs.filter(pk__in=list(ids))
+    return qs.update(read_at=timezone.now())
+
+
+@transaction.atomic
+def notification_preferences_set(*, actor: Actor, choices: dict[str, dict[str, bool]]) -> None:
+    """The actor's own choice, per kind, of in-app and email notifications in this shop. Kinds left out
+    keep their setting; a kind the member cannot receive here is refused."""
+    ensure_actor(actor)
+    if actor.membership is None:
+        raise Forbidden(_("Only a member chooses their own notifications."))
+    offered = {k.key for k in kinds_for(actor)}
+    unknown = sorted(set(choices) - offered)
+    if unknown:
+        raise ValidationFailed(
+            _("Unknown notification kind."),
+            fields={"preferences": [_("Not offered here: %s") % ", ".join(unknown)]},
+        )
+    before = selectors.notification_preferences(actor=actor)
+    for kind, channels in choices.items():
+        current = before[kind]
+        NotificationPreference.objects.for_shop(actor.shop).update_or_create(
+            shop=actor.shop,
+            user=actor.user,
+            kind=kind,
+            defaults={
+                "in_app": bool(channels.get("in_app", current["in_app"])),
+                "email": bool(channels.get("email", current["email"])),
+            },
+        )
+    after = selectors.notification_preferences(actor=actor)
+    changes = {
+        kind: [{"in_app": before[kind]["in_app"], "email": before[kind]["email"]},
+               {"in_app": after[kind]["in_app"], "email": after[kind]["email"]}]
+        for kind in choices
+        if before[kind] != after[kind]
+    }  # fmt: skip
+    if changes:
+        audit_record(shop=actor.shop, actor=actor, action="notifications.preferences_changed",
+                     target=actor.membership, changes=changes)  # fmt: skip

@@ -1,0 +1,402 @@
+"""Products and their SKUs (variants): creation, edits, removal, and moderation.
+
+An approved product whose content changes goes back to review; price, cost and threshold edits do
+not. Moderation (approve, reject) is platform work: it takes a system actor (the platform staff
+user it acts for is named in the audit entry)."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from decimal import Decimal
+from typing import Any
+
+from django.db import IntegrityError, transaction
+from django.db.models import ProtectedError
+from django.utils import timezone
+from django.utils.translation import gettext as _
+
+from backoffice.audit import audit_record, diff
+from backoffice.authz import Actor, can, in_shop, require
+from backoffice.errors import Conflict, Forbidden, NotFound, ValidationFailed
+from backoffice.money import parse_money
+from catalog.models import SKU, Category, Product, Stock
+from catalog.services._common import snapshot
+
+Status = Product.Status
+
+SKU_FIELDS = ("code", "barcode", "attributes", "price", "old_price", "cost", "weight", "length", "width", "height",
+              "low_stock_threshold")  # fmt: skip
+
+
+def _ensure_cost_allowed(actor: Actor, data: dict[str, Any]) -> None:
+    """Only members who may see cost prices may set them."""
+    if "cost" in data and data["cost"] is not None and not can(actor, "catalog.view_cost"):
+        raise Forbidden(
+            _("You may not see or set cost prices."), code="forbidden", fields={"cost": [_("Not allowed.")]}
+        )
+
+
+def clean_sku_data(data: dict[str, Any], prefix: str, *, partial: bool = False) -> dict[str, Any]:
+    """The SKU fields in ``data`` checked and normalised (money as Decimal with two places), or a
+    ValidationFailed naming each bad field as ``<prefix><field>``."""
+    out: dict[str, Any] = {}
+    errors: dict[str, list[str]] = {}
+    if "code" in data or not partial:
+        code = str(data.get("code") or "").strip()
+        if not code:
+            errors[f"{prefix}code"] = [_("This field is required.")]
+        elif len(code) > 64:
+            errors[f"{prefix}code"] = [_("At most 64 characters.")]
+        out["code"] = code
+    if "price" in data or not partial:
+        if data.get("price") in (None, ""):
+            errors[f"{prefix}price"] = [_("This field is required.")]
+        else:
+            try:
+                out["price"] = parse_money(data["price"], f"{prefix}price")
+            except ValidationFailed as exc:
+                errors.update(exc.fields)
+    for key in ("old_price", "cost"):
+        if key in data:
+            try:
+                out[key] = parse_money(data[key], f"{prefix}{key}", optional=True)
+            except ValidationFailed as exc:
+                errors.update(exc.fields)
+    for key in ("weight", "length", "width", "height"):
+        if key in data:
+            value = data[key]
+            if value in (None, ""):
+                out[key] = None
+                continue
+            try:
+                number = Decimal(str(value))
+                if not number.is_finite() or number < 0 or number >= Decimal("1000000"):
+                    raise ValueError
+            except Exception:
+                errors[f"{prefix}{key}"] = [_("Enter a positive number.")]
+                continue
+            out[key] = number.quantize(Decimal("0.001") if key == "weight" else Decimal("0.1"))
+    if "barcode" in data:
+        out["barcode"] = str(data["barcode"] or "").strip()[:64]
+    if "attributes" in data:
+        if not isinstance(data["attributes"] or {}, dict):
+            errors[f"{prefix}attributes"] = [_("Give attributes as an object.")]
+        out["attributes"] = data["attributes"] or {}
+    if "low_stock_threshold" in data:
+        value = data["low_stock_threshold"]
+        if value in (None, ""):
+            out["low_stock_threshold"] = None
+        elif not isinstance(value, int) or value < 0:
+            errors[f"{prefix}low_stock_threshold"] = [_("Enter a whole number, 0 or more.")]
+        else:
+            out["low_stock_threshold"] = value
+    if errors:
+        raise ValidationFailed(next(iter(errors.values()))[0], fields=errors)
+    return out
+
+
+def _check_codes_free(shop, codes: Sequence[str], *, field_for, exclude_ids: Iterable[int] = ()) -> None:
+    seen: set[str] = set()
+    errors = {}
+    for i, code in enumerate(codes):
+        if code in seen:
+            errors[field_for(i)] = [_("Repeated SKU code.")]
+        seen.add(code)
+    taken = set(
+        SKU.objects.for_shop(shop).filter(code__in=list(seen)).exclude(pk__in=list(exclude_ids))
+        .values_list("code", flat=True)
+    )  # fmt: skip
+    for i, code in enumerate(codes):
+        if code in taken:
+            errors[field_for(i)] = [_("A SKU with this code exists in this shop.")]
+    if errors:
+        raise ValidationFailed(next(iter(errors.values()))[0], fields=errors)
+
+
+def _clean_product_data(data: dict[str, Any], *, creating: bool) -> dict[str, Any]:
+    out = {}
+    if "title" in data or creating:
+        title = str(data.get("title") or "").strip()
+        if not title:
+            raise ValidationFailed(_("Give the product a title."), fields={"title": [_("This field is required.")]})
+        out["title"] = title[:255]
+    for key in ("description", "brand"):
+        if key in data:
+            out[key] = str(data[key] or "")
+    if "brand" in out:
+        out["brand"] = out["brand"][:120]
+    if "attributes" in data:
+        if not isinstance(data["attributes"] or {}, dict):
+            raise ValidationFailed(_("Give attributes as an object."), fields={"attributes": [_("Not an object.")]})
+        out["attributes"] = data["attributes"] or {}
+    if "category" in data:
+        out["category"] = data["category"]
+    if "ref" in data:
+        out["ref"] = str(data["ref"] or "")[:64]
+    return out
+
+
+def product_create(
+    *,
+    actor: Actor,
+    title: str,
+    description: str = "",
+    brand: str = "",
+    category: Category | None = None,
+    attributes: dict | None = None,
+    skus: Sequence[dict[str, Any]] = (),
+    ref: str = "",
+) -> Product:
+    """A new draft product with its SKUs (variants), in one go."""
+    require(actor, "catalog.edit")
+    shop = actor.shop
+    in_shop(actor, category)
+    data = _clean_product_data(
+        {"title": title, "description": description, "brand": brand, "category": category,
+         "attributes": attributes or {}, "ref": ref}, creating=True,
+    )  # fmt: skip
+    cleaned = [clean_sku_data(s, f"skus.{i}.") for i, s in enumerate(skus)]
+    for c in cleaned:
+        _ensure_cost_allowed(actor, c)
+    product = Product(shop=shop, **data)
+    require(actor, "catalog.edit", product)  # its category must lie in the actor's scope
+    try:
+        with transaction.atomic():
+            _check_codes_free(shop, [c["code"] for c in cleaned], field_for=lambda i: f"skus.{i}.code")
+            product.save()
+            SKU.objects.for_shop(shop).bulk_create([SKU(shop=shop, product=product, **c) for c in cleaned])
+            audit_record(
+                shop=shop, actor=actor, action="product.created", target=product,
+                changes={**diff({}, snapshot(product, Product.CONTENT_FIELDS)),
+                         "skus": [None, [c["code"] for c in cleaned]]},
+            )  # fmt: skip
+    except IntegrityError:
+        raise Conflict(_("A SKU code was taken at the same moment; try again."), code="sku_code_taken")
+    return product
+
+
+def content_changed_back_to_review(product: Product) -> bool:
+    """An approved product whose content changed goes back to review (in memory; the caller saves)."""
+    if product.status == Status.APPROVED:
+        product.status = Status.PENDING_REVIEW
+        product.submitted_at = timezone.now()
+        return True
+    return False
+
+
+def product_update(*, actor: Actor, product: Product, **fields) -> Product:
+    """Edit a product's content. On an approved product this sends it back to review."""
+    require(actor, "catalog.edit", product)
+    shop = actor.shop
+    data = _clean_product_data(fields, creating=False)
+    in_shop(actor, data.get("category"))
+    with transaction.atomic():
+        product = Product.objects.for_shop(shop).select_for_update().get(pk=product.pk)
+        require(actor, "catalog.edit", product)
+        before = {**snapshot(product, Product.CONTENT_FIELDS), "status": product.status}
+        for key, value in data.items():
+            setattr(product, key, value)
+        require(actor, "catalog.edit", product)  # a new category must lie in the actor's scope too
+        if diff(before, {**snapshot(product, Product.CONTENT_FIELDS), "status": product.status}):
+            content_changed_back_to_review(product)
+            product.save()
+            changed = diff(before, {**snapshot(product, Product.CONTENT_FIELDS), "status": product.status})
+            audit_record(shop=shop, actor=actor, action="product.updated", target=product, changes=changed)
+    return product
+
+
+def sku_create(*, actor: Actor, product: Product, **fields) -> SKU:
+    require(actor, "catalog.edit", product)
+    shop = actor.shop
+    data = clean_sku_data(fields, "")
+    _ensure_cost_allowed(actor, data)
+    try:
+        with transaction.atomic():
+            product = Product.objects.for_shop(shop).select_for_update().get(pk=product.pk)
+            require(actor, "catalog.edit", product)
+            if product.status == Status.ARCHIVED:
+                raise Conflict(_("Restore the product before adding variants."), code="invalid_transition")
+            _check_codes_free(shop, [data["code"]], field_for=lambda i: "code")
+            sku = SKU.objects.for_shop(shop).create(shop=shop, product=product, **data)
+            changes = diff({}, {k: getattr(sku, k) for k in data})
+            if content_changed_back_to_review(product):
+                product.save(update_fields=["status", "submitted_at", "updated_at"])
+                changes["product_status"] = [Status.APPROVED, Status.PENDING_REVIEW]
+            audit_record(shop=shop, actor=actor, action="sku.created", target=sku, changes=changes)
+    except IntegrityError:
+        raise Conflict(_("A SKU code was taken at the same moment; try again."), code="sku_code_taken")
+    return sku
+
+
+def sku_delete(*, actor: Actor, sku: SKU) -> None:
+    """Remove a variant added by mistake. Refused for a product's last variant (archive the product
+    instead), while the variant holds stock, and once it has a stock history or orders, which must stay
+    readable (then archive the product)."""
+    require(actor, "catalog.edit", sku)
+    shop = actor.shop
+    with transaction.atomic():
+        product = Product.objects.for_shop(shop).select_for_update().get(pk=sku.product_id)
+        sku = SKU.objects.for_shop(shop).select_for_update().get(pk=sku.pk)
+        require(actor, "catalog.edit", sku)
+        if SKU.objects.for_shop(shop).filter(product_id=product.pk).count() == 1:
+            raise Conflict(_("A product keeps at least one variant: archive the product instead."),
+                           code="last_variant")  # fmt: skip
+        if Stock.objects.for_shop(shop).filter(sku_id=sku.pk).exclude(on_hand=0, reserved=0).exists():
+            raise Conflict(_("This variant still has stock: write it off first."), code="sku_has_stock")
+        try:
+            with transaction.atomic():
+                audit_record(shop=shop, actor=actor, action="sku.deleted", target=sku,
+                             changes=diff({k: getattr(sku, k) for k in SKU_FIELDS}, {}))  # fmt: skip
+                Stock.objects.for_shop(shop).filter(sku_id=sku.pk).delete()
+                sku.delete()
+        except ProtectedError:
+            raise Conflict(
+                _("This variant has a stock history or orders, which must stay readable: archive the product instead."),
+                code="sku_in_use",
+            ) from None
+
+
+def sku_update(*, actor: Actor, sku: SKU, **fields) -> SKU:
+    """Edit a SKU. Price, cost and threshold edits keep the product's status; content edits send an
+    approved product back to review."""
+    require(actor, "catalog.edit", sku)
+    shop = actor.shop
+    data = clean_sku_data(fields, "", partial=True)
+    if "cost" in data and not can(actor, "catalog.view_cost"):
+        raise Forbidden(
+            _("You may not see or set cost prices."), code="forbidden", fields={"cost": [_("Not allowed.")]}
+        )
+    with transaction.atomic():
+        product = Product.objects.for_shop(shop).select_for_update().get(pk=sku.product_id)
+        sku = SKU.objects.for_shop(shop).select_for_update().get(pk=sku.pk)
+        require(actor, "catalog.edit", sku)
+        if "code" in data and data["code"] != sku.code:
+            _check_codes_free(shop, [data["code"]], field_for=lambda i: "code", exclude_ids=[sku.pk])
+        before = {k: getattr(sku, k) for k in SKU_FIELDS}
+        for key, value in data.items():
+            setattr(sku, key, value)
+        changes = diff(before, {k: getattr(sku, k) for k in SKU_FIELDS})
+        if not changes:
+            return sku
+        if "code" in changes:
+            try:
+                with transaction.atomic():
+                    sku.save()
+            except IntegrityError:
+                raise Conflict(_("A SKU code was taken at the same moment; try again."), code="sku_code_taken")
+        else:
+            sku.save()
+        if set(changes) & set(SKU.CONTENT_FIELDS) and content_changed_back_to_review(product):
+            product.save(update_fields=["status", "submitted_at", "updated_at"])
+            changes["product_status"] = [Status.APPROVED, Status.PENDING_REVIEW]
+        audit_record(shop=shop, actor=actor, action="sku.updated", target=sku, changes=changes)
+    return sku
+
+
+def product_edit(
+    *, actor: Actor, product: Product, fields: dict[str, Any], variants: Sequence[dict[str, Any]]
+) -> Product:
+    """The product form: content fields plus its variants (``id`` set: edit that SKU; no ``id``: a new one),
+    all or nothing. Field errors name the variant as ``variants.<i>.<field>``."""
+    require(actor, "catalog.edit", product)
+    with transaction.atomic():
+        product = product_update(actor=actor, product=product, **fields)
+        existing = {s.pk: s for s in SKU.objects.for_shop(actor.shop).filter(product=product)}
+        for i, variant in enumerate(variants):
+            data = {k: v for k, v in variant.items() if k != "id"}
+            try:
+                if variant.get("id"):
+                    sku = existing.get(variant["id"])
+                    if sku is None:
+                        raise NotFound(_("Not a variant of this product."))
+                    if not can(actor, "catalog.view_cost"):
+                        data.pop("cost", None)
+                    sku_update(actor=actor, sku=sku, **data)
+                else:
+                    sku_create(actor=actor, product=product, **data)
+            except ValidationFailed as exc:
+                raise ValidationFailed(exc.message, code=exc.code,
+                                       fields={f"variants.{i}.{k}": v for k, v in exc.fields.items()}) from exc  # fmt: skip
+        product.refresh_from_db()
+    return product
+
+
+# ---------------------------------------------------------------------------------------------
+# moderation
+
+
+def _transition(*, actor: Actor, product: Product, allowed_from: set[str], to: str, action: str, **extra) -> Product:
+    with transaction.atomic():
+        product = Product.objects.for_shop(actor.shop).select_for_update().get(pk=product.pk)
+        require(actor, "catalog.publish", product)
+        if product.status not in allowed_from:
+            raise Conflict(
+                _("A product in status “%(status)s” cannot go to “%(to)s”.") % {"status": product.status, "to": to},
+                code="invalid_transition",
+            )
+        before = {"status": product.status, **{k: getattr(product, k) for k in extra}}
+        product.status = to
+        for key, value in extra.items():
+            setattr(product, key, value)
+        product.save()
+        audit_record(shop=actor.shop, actor=actor, action=action, target=product,
+                     changes=diff(before, {"status": to, **extra}))  # fmt: skip
+    return product
+
+
+def product_submit(*, actor: Actor, product: Product) -> Product:
+    """draft | rejected → pending_review. The product needs at least one SKU."""
+    require(actor, "catalog.publish", product)
+    if not SKU.objects.for_shop(actor.shop).filter(product_id=product.pk).exists():
+        raise ValidationFailed(_("Add at least one variant (SKU) before submitting."), code="no_skus",
+                               fields={"skus": [_("At least one SKU is required.")]})  # fmt: skip
+    return _transition(
+        actor=actor, product=product, allowed_from={Status.DRAFT, Status.REJECTED}, to=Status.PENDING_REVIEW,
+        action="product.submitted", submitted_at=timezone.now(), rejection_reason="",
+    )  # fmt: skip
+
+
+def product_archive(*, actor: Actor, product: Product) -> Product:
+    """Delist: any status but archived → archived."""
+    require(actor, "catalog.publish", product)
+    return _transition(
+        actor=actor, product=product, to=Status.ARCHIVED, action="product.archived",
+        allowed_from={Status.DRAFT, Status.PENDING_REVIEW, Status.APPROVED, Status.REJECTED},
+    )  # fmt: skip
+
+
+def product_unarchive(*, actor: Actor, product: Product) -> Product:
+    """archived → draft."""
+    require(actor, "catalog.publish", product)
+    return _transition(
+        actor=actor, product=product, allowed_from={Status.ARCHIVED}, to=Status.DRAFT, action="product.unarchived",
+    )  # fmt: skip
+
+
+def _require_platform(actor: Actor, product: Product) -> None:
+    """Moderation is the marketplace's decision: only platform code (a system actor acting for a
+    platform staff user, checked at the edge: the admin, ``IsPlatformStaff``) may make it."""
+    require(actor, "catalog.publish", product)
+    if not actor.is_system:
+        raise Forbidden(_("Only platform staff moderate products."))
+
+
+def product_approve(*, actor: Actor, product: Product) -> Product:
+    """Platform staff: pending_review → approved (``actor=system_actor(shop, user=staff_user)``)."""
+    _require_platform(actor, product)
+    return _transition(
+        actor=actor, product=product, allowed_from={Status.PENDING_REVIEW}, to=Status.APPROVED,
+        action="product.approved", reviewed_at=timezone.now(), reviewed_by=actor.audit_user, rejection_reason="",
+    )  # fmt: skip
+
+
+def product_reject(*, actor: Actor, product: Product, reason: str) -> Product:
+    """Platform staff: pending_review → rejected, with the reason the seller sees."""
+    _require_platform(actor, product)
+    reason = (reason or "").strip()
+    if not reason:
+        raise ValidationFailed(_("Say why the product is rejected."), fields={"reason": [_("This field is required.")]})
+    return _transition(
+        actor=actor, product=product, allowed_from={Status.PENDING_REVIEW}, to=Status.REJECTED,
+        action="product.rejected", reviewed_at=timezone.now(), reviewed_by=actor.audit_user, rejection_reason=reason,
+    )  # fmt: skip

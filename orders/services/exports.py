@@ -1,0 +1,81 @@
+"""Order exports (CSV, XLSX): a background job per export, built by a worker with the masking and the
+scope of the member who asked (``backoffice.jobs``: one visibility rule for every job)."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from datetime import timedelta
+from typing import Any
+
+from django.core.files.base import ContentFile
+from django.db import transaction
+from django.utils import timezone
+from django.utils.translation import gettext as _
+
+from backoffice.audit import audit_record, diff
+from backoffice.authz import Actor, can, load_actor, require
+from backoffice.errors import ValidationFailed
+from backoffice.jobs import enqueue, job_claim, job_fields
+from backoffice.tabular import FORMATS, write_file
+from orders import selectors
+from orders.models import ExportJob
+
+EXPORT_FILTER_KEYS = ("state", "date_from", "date_to", "delivery_method", "overdue", "warehouse", "search")
+EXPORT_STALE_AFTER = timedelta(minutes=30)
+HEADER = ["number", "external_id", "created_at", "state", "delivery_method", "ship_by", "overdue", "buyer_name",
+          "buyer_phone", "buyer_address", "lines", "total", "refunded", "currency", "carrier", "tracking_number"]  # fmt: skip
+
+
+def export_create(*, actor: Actor, fmt: str, filters: dict | None = None) -> ExportJob:
+    """Queue an order export (CSV or XLSX); the worker builds it with the creator's masking and scope."""
+    require(actor, "orders.export")
+    if fmt not in FORMATS:
+        raise ValidationFailed(_("Choose CSV or XLSX."), fields={"format": [_("Choose csv or xlsx.")]})
+    shop = actor.shop
+    keep = {k: str(v) for k, v in (filters or {}).items() if k in EXPORT_FILTER_KEYS and v not in (None, "")}
+    with transaction.atomic():
+        job = ExportJob.objects.for_shop(shop).create(
+            **job_fields(actor), fmt=fmt, filters=keep, contact_visible=can(actor, "orders.view_buyer_contact")
+        )
+        audit_record(shop=shop, actor=actor, action="order_export.created", target=job,
+                     changes=diff({}, {"format": fmt, "filters": keep}))  # fmt: skip
+        enqueue("orders.tasks.build_export", shop_id=shop.pk, job_id=job.pk)
+    return job
+
+
+def _rows(*, member: Actor, filters: dict, contact_visible: bool) -> Iterator[list[Any]]:
+    visible = contact_visible and selectors.may_see_contact(actor=member)
+    orders = selectors.order_list(shop=member.shop, actor=member, filters=filters).order_by("-id")
+    for order in orders.iterator(chunk_size=2000):
+        buyer = selectors.buyer_of(order=order, visible=visible)
+        lines = "; ".join(f"{line.sku_code} x{line.quantity} @ {line.unit_price}" for line in order.lines.all())
+        yield [order.number, order.external_id, timezone.localtime(order.created_at).strftime("%Y-%m-%d %H:%M"),
+               order.state, order.delivery_method, timezone.localtime(order.ship_by).strftime("%Y-%m-%d %H:%M"),
+               order.is_overdue, buyer["name"], buyer["phone"], buyer["address"], lines,
+               order.total, order.refunded_total, order.currency, order.carrier, order.tracking_number]  # fmt: skip
+
+
+def export_build(*, actor: Actor, job_id: int) -> ExportJob:
+    """Build the export file (the worker, as the system; idempotent: a finished job is left alone). The
+    rows are those the member who asked may still see, masked as when they asked."""
+    require(actor, "orders.export")
+    shop = actor.shop
+    job = job_claim(ExportJob, shop_id=shop.pk, job_id=job_id, stale_after=EXPORT_STALE_AFTER)
+    if job is None:  # finished, or another worker is on it
+        return ExportJob.objects.for_shop(shop).get(pk=job_id)
+    member = load_actor(job.created_by, shop)
+    with transaction.atomic():
+        job = ExportJob.objects.for_shop(shop).select_for_update().get(pk=job_id)
+        if member is None or not can(member, "orders.export"):
+            job.status, job.message = ExportJob.Status.FAILED, "The member may no longer export orders."
+        else:
+            content, rows = write_file(job.fmt, HEADER, _rows(member=member, filters=job.filters,
+                                                              contact_visible=job.contact_visible), sheet="orders")  # fmt: skip
+            stamp = timezone.now().strftime("%Y%m%d-%H%M%S")
+            job.file.save(f"orders-{shop.pk}-{stamp}.{job.fmt}", ContentFile(content), save=False)
+            job.rows, job.status = rows, ExportJob.Status.DONE
+        job.finished_at = timezone.now()
+        job.save(update_fields=["file", "rows", "status", "message", "finished_at"])
+        audit_record(shop=shop, actor=actor, action="order_export.finished", target=job,
+                     changes={"status": [ExportJob.Status.RUNNING, job.status], "rows": [0, job.rows]})  # fmt: skip
+    return job

@@ -1,0 +1,202 @@
+"""Fulfilment: the order state machine (confirm, pack, ship, deliver, cancel), one order or many, and
+the carrier's tracking events.
+
+Every move locks the order row (``SELECT ... FOR UPDATE``) and re-reads its state, so of two racing
+moves exactly one wins; the loser answers 409. Stock moves through the catalog services inside the
+same transaction (ship on hand-over, release on cancel)."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from typing import Any
+
+from django.db import transaction
+from django.utils import timezone
+from django.utils.translation import gettext as _
+
+from backoffice.audit import audit_record, diff
+from backoffice.authz import Actor, require
+from backoffice.errors import Conflict, Forbidden, NotFound, ValidationFailed
+from catalog import services as catalog
+from orders import selectors
+from orders.models import ORDER_STEPS, Order, OrderEvent, OrderLine
+from orders.services._common import (
+    allocations_of,
+    illegal,
+    locked_order,
+    order_event,
+    order_step,
+    platform_only,
+    stock_actor,
+)
+
+State = Order.State
+
+
+def order_confirm(*, actor: Actor, order: Order) -> Order:
+    """The seller has checked the order: awaiting_confirmation → awaiting_packaging."""
+    return order_step(actor=actor, order=order, step="confirm", verb=_("confirm"), kind="confirmed",
+                      fields={"confirmed_at": timezone.now()})  # fmt: skip
+
+
+def _clean_packages(order: Order, packages, carrier: str) -> list[dict]:
+    """An optional split into several parcels: every unit of every line in exactly one package."""
+    if not packages:
+        return []
+    if not isinstance(packages, list):
+        raise ValidationFailed(_("Give packages as a list."), fields={"packages": [_("Not a list.")]})
+    lines = {line.pk: line.quantity for line in OrderLine.objects.for_shop(order.shop_id).filter(order=order)}
+    packed: dict[int, int] = dict.fromkeys(lines, 0)
+    out = []
+    for i, pkg in enumerate(packages):
+        pkg = pkg if isinstance(pkg, dict) else {}
+        tracking = str(pkg.get("tracking_number") or "").strip()
+        if not tracking:
+            raise ValidationFailed(_("Each package needs a tracking number."),
+                                   fields={f"packages.{i}.tracking_number": [_("This field is required.")]})  # fmt: skip
+        items = []
+        for j, item in enumerate(pkg.get("lines") or []):
+            item = item if isinstance(item, dict) else {}
+            line_id, qty = item.get("line"), item.get("quantity")
+            if line_id not in lines or not isinstance(qty, int) or isinstance(qty, bool) or qty <= 0:
+                raise ValidationFailed(_("Unknown line or bad quantity."),
+                                       fields={f"packages.{i}.lines.{j}": [_("Unknown line or bad quantity.")]})  # fmt: skip
+            packed[line_id] += qty
+            items.append({"line": line_id, "quantity": qty})
+        if not items:
+            raise ValidationFailed(_("A package holds at least one line."),
+                                   fields={f"packages.{i}.lines": [_("Empty.")]})  # fmt: skip
+        out.append(
+            {"carrier": str(pkg.get("carrier") or carrier)[:80], "tracking_number": tracking[:80], "lines": items}
+        )
+    if packed != lines:
+        raise ValidationFailed(_("The packages must hold every unit of every line exactly once."),
+                               fields={"packages": [_("Quantities do not add up to the order.")]})  # fmt: skip
+    return out
+
+
+def order_pack(*, actor: Actor, order: Order, carrier: str, tracking_number: str,
+               packages: list | None = None) -> Order:  # fmt: skip
+    """Packed and labelled: awaiting_packaging → awaiting_deliver, with carrier and tracking number
+    (and optionally a split into several packages)."""
+    require(actor, ORDER_STEPS["pack"].action, order)
+    carrier = (carrier or "").strip()
+    tracking_number = (tracking_number or "").strip()
+    errors = {}
+    if not carrier:
+        errors["carrier"] = [_("This field is required.")]
+    if not tracking_number:
+        errors["tracking_number"] = [_("This field is required.")]
+    if errors:
+        raise ValidationFailed(_("Give the carrier and the tracking number."), fields=errors)
+    split = _clean_packages(order, packages, carrier) if packages else []
+    return order_step(actor=actor, order=order, step="pack", verb=_("pack"), kind="packed",
+                      fields={"carrier": carrier[:80], "tracking_number": tracking_number[:80], "packages": split,
+                              "packed_at": timezone.now()})  # fmt: skip
+
+
+def _each_order(*, actor: Actor, items: Sequence[dict], apply: Callable[[Order, dict], Any]) -> dict[str, Any]:
+    """Apply one move per order the actor may process, each in its own transaction; a refusal is
+    reported, not raised."""
+    visible = selectors.order_list(shop=actor.shop, actor=actor, action="orders.process", prefetch=False)
+    by_id = {o.pk: o for o in visible.filter(pk__in=[item["id"] for item in items])}
+    done: list[int] = []
+    failed: dict[str, dict[str, str]] = {}
+    for item in items:
+        order = by_id.get(item["id"])
+        if order is None:
+            failed[str(item["id"])] = {"code": "not_found", "message": _("Not found.")}
+            continue
+        try:
+            apply(order, item)
+            done.append(order.pk)
+        except (Conflict, Forbidden, NotFound, ValidationFailed) as exc:
+            failed[str(item["id"])] = {"code": exc.code, "message": exc.message}
+    return {"done": done, "failed": failed}
+
+
+def order_confirm_many(*, actor: Actor, ids: Sequence[int]) -> dict[str, Any]:
+    """Bulk confirm the actor's orders with these ids: ``{"done": [...], "failed": {id: error}}``."""
+    require(actor, ORDER_STEPS["confirm"].action)
+    items = [{"id": pk} for pk in dict.fromkeys(ids)]
+    return _each_order(actor=actor, items=items, apply=lambda order, _item: order_confirm(actor=actor, order=order))
+
+
+def order_pack_many(*, actor: Actor, items: Sequence[dict]) -> dict[str, Any]:
+    """Bulk pack: ``items`` are ``{"id", "carrier", "tracking_number"}``; same answer as ``order_confirm_many``."""
+    require(actor, ORDER_STEPS["pack"].action)
+    return _each_order(
+        actor=actor,
+        items=items,
+        apply=lambda order, item: order_pack(
+            actor=actor, order=order, carrier=item["carrier"], tracking_number=item["tracking_number"]
+        ),
+    )
+
+
+def order_ship(*, actor: Actor, order: Order) -> Order:
+    """Handed over to the carrier: awaiting_deliver → delivering. The reserved units leave stock."""
+
+    def ship(locked: Order) -> None:
+        catalog.stock_ship(actor=stock_actor(actor), allocations=allocations_of(locked),
+                           reference=f"order:{locked.number}")  # fmt: skip
+
+    return order_step(actor=actor, order=order, step="ship", verb=_("ship"), kind="shipped",
+                      fields={"shipped_at": timezone.now()}, before_save=ship)  # fmt: skip
+
+
+def order_deliver(*, actor: Actor, order: Order, message: str = "") -> Order:
+    """The buyer has the parcel: delivering → delivered."""
+    return order_step(actor=actor, order=order, step="deliver", verb=_("deliver"), kind="delivered",
+                      fields={"delivered_at": timezone.now()}, message=message)  # fmt: skip
+
+
+def order_cancel(*, actor: Actor, order: Order, reason: str, comment: str = "") -> Order:
+    """Cancel before hand-over, with a reason code; the reserved units become available again."""
+    require(actor, ORDER_STEPS["cancel"].action, order)
+    comment = (comment or "").strip()
+    if reason not in Order.CancelReason.values:
+        raise ValidationFailed(_("Choose a reason."), fields={"reason": [
+            _("Choose one of: %(v)s") % {"v": ", ".join(Order.CancelReason.values)}]})  # fmt: skip
+    if reason == Order.CancelReason.OTHER and not comment:
+        raise ValidationFailed(_("Say why."), fields={"comment": [_("Required when the reason is 'other'.")]})
+
+    def release(locked: Order) -> None:
+        catalog.stock_release(actor=stock_actor(actor), allocations=allocations_of(locked),
+                              reference=f"order:{locked.number}")  # fmt: skip
+
+    return order_step(actor=actor, order=order, step="cancel", verb=_("cancel"), kind="cancelled",
+                      before_save=release, message=comment,
+                      fields={"cancel_reason": reason, "cancel_comment": comment[:500],
+                              "cancelled_at": timezone.now()})  # fmt: skip
+
+
+TRACKING_STATUSES = ("accepted", "in_transit", "arrived", "out_for_delivery", "delivered", "failed_attempt",
+                     "returned_to_sender", "other")  # fmt: skip
+
+
+def order_tracking_event(*, actor: Actor, order: Order, status: str, message: str = "", location: str = "",
+                         occurred_at=None) -> OrderEvent:  # fmt: skip
+    """A carrier's tracking event, pushed by the integration API (as the system), joins the timeline.
+    ``delivered`` on an order that is delivering also delivers it."""
+    platform_only(actor, ORDER_STEPS["track"].action)
+    if status not in TRACKING_STATUSES:
+        raise ValidationFailed(_("Unknown tracking status."), fields={"status": [
+            _("Choose one of: %(v)s") % {"v": ", ".join(TRACKING_STATUSES)}]})  # fmt: skip
+    at = occurred_at or timezone.now()
+    with transaction.atomic():
+        order = locked_order(actor, order)
+        if order.state not in ORDER_STEPS["track"].sources:
+            raise illegal(order, _("track"))
+        event = order_event(order, kind="tracking", actor=actor, message=message,
+                            data={"status": status, "location": location[:200], "occurred_at": at.isoformat()})  # fmt: skip
+        before = {"state": order.state}
+        if status == "delivered" and order.state == State.DELIVERING:
+            order.state = State.DELIVERED
+            order.delivered_at = at
+            order.save(update_fields=["state", "delivered_at", "updated_at"])
+            order_event(order, kind="delivered", actor=actor, from_state=State.DELIVERING, to_state=State.DELIVERED,
+                        message=_("Delivered (carrier)"))  # fmt: skip
+        audit_record(shop=actor.shop, actor=actor, action="order.tracking_event", target=order,
+                     changes={**diff(before, {"state": order.state}), "tracking": [None, status]})  # fmt: skip
+    return event
