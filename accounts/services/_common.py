@@ -27,13 +27,6 @@ from backoffice.errors import Forbidden, ValidationFailed
 STAFF_REFUSED = gettext_noop("You may not manage staff in this shop.")
 
 
-def ensure_actor(actor: object) -> Actor:
-    """For the services every member may use on their own things (no action to hold): still an Actor."""
-    if not isinstance(actor, Actor):
-        raise TypeError(f"services need an Actor (a member's, or system_actor()), not {type(actor).__name__}")
-    return actor
-
-
 def has_full_authority(actor: Actor) -> bool:
     """The owner, and platform code acting through the system actor, are bound by no delegation ceiling."""
     return actor.is_owner or actor.is_system

@@ -13,9 +13,8 @@ from django.utils.translation import gettext as _
 
 from accounts import selectors
 from accounts.models import Notification, NotificationPreference, User
-from accounts.services._common import ensure_actor
 from backoffice.audit import audit_record
-from backoffice.authz import Actor, require
+from backoffice.authz import Actor, as_actor, require
 from backoffice.errors import Forbidden, ValidationFailed
 from backoffice.notifications import KINDS, kinds_for
 
@@ -34,7 +33,7 @@ def notifications_send(*, actor: Actor, notices: Sequence[Notice], email: bool =
     transaction commits, each as far as its recipient chose to receive that kind (``NotificationPreference``).
 
     The sender must hold the action each kind is about (a system actor holds them all)."""
-    ensure_actor(actor)
+    as_actor(actor)
     for kind in sorted({n.kind for n in notices}):
         action = KINDS[kind].action if kind in KINDS else None
         if action is not None:
@@ -73,7 +72,7 @@ def notifications_send(*, actor: Actor, notices: Sequence[Notice], email: bool =
 @transaction.atomic
 def notifications_mark_read(*, actor: Actor, ids: Iterable[int] | None = None) -> int:
     """Mark the actor's own notifications read (all of them when ``ids`` is None); returns how many."""
-    ensure_actor(actor)
+    as_actor(actor)
     qs = Notification.objects.for_shop(actor.shop).filter(recipient_id=actor.user.pk, read_at__isnull=True)
     if ids is not None:
         qs = qs.filter(pk__in=list(ids))
@@ -84,7 +83,7 @@ def notifications_mark_read(*, actor: Actor, ids: Iterable[int] | None = None) -
 def notification_preferences_set(*, actor: Actor, choices: dict[str, dict[str, bool]]) -> None:
     """The actor's own choice, per kind, of in-app and email notifications in this shop. Kinds left out
     keep their setting; a kind the member cannot receive here is refused."""
-    ensure_actor(actor)
+    as_actor(actor)
     if actor.membership is None:
         raise Forbidden(_("Only a member chooses their own notifications."))
     offered = {k.key for k in kinds_for(actor)}

@@ -55,10 +55,9 @@ def audit_record(
     changes: dict[str, list[Any]] | None = None,
 ):
     """Append one audit entry. ``actor`` is an authz Actor (a member's or the system's)."""
-    from backoffice.authz import Actor
+    from backoffice.authz import as_actor
 
-    if not isinstance(actor, Actor):
-        raise TypeError(f"audit_record() needs an Actor, not {type(actor).__name__}")
+    as_actor(actor, who="audit_record()")
     return (
         _audit_model()
         .objects.for_shop(shop)

@@ -25,6 +25,7 @@ from typing import Any
 
 from django.apps import apps
 from django.conf import settings
+from django.core.exceptions import FieldDoesNotExist
 from django.db import connection
 from django.db.models import Exists, Model, OuterRef, Q, QuerySet
 from django.utils.module_loading import import_string
@@ -111,8 +112,7 @@ def can(actor: Actor | None, action: str, obj: object | None = None) -> bool:
     _check_known(action)
     if actor is None:
         return False
-    if not isinstance(actor, Actor):
-        raise TypeError(f"can() needs an Actor, not {type(actor).__name__}")
+    as_actor(actor, who="can()")
     if action not in actor.permissions:
         return False
     if obj is None:
@@ -127,11 +127,7 @@ def in_scope(actor: Actor, obj: Model) -> bool:
     model = type(obj)
     if getattr(model, "job_scope_field", None):
         return _job_visible(actor, obj)
-    for key, path in getattr(model, "scope_paths", {}).items():
-        if key not in actor.scopes:
-            continue
-        allowed = actor.scopes[key]
-        hop = _many_hop(model, path)
+    for path, allowed, hop in _limits(model, actor):
         if hop is None:
             value = obj.pk if path == "pk" else _follow(obj, path)
             if value not in allowed:
@@ -141,6 +137,13 @@ def in_scope(actor: Actor, obj: Model) -> bool:
             if not related._base_manager.filter(**{link: obj.pk, f"{rest}__in": allowed}).exists():
                 return False
     return True
+
+
+def _limits(model: type[Model], actor: Actor):
+    """(path, allowed ids, many-hop or None) for each scope of ``model`` the actor is limited on."""
+    for key, path in getattr(model, "scope_paths", {}).items():
+        if key in actor.scopes:
+            yield path, actor.scopes[key], _many_hop(model, path)
 
 
 def _follow(obj: object, path: str):
@@ -158,7 +161,7 @@ def _many_hop(model: type[Model], path: str) -> tuple[type[Model], str, str] | N
     first, _sep, rest = path.partition("__")
     try:
         rel = model._meta.get_field(first)
-    except Exception:
+    except FieldDoesNotExist:
         return None
     if not (rel.one_to_many or rel.many_to_many) or not rest:
         return None
@@ -171,11 +174,7 @@ def _scope_q(model: type[Model], actor: Actor) -> Q:
     if getattr(model, "job_scope_field", None):
         return job_visible_q(model, actor)
     q = Q()
-    for key, path in getattr(model, "scope_paths", {}).items():
-        if key not in actor.scopes:
-            continue
-        allowed = actor.scopes[key]
-        hop = _many_hop(model, path)
+    for path, allowed, hop in _limits(model, actor):
         if hop is None:
             q &= Q(**{f"{path}__in": allowed})
         else:
@@ -193,8 +192,7 @@ def restrict(queryset: QuerySet, actor: Actor | None, action: str) -> QuerySet:
     _check_known(action)
     if actor is None:
         return queryset.none()
-    if not isinstance(actor, Actor):
-        raise TypeError(f"restrict() needs an Actor, not {type(actor).__name__}")
+    as_actor(actor, who="restrict()")
     if action not in actor.permissions:
         return queryset.none()
     model = queryset.model
@@ -245,12 +243,19 @@ def _job_visible(actor: Actor, job) -> bool:
 # for services
 
 
+def as_actor(actor: object, *, who: str = "services") -> Actor:
+    """``actor`` itself when it is an :class:`Actor`; anything else (a bare ``User``, None) is a
+    programming error: ``TypeError``. The one place this rule is written."""
+    if not isinstance(actor, Actor):
+        raise TypeError(f"{who} need an Actor (a member's, or system_actor()), not {type(actor).__name__}")
+    return actor
+
+
 def require(actor: Actor, action: str, obj: object | None = None, *, message: str | None = None) -> Actor:
     """A service's own check of its action: the actor must be an :class:`Actor` (``TypeError``
     otherwise, a programming error), another shop's object is ``NotFound``, and an action the actor
     does not hold, or an object outside their scope, is ``Forbidden``. Returns the actor."""
-    if not isinstance(actor, Actor):
-        raise TypeError(f"services need an Actor (a member's, or system_actor()), not {type(actor).__name__}")
+    as_actor(actor)
     _check_known(action)
     if obj is not None and _shop_pk_of(obj) != actor.shop.pk:
         raise NotFound(_("Not found."))
@@ -307,6 +312,7 @@ def load_actor(user, shop) -> Actor | None:
 
 __all__ = [
     "Actor",
+    "as_actor",
     "SystemActor",
     "system_actor",
     "can",
