@@ -89,3 +89,31 @@ class RejectNulCharactersMiddleware:
                 return JsonResponse({"error": {"code": "bad_request", "message": message, "fields": {}}}, status=400)
             return render(request, "400.html", {"message": message}, status=400)
         return self.get_response(request)
+
+
+class SecurityHeadersMiddleware:
+    """Headers every response carries:
+
+    - ``Content-Security-Policy`` (``settings.CONTENT_SECURITY_POLICY``): scripts only from this site, so an
+      injected ``<script>`` or ``onclick=`` does not run. Pages declare behaviour with data attributes
+      (``static/js/app.js``). The Django admin and the API docs page, which ship inline scripts of their
+      own, are left to their own pages' rules.
+    - ``Cache-Control: no-store`` on everything under a shop (pages and API): buyer contact, costs and
+      money must not stay in a shared or browser cache.
+    """
+
+    SHOP_PREFIXES = ("/shops/", "/api/v1/shops/")
+    CSP_EXEMPT_PREFIXES = ("/admin/", "/api/docs/")
+
+    def __init__(self, get_response):
+        self.get_response = get_response
+
+    def __call__(self, request):
+        response = self.get_response(request)
+        path = request.path
+        policy = settings.CONTENT_SECURITY_POLICY
+        if policy and not path.startswith(self.CSP_EXEMPT_PREFIXES):
+            response.headers.setdefault("Content-Security-Policy", policy)
+        if path.startswith(self.SHOP_PREFIXES):
+            response.headers["Cache-Control"] = "no-store"
+        return response

@@ -11,6 +11,7 @@ from django.urls import reverse
 
 from backoffice.authz import Actor, can, load_actor, restrict, two_factor_required
 from backoffice.errors import Conflict, Forbidden, NotFound, ServiceError
+from backoffice.tenancy.refs import path_ids_or_404
 
 ANY_MEMBER = "__any_member__"
 
@@ -26,6 +27,7 @@ class ShopPageMixin(LoginRequiredMixin):
     def dispatch(self, request, *args, **kwargs):
         if not request.user.is_authenticated:
             return self.handle_no_permission()
+        path_ids_or_404(kwargs)
         actor = load_actor(request.user, int(kwargs["shop"]))
         if actor is None:
             raise Http404("No such shop")

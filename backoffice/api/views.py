@@ -18,6 +18,7 @@ from rest_framework.response import Response
 from backoffice.authz import Actor, can, load_actor, restrict, two_factor_required
 from backoffice.errors import Conflict
 from backoffice.models import IdempotencyKey
+from backoffice.tenancy.refs import path_ids_or_404
 
 ANY_MEMBER = "__any_member__"
 
@@ -134,6 +135,7 @@ class ShopScopedViewMixin(IdempotentPostMixin):
         if getattr(request, "actor", None) is not None:
             return
         # The shop is read together with the membership: a shop you are not a member of is a 404.
+        path_ids_or_404(self.kwargs)
         actor = load_actor(request.user, int(self.kwargs["shop"]))
         if actor is None:
             raise Http404

@@ -29,3 +29,16 @@ def ref_in_shop(model: type[Model], *, actor, value, field: str, action: str | N
         text = message or _("Unknown %(name)s.") % {"name": model._meta.verbose_name}
         raise ValidationFailed(text, fields={field: [text]})
     return found
+
+
+def path_ids_or_404(kwargs: dict) -> None:
+    """Every id in a URL (``shop``, ``pk``, ...) must fit a bigint: a 20-digit one names nothing (404),
+    instead of reaching the database as an out-of-range value (a 500)."""
+    from django.http import Http404
+
+    from backoffice.parsing import BIGINT_MAX
+
+    for value in kwargs.values():
+        text = str(value)
+        if text.isascii() and text.isdigit() and int(text) > BIGINT_MAX:
+            raise Http404
