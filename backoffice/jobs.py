@@ -59,12 +59,14 @@ def job_fields(actor) -> dict:
     return {"shop": actor.shop, "created_by": actor.user, "scope": job_scope_of(actor)}
 
 
-def enqueue(task_name: str, /, **kwargs) -> None:
+def enqueue(task_name: str, /, *, robust: bool = False, **kwargs) -> None:
     """Run the Celery task registered as ``task_name`` (``"<app>.tasks.<name>"``) with these keyword
     arguments (ids, never instances) once the current transaction commits.
 
     Services enqueue by name so that ``services`` never imports ``tasks`` (which imports ``services``);
-    the task module is imported here, at send time, to register it."""
+    the task module is imported here, at send time, to register it. ``robust``: a failure to send (or,
+    with no broker, of the task itself, which then runs in-process) is logged instead of raised, so one
+    shop's failing scan does not stop the others'."""
     from celery import current_app
 
     module = task_name.rsplit(".", 1)[0]
@@ -73,7 +75,7 @@ def enqueue(task_name: str, /, **kwargs) -> None:
         importlib.import_module(module)
         current_app.tasks[task_name].apply_async(kwargs=kwargs)
 
-    transaction.on_commit(send)
+    transaction.on_commit(send, robust=robust)
 
 
 def fan_out(task_name: str, shop_ids) -> int:
@@ -81,7 +83,7 @@ def fan_out(task_name: str, shop_ids) -> int:
     so each shop's scan runs, fails and retries on its own. Returns how many were queued."""
     ids = sorted(set(shop_ids))
     for shop_id in ids:
-        enqueue(task_name, shop_id=shop_id)
+        enqueue(task_name, robust=True, shop_id=shop_id)
     return len(ids)
 
 

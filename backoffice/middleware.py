@@ -98,11 +98,11 @@ class SecurityHeadersMiddleware:
       injected ``<script>`` or ``onclick=`` does not run. Pages declare behaviour with data attributes
       (``static/js/app.js``). The Django admin and the API docs page, which ship inline scripts of their
       own, are left to their own pages' rules.
-    - ``Cache-Control: no-store`` on everything under a shop (pages and API): buyer contact, costs and
+    - ``Cache-Control: no-store`` on everything under a shop (pages, API, integration intake): buyer contact, costs and
       money must not stay in a shared or browser cache.
     """
 
-    SHOP_PREFIXES = ("/shops/", "/api/v1/shops/")
+    SHOP_PREFIXES = ("/shops/", "/api/v1/shops/", "/api/v1/integration/shops/")
     CSP_EXEMPT_PREFIXES = ("/admin/", "/api/docs/")
 
     def __init__(self, get_response):

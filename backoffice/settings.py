@@ -31,6 +31,8 @@ CONTENT_SECURITY_POLICY = env.str(
     default="default-src 'self'; script-src 'self'; style-src 'self' 'unsafe-inline'; img-src 'self' data: blob:; "
     "object-src 'none'; base-uri 'self'; frame-ancestors 'none'; form-action 'self'",
 )
+# Temporary sub-accounts (with an expiry) do not count against the seat quota, so their length is capped.
+TEMPORARY_ACCESS_MAX_DAYS = env.int("TEMPORARY_ACCESS_MAX_DAYS", default=90)
 # Proxies whose X-Forwarded-For is believed (addresses or networks, comma-separated); none by default.
 TRUSTED_PROXIES = env.list("TRUSTED_PROXIES", default=[])
 CSRF_TRUSTED_ORIGINS = env.list("CSRF_TRUSTED_ORIGINS", default=[])

@@ -70,3 +70,16 @@ def test_racing_workers_claim_a_job_once():
     for t in threads:
         t.join()
     assert len(wins) == 1
+
+
+@pytest.mark.django_db
+def test_fan_out_isolates_each_shop_s_scan(caplog, django_capture_on_commit_callbacks):
+    """One shop's failing scan is logged; the scans of the other shops still run (eager, no broker)."""
+    from backoffice.jobs import fan_out
+    from tests.scopeapp import tasks
+
+    tasks.SEEN.clear()
+    with django_capture_on_commit_callbacks(execute=True):
+        assert fan_out("tests.scopeapp.tasks.flaky_scan_for_shop", [3, 1, 2, 3]) == 3
+    assert tasks.SEEN == [1, 3]
+    assert "this shop's data is broken" in caplog.text
