@@ -58,10 +58,37 @@ def two_factor_required(actor: Actor) -> bool:
 
 
 def reauthenticate(*, user, password: str | None = None, otp: str | None = None) -> bool:
-    """Password, or OTP when the user has 2FA, confirms it is really them."""
+    """The user's CURRENT factor confirms it is really them: the password, or a code of a device that is
+    already confirmed (a device being set up never counts: it may be the intruder's)."""
     if password and user.check_password(password):
         return True
     return bool(otp) and verify_otp(user, otp)
+
+
+def reauth_locked(request, user) -> bool:
+    """Is this user locked out (django-axes, username + IP) — the same lockout as logins?"""
+    if not getattr(settings, "AXES_ENABLED", True):
+        return False
+    from axes.handlers.proxy import AxesProxyHandler
+
+    return AxesProxyHandler.is_locked(request, credentials={"username": user.get_username()})
+
+
+def attempt_reauth(request, *, user, password: str | None = None, otp: str | None = None) -> bool | None:
+    """Re-authenticate through the login lockout: None when the user is locked out (nothing is checked),
+    True when the current factor is right (the request is marked), False after a counted failure."""
+    from django.contrib.auth.signals import user_login_failed
+
+    django_request = getattr(request, "_request", request)  # a DRF request wraps Django's
+    if reauth_locked(django_request, user):
+        return None
+    if reauthenticate(user=user, password=password, otp=otp):
+        mark_reauthenticated(request)
+        return True
+    user_login_failed.send(sender=__name__, credentials={"username": user.get_username()}, request=django_request)
+    if getattr(django_request, "axes_locked_out", False):
+        return None
+    return False
 
 
 def mark_reauthenticated(request) -> None:

@@ -12,7 +12,6 @@ from typing import Any
 from django.contrib.auth.models import Permission
 from django.db.models import Q, QuerySet
 from django.utils import timezone
-from django.utils.translation import gettext as _
 
 from accounts.models import (
     ApiToken,
@@ -30,8 +29,8 @@ from accounts.models import (
 from backoffice.authz import Actor, can, load_actor, restrict
 from backoffice.authz.actions import ACTIONS, ALL_ACTIONS, BY_CODENAME, NON_DELEGABLE, TIER_QUOTAS
 from backoffice.authz.scopes import SCOPES
-from backoffice.errors import ValidationFailed
 from backoffice.notifications import kinds_for
+from backoffice.parsing import parse_id
 
 
 def _codes(codenames) -> frozenset[str]:
@@ -77,9 +76,9 @@ def roles_with_permissions(*, shop: Shop) -> list[tuple[Role, list[str]]]:
 
 def role_get_by_key_or_id(*, shop: Shop, value: Any) -> Role | None:
     qs = Role.objects.for_shop(shop)
-    value = str(value)
-    if value.isdigit():
-        return qs.filter(pk=int(value)).first()
+    value = str(value).strip()
+    if value.isdigit():  # also "²": refused by the parsing layer (400), never int()'d here
+        return qs.filter(pk=parse_id(value, "role")).first()
     return qs.filter(key=value).first()
 
 
@@ -228,8 +227,8 @@ def staff_list(*, shop: Shop, actor: Actor, filters: Mapping[str, Any] | None = 
             | Q(user__last_name__icontains=search)
         )
     if filters.get("role"):
-        role = str(filters["role"])
-        qs = qs.filter(Q(role__key=role) | Q(role_id=int(role)) if role.isdigit() else Q(role__key=role))
+        role = str(filters["role"]).strip()
+        qs = qs.filter(Q(role__key=role) | Q(role_id=parse_id(role, "role")) if role.isdigit() else Q(role__key=role))
     status = filters.get("status")
     if status == "active":
         qs = qs.filter(is_active=True)
@@ -238,10 +237,7 @@ def staff_list(*, shop: Shop, actor: Actor, filters: Mapping[str, Any] | None = 
     if filters.get("temporary") in ("1", "true", True):
         qs = qs.filter(expires_at__isnull=False)
     if filters.get("manager"):
-        manager = str(filters["manager"])
-        if not manager.isdigit():
-            raise ValidationFailed(_("Unknown manager."), fields={"manager": [_("Give a member id.")]})
-        qs = qs.filter(manager_id=int(manager))
+        qs = qs.filter(manager_id=parse_id(filters["manager"], "manager"))
     return qs.order_by("-is_owner", "user__username", "id")
 
 
@@ -318,8 +314,9 @@ def audit_list(
 ) -> QuerySet[AuditEntry]:
     qs = restrict(AuditEntry.objects.for_shop(shop), actor, "accounts.view_audit").select_related("actor")
     if actor_user:
+        actor_user = str(actor_user).strip()
         qs = qs.filter(
-            Q(actor__username=actor_user) | Q(actor_id=int(actor_user))
+            Q(actor__username=actor_user) | Q(actor_id=parse_id(actor_user, "actor"))
             if actor_user.isdigit()
             else Q(actor__username=actor_user)
         )
@@ -336,12 +333,54 @@ def audit_list(
     return qs.order_by("-id")
 
 
-def audit_rows(*, entries: QuerySet[AuditEntry]) -> Iterator[list[Any]]:
-    """The entries as rows of ``AUDIT_COLUMNS`` (read from the database in chunks), changes as JSON."""
+# Fields of an audit entry's changes shown only to members who may see them elsewhere (the same rule as
+# the API and exports of those domains): action needed -> field names, wherever they appear in the changes.
+AUDIT_REDACTED_FIELDS: dict[str, frozenset[str]] = {
+    "catalog.view_cost": frozenset({"cost"}),
+    "orders.view_buyer_contact": frozenset({"buyer_name", "buyer_phone", "buyer_address"}),
+}
+REDACTED = "•••"
+
+
+def audit_redactor(*, actor: Actor):
+    """A function that hides, in an entry's changes, the fields ``actor`` may not see (``AUDIT_REDACTED_FIELDS``)."""
+    return _redactor(frozenset().union(*(f for action, f in AUDIT_REDACTED_FIELDS.items() if not can(actor, action))))
+
+
+def audit_redact_all(changes: Any) -> Any:
+    """Hide every field of ``AUDIT_REDACTED_FIELDS`` (no reader known: fail closed)."""
+    return _redactor(frozenset().union(*AUDIT_REDACTED_FIELDS.values()))(changes)
+
+
+def _redactor(hidden: frozenset[str]):
+
+    def redact(value: Any) -> Any:
+        if not hidden:
+            return value
+        if isinstance(value, dict):
+            return {k: (_masked(v) if k in hidden else redact(v)) for k, v in value.items()}
+        if isinstance(value, list):
+            return [redact(v) for v in value]
+        return value
+
+    return redact
+
+
+def _masked(value: Any) -> Any:
+    """A redacted value keeps its shape (a [before, after] pair stays a pair) but not its content."""
+    if isinstance(value, list):
+        return [None if v is None else REDACTED for v in value]
+    return None if value is None else REDACTED
+
+
+def audit_rows(*, entries: QuerySet[AuditEntry], actor: Actor) -> Iterator[list[Any]]:
+    """The entries as rows of ``AUDIT_COLUMNS`` (read from the database in chunks), changes as JSON with
+    the fields ``actor`` may not see redacted."""
+    redact = audit_redactor(actor=actor)
     for e in entries.iterator(chunk_size=2000):
+        changes = json.dumps(redact(e.changes), ensure_ascii=False, sort_keys=True)
         yield [e.pk, e.created_at, e.actor.username if e.actor_id else "system", e.action, e.target_type,
-               e.target_id, e.target_repr, json.dumps(e.changes, ensure_ascii=False, sort_keys=True), e.ip or "",
-               e.request_id]  # fmt: skip
+               e.target_id, e.target_repr, changes, e.ip or "", e.request_id]  # fmt: skip
 
 
 # ---------------------------------------------------------------- notifications

@@ -57,9 +57,10 @@ class Order(ShopOwnedModel):
     # States in which stock is still reserved (not yet handed over) and the order may be cancelled.
     OPEN_STATES = ("awaiting_confirmation", "awaiting_packaging", "awaiting_deliver")
 
-    # A member limited to chosen warehouses reaches the orders with any line allocated in one of them
-    # (multi-valued: ``restrict`` tests it with EXISTS, ``can``/``require`` with one query).
-    scope_paths = {"warehouse": "allocations__warehouse_id"}
+    # A member limited to chosen warehouses reaches the orders with any line allocated in one of them,
+    # and a member limited to chosen categories the orders with any line whose product is in one of them
+    # (multi-valued: ``restrict`` tests each with EXISTS, ``can``/``require`` with one query each).
+    scope_paths = {"warehouse": "allocations__warehouse_id", "category": "lines__sku__product__category_id"}
 
     number = models.CharField(_("number"), max_length=32)
     external_id = models.CharField(_("external order number"), max_length=64)

@@ -1,5 +1,5 @@
 """Reads for orders: querysets narrowed by the one checker (``restrict``: the action and, through
-``Order.scope_paths``, a member's warehouses), the order and return state machines as the pages offer
+``Order.scope_paths``, a member's warehouses and categories), the order and return state machines as the pages offer
 them, and the buyer-contact masking every edge uses (API, pages, packing slips, exports)."""
 
 from __future__ import annotations

@@ -2,8 +2,10 @@ from django.utils.translation import gettext_lazy as _
 from rest_framework import serializers
 
 from accounts.models import ApiToken, AuditEntry, Membership, Notification, Role, Shop, UserSession
-from accounts.services import SHOP_SETTINGS_FIELDS
+from accounts.selectors import audit_redact_all
+from accounts.services import SHOP_SETTINGS_FIELDS, normalize_username
 from backoffice.authz.actions import ACTION_CODES
+from backoffice.parsing import BIGINT_MAX, parse_ids
 
 
 class SignupSerializer(serializers.Serializer):
@@ -18,6 +20,10 @@ class TokenRequestSerializer(serializers.Serializer):
     username = serializers.CharField(max_length=150)
     password = serializers.CharField(write_only=True, max_length=4096)
     otp = serializers.CharField(required=False, allow_blank=True, max_length=16)
+
+    def validate_username(self, value):
+        return normalize_username(value)
+
     name = serializers.CharField(required=False, max_length=80)
     expires_at = serializers.DateTimeField(required=False, allow_null=True)
 
@@ -106,12 +112,16 @@ class StaffCreateSerializer(serializers.Serializer):
     first_name = serializers.CharField(required=False, allow_blank=True, max_length=150, default="")
     last_name = serializers.CharField(required=False, allow_blank=True, max_length=150, default="")
     role = serializers.CharField(help_text="Role key (e.g. operator) or id")
-    manager = serializers.IntegerField(required=False, allow_null=True, help_text="Membership id")
+    manager = serializers.IntegerField(
+        required=False, allow_null=True, min_value=1, max_value=BIGINT_MAX, help_text="Membership id"
+    )
     expires_at = serializers.DateTimeField(required=False, allow_null=True)
     extra_grants = serializers.ListField(
         child=serializers.ChoiceField(choices=ACTION_CODES), required=False, default=list
     )
-    scope = serializers.DictField(child=serializers.ListField(child=serializers.IntegerField()), required=False)
+    scope = serializers.DictField(
+        child=serializers.ListField(child=serializers.IntegerField(min_value=1, max_value=BIGINT_MAX)), required=False
+    )
 
 
 class StaffUpdateSerializer(serializers.Serializer):
@@ -119,10 +129,12 @@ class StaffUpdateSerializer(serializers.Serializer):
     first_name = serializers.CharField(required=False, allow_blank=True, max_length=150)
     last_name = serializers.CharField(required=False, allow_blank=True, max_length=150)
     role = serializers.CharField(required=False)
-    manager = serializers.IntegerField(required=False, allow_null=True)
+    manager = serializers.IntegerField(required=False, allow_null=True, min_value=1, max_value=BIGINT_MAX)
     expires_at = serializers.DateTimeField(required=False, allow_null=True)
     extra_grants = serializers.ListField(child=serializers.ChoiceField(choices=ACTION_CODES), required=False)
-    scope = serializers.DictField(child=serializers.ListField(child=serializers.IntegerField()), required=False)
+    scope = serializers.DictField(
+        child=serializers.ListField(child=serializers.IntegerField(min_value=1, max_value=BIGINT_MAX)), required=False
+    )
 
 
 class ReactivateSerializer(serializers.Serializer):
@@ -145,6 +157,14 @@ class AuditEntrySerializer(serializers.ModelSerializer):
             "target_repr", "changes", "ip", "request_id",
         ]  # fmt: skip
         read_only_fields = fields
+
+    def to_representation(self, instance):
+        data = super().to_representation(instance)
+        redact = self.context.get("redact")
+        # Fields the reader may not see elsewhere (cost, buyer contact) are hidden here too; with no
+        # reader known, every such field is hidden (fail closed).
+        data["changes"] = (redact or audit_redact_all)(data["changes"])
+        return data
 
 
 class MembershipInfoSerializer(serializers.Serializer):
@@ -208,7 +228,10 @@ class NotificationPreferencesSerializer(serializers.Serializer):
 
 
 class MarkReadSerializer(serializers.Serializer):
-    ids = serializers.ListField(child=serializers.IntegerField(), required=False, max_length=1000)
+    ids = serializers.ListField(required=False, max_length=1000)
+
+    def validate_ids(self, value):
+        return parse_ids(value, "ids")
 
 
 class MarkReadResultSerializer(serializers.Serializer):

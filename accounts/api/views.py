@@ -17,10 +17,11 @@ from rest_framework.views import APIView
 
 from accounts import security, selectors, services
 from accounts.api import serializers as s
-from accounts.models import AuditEntry, Membership, Notification, Role
+from accounts.models import ApiToken, AuditEntry, Membership, Notification, Role
 from backoffice.api.views import ANY_MEMBER, IdempotentPostMixin, ShopViewSet
 from backoffice.authz import load_actor
 from backoffice.errors import Forbidden, ValidationFailed
+from backoffice.parsing import parse_id
 from backoffice.tabular import stream_csv
 from backoffice.tenancy.refs import ref_in_shop
 
@@ -72,14 +73,15 @@ class ReauthView(APIView):
 
     @extend_schema(request=s.ReauthSerializer, responses={204: None})
     def post(self, request):
+        if security.reauth_locked(request._request, request.user):
+            return security.lockout_response(request._request)
         ser = s.ReauthSerializer(data=request.data)
         ser.is_valid(raise_exception=True)
-        if not security.reauthenticate(user=request.user, **ser.validated_data):
-            user_login_failed.send(
-                sender=__name__, credentials={"username": request.user.username}, request=request._request
-            )
+        outcome = security.attempt_reauth(request, user=request.user, **ser.validated_data)
+        if outcome is None:
+            return security.lockout_response(request._request)
+        if not outcome:
             raise ValidationFailed(_("Password or code is wrong."), code="reauth_failed")
-        security.mark_reauthenticated(request)
         return Response(status=status.HTTP_204_NO_CONTENT)
 
 
@@ -115,7 +117,13 @@ class PasswordChangeView(APIView):
     def post(self, request):
         ser = s.PasswordChangeSerializer(data=request.data)
         ser.is_valid(raise_exception=True)
-        services.password_change(user=request.user, **ser.validated_data)
+        token = request.auth if isinstance(request.auth, ApiToken) else None
+        session = getattr(request._request, "session", None)
+        services.password_change(
+            user=request.user, keep_token_id=token.pk if token else None,
+            keep_session_key=session.session_key if session is not None and token is None else None,
+            **ser.validated_data,
+        )  # fmt: skip
         return Response(status=status.HTTP_204_NO_CONTENT)
 
 
@@ -137,7 +145,7 @@ class _OwnRevokeView(APIView):
 
     @extend_schema(responses={204: None})
     def delete(self, request, pk: int):
-        self.revoke(request.user, pk)
+        self.revoke(request.user, parse_id(pk, "id"))
         return Response(status=status.HTTP_204_NO_CONTENT)
 
 
@@ -160,7 +168,14 @@ class MySessionsView(_OwnListView):
 
 
 class MySessionRevokeView(_OwnRevokeView):
+    """Ending another session needs a fresh re-authentication (a stolen token must not sign the owner out)."""
+
     revoke = staticmethod(lambda user, pk: services.session_revoke(user=user, session_id=pk))
+
+    @extend_schema(responses={204: None})
+    def delete(self, request, pk: int):
+        require_reauth(request)
+        return super().delete(request, pk)
 
 
 def require_reauth(request) -> None:
@@ -368,10 +383,16 @@ class AuditLogViewSet(mixins.ListModelMixin, ShopViewSet):
     def base_queryset(self):
         return selectors.audit_list(shop=self.shop, actor=self.actor, **_audit_filters(self.request.query_params))
 
+    def get_serializer_context(self):
+        context = super().get_serializer_context()
+        if getattr(self, "actor", None) is not None:
+            context["redact"] = selectors.audit_redactor(actor=self.actor)
+        return context
+
     @extend_schema(responses={(200, "text/csv"): str})
     @action(detail=False, methods=["get"])
     def export(self, request, shop: int):
-        rows = selectors.audit_rows(entries=self.get_queryset())
+        rows = selectors.audit_rows(entries=self.get_queryset(), actor=self.actor)
         return stream_csv(f"audit-shop-{self.shop.pk}.csv", selectors.AUDIT_COLUMNS, rows)
 
 

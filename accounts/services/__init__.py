@@ -8,6 +8,7 @@ any shop and take the ``user``.
 Everything is re-exported here, so callers write ``from accounts import services``.
 """
 
+from accounts.services._common import normalize_username
 from accounts.services.notifications import (
     Notice,
     notification_preferences_set,
@@ -43,6 +44,7 @@ __all__ = [
     "Notice",
     "notification_preferences_set",
     "notifications_mark_read",
+    "normalize_username",
     "notifications_send",
     "password_change",
     "role_create",

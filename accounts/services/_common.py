@@ -3,6 +3,7 @@ Not part of the public API (``accounts.services`` re-exports the use cases only)
 
 from __future__ import annotations
 
+import unicodedata
 from collections.abc import Iterable
 from datetime import datetime
 
@@ -89,19 +90,27 @@ def validate_password(password: str, user: User | None = None, field: str = "pas
         raise ValidationFailed(" ".join(exc.messages), fields={field: list(exc.messages)}) from exc
 
 
+def normalize_username(username: str | None) -> str:
+    """One spelling per name: NFKC (so "ｐｔ" is "pt", as Django's own user manager does), trimmed. Sign-up,
+    staff creation, the login page and the token endpoint all use it."""
+    return unicodedata.normalize("NFKC", str(username or "")).strip()
+
+
 def new_user(*, username: str, email: str, password: str, first_name: str = "", last_name: str = "") -> User:
-    username = (username or "").strip()
+    username = normalize_username(username)
     errors: dict[str, list[str]] = {}
     if not username:
         errors["username"] = [_("This field is required.")]
-    elif User.objects.filter(username__iexact=username).exists():
-        errors["username"] = [_("This username is taken.")]
     if not email or "@" not in email:
         errors["email"] = [_("Enter a valid email address.")]
     if errors:
         raise ValidationFailed(_("Please correct the errors below."), fields=errors)
     user = User(username=username, email=email.strip(), first_name=first_name, last_name=last_name)
     validate_password(password, user)
+    # Whether a name is taken is told last, to a request that is otherwise a valid sign-up (no more than
+    # the form must say: the same message whatever the other account is).
+    if User.objects.filter(username__iexact=username).exists():
+        raise ValidationFailed(_("This username is taken."), fields={"username": [_("This username is taken.")]})
     user.set_password(password)
     try:
         with transaction.atomic():

@@ -12,11 +12,12 @@ from django.utils.text import slugify
 from django.utils.translation import gettext as _
 
 from accounts import selectors
-from accounts.models import Role, ShopGroupObjectPermission
+from accounts.models import Membership, Role, ShopGroupObjectPermission
 from accounts.services._common import STAFF_REFUSED, ensure_can_grant, replace_shop_grants, validate_actions
+from accounts.services.staff import ensure_can_manage
 from backoffice.audit import audit_record, diff
 from backoffice.authz import Actor, require
-from backoffice.errors import Conflict, ValidationFailed
+from backoffice.errors import Conflict, Forbidden, ValidationFailed
 
 
 def set_role_permissions(role: Role, actions: frozenset[str]) -> None:
@@ -62,9 +63,28 @@ def role_update(
         raise Conflict(_("Built-in roles cannot be changed; create a custom role instead."), code="template_role")
     before = {"name": role.name, "description": role.description, "permissions": selectors.role_permissions(role=role)}
     after = dict(before)
+    holders: list[Membership] = []
     if permissions is not None:
         actions = validate_actions(permissions)
         ensure_can_grant(actor, actions | before["permissions"])
+        if actions != before["permissions"]:
+            # Changing a role changes every holder: only someone who may manage each of them (or the owner).
+            holders = list(
+                Membership.objects.for_shop(actor.shop)
+                .select_for_update(of=("self",))
+                .filter(role=role, is_active=True)
+                .select_related("user", "role")
+                .order_by("id")
+            )
+            for member in holders:
+                try:
+                    ensure_can_manage(actor, member)
+                except Forbidden as exc:
+                    raise Forbidden(
+                        _("You may not change this role: %(user)s holds it and you may not manage them. %(why)s")
+                        % {"user": member.user.get_username(), "why": exc.message},
+                        code="role_holder_protected",
+                    ) from exc
         set_role_permissions(role, actions)
         after["permissions"] = actions
     if name is not None:
@@ -73,4 +93,9 @@ def role_update(
         role.description = after["description"] = description
     role.save()
     audit_record(shop=actor.shop, actor=actor, action="role.updated", target=role, changes=diff(before, after))
+    if holders:
+        perm_change = {"permissions": [sorted(before["permissions"]), sorted(after["permissions"])]}
+        for member in holders:
+            audit_record(shop=actor.shop, actor=actor, action="staff.role_permissions_changed", target=member,
+                         changes=perm_change)  # fmt: skip
     return role

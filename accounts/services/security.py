@@ -9,6 +9,7 @@ import secrets
 from datetime import datetime
 
 from django.contrib.sessions.models import Session
+from django.core.mail import send_mail
 from django.db import transaction
 from django.utils.translation import gettext as _
 from django_otp.plugins.otp_totp.models import TOTPDevice
@@ -24,14 +25,47 @@ def _own(user: User) -> User:
     return user
 
 
+def _tell_owner(user: User, subject: str, body: str) -> None:
+    """Email the account's owner about a change to their account's security, once the change commits
+    (a thief holding a session cannot hide it: the mail goes to the address on file)."""
+    if not user.email:
+        return
+    footer = _("If this was not you, change your password and end your other sessions now.")
+    transaction.on_commit(lambda: send_mail(subject, f"{body}\n\n{footer}", None, [user.email], fail_silently=True))
+
+
+def _end_other_access(user: User, *, keep_session_key: str | None, keep_token_id: int | None) -> None:
+    """Every browser session and API token of the user stops working, except the ones named."""
+    sessions = UserSession.objects.filter(user=user)
+    if keep_session_key:
+        sessions = sessions.exclude(session_key=keep_session_key)
+    keys = list(sessions.values_list("session_key", flat=True))
+    Session.objects.filter(session_key__in=keys).delete()
+    sessions.delete()
+    tokens = ApiToken.objects.filter(user=user)
+    if keep_token_id:
+        tokens = tokens.exclude(pk=keep_token_id)
+    for token in tokens:
+        token.delete()  # one by one: the access cache forgets each key (post_delete)
+
+
+@transaction.atomic
 def token_create(*, user: User, name: str = "api", expires_at: datetime | None = None) -> tuple[ApiToken, str]:
-    """A new personal token; the key is returned once and only its hash is kept."""
+    """A new personal token; the key is returned once and only its hash is kept. The caller has just
+    authenticated the user (the token endpoint) or re-authenticated them (the security page); the owner
+    is emailed."""
     if not _own(user).is_active:
         raise Forbidden(_("This account is disabled."))
     check_expiry(expires_at)
     key = secrets.token_urlsafe(32)
     token = ApiToken.objects.create(
         user=user, name=(name or "api")[:80], key_hash=ApiToken.hash_key(key), prefix=key[:8], expires_at=expires_at
+    )
+    _tell_owner(
+        user,
+        _("A new API token was created"),
+        _("An API token named “%(name)s” was created for your account %(user)s.")
+        % {"name": token.name, "user": user.get_username()},
     )
     return token, key
 
@@ -54,20 +88,36 @@ def session_forget(*, session_key: str | None) -> None:
         UserSession.objects.filter(session_key=session_key).delete()
 
 
+@transaction.atomic
 def session_revoke(*, user: User, session_id: int) -> None:
+    """End one of the user's browser sessions (the caller re-authenticated them); the owner is emailed."""
     row = UserSession.objects.filter(user=_own(user), pk=session_id).first()
     if row is None:
         raise NotFound(_("No such session."))
     Session.objects.filter(session_key=row.session_key).delete()
     row.delete()
+    _tell_owner(user, _("A session was ended"), _("One of your browser sessions was signed out from another one."))
 
 
-def password_change(*, user: User, old_password: str, new_password: str) -> None:
+@transaction.atomic
+def password_change(
+    *, user: User, old_password: str, new_password: str, keep_session_key: str | None = None,
+    keep_token_id: int | None = None,
+) -> None:  # fmt: skip
+    """A new password ends every other browser session and API token of the user (the one making the
+    change is kept); the owner is emailed."""
     if not _own(user).check_password(old_password):
         raise ValidationFailed(_("Your current password is wrong."), fields={"old_password": [_("Wrong password.")]})
     validate_password(new_password, user, field="new_password")
     user.set_password(new_password)
     user.save(update_fields=["password"])
+    _end_other_access(user, keep_session_key=keep_session_key, keep_token_id=keep_token_id)
+    _tell_owner(
+        user,
+        _("Your password was changed"),
+        _("The password of your account %(user)s was changed; your other sessions and API tokens were ended.")
+        % {"user": user.get_username()},
+    )
 
 
 @transaction.atomic
@@ -86,9 +136,18 @@ def totp_confirm(*, user: User, code: str) -> TOTPDevice:
         raise ValidationFailed(
             _("That code is not right. Check your phone's clock and try again."), fields={"code": [_("Wrong code.")]}
         )
+    replaced = TOTPDevice.objects.filter(user=user, confirmed=True).exclude(pk=device.pk)
+    replacing = replaced.exists()
     device.confirmed = True
     device.save(update_fields=["confirmed"])
-    TOTPDevice.objects.filter(user=user, confirmed=True).exclude(pk=device.pk).delete()
+    replaced.delete()
+    if replacing:
+        subject = _("Your two-factor device was replaced")
+        body = _("A new authenticator replaced the one on your account %(user)s.") % {"user": user.get_username()}
+    else:
+        subject = _("Two-factor authentication is on")
+        body = _("An authenticator was added to your account %(user)s.") % {"user": user.get_username()}
+    _tell_owner(user, subject, body)
     return device
 
 
@@ -97,3 +156,8 @@ def totp_disable(*, user: User, password: str) -> None:
     if not _own(user).check_password(password):
         raise ValidationFailed(_("Your password is wrong."), fields={"password": [_("Wrong password.")]})
     TOTPDevice.objects.filter(user=user).delete()
+    _tell_owner(
+        user,
+        _("Two-factor authentication is off"),
+        _("Two-factor authentication was turned off for your account %(user)s.") % {"user": user.get_username()},
+    )

@@ -7,6 +7,7 @@ from django.core.exceptions import ValidationError as DjangoValidationError
 from django.db import transaction
 from django.utils.translation import gettext as _
 
+from accounts.currencies import is_currency, is_time_zone
 from accounts.models import Membership, Role, Shop, User
 from accounts.services._common import lock_shop, new_user
 from accounts.services.roles import set_role_permissions
@@ -81,6 +82,16 @@ def shop_update(*, actor: Actor, **changes) -> Shop:
         changes["require_2fa_roles"] = sorted(keys)
     if "name" in changes:
         changes["name"] = _shop_name(str(changes["name"]), "name")
+    if "timezone" in changes and not is_time_zone(changes["timezone"]):
+        raise ValidationFailed(
+            _("Unknown time zone."), fields={"timezone": [_("Choose a time zone such as Europe/Moscow.")]}
+        )
+    if "currency" in changes:
+        changes["currency"] = str(changes["currency"] or "").strip().upper()
+        if not is_currency(changes["currency"]):
+            raise ValidationFailed(
+                _("Unknown currency."), fields={"currency": [_("Give an ISO 4217 currency code such as RUB.")]}
+            )
     before = {k: getattr(shop, k) for k in changes}
     for k, v in changes.items():
         setattr(shop, k, v)

@@ -9,10 +9,12 @@ Delegation invariants live here, not at the HTTP edge:
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Iterable
-from datetime import datetime, timedelta
-from zoneinfo import ZoneInfo
+from datetime import UTC, datetime, timedelta
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
+from django.conf import settings
 from django.contrib.auth.models import Permission
 from django.contrib.contenttypes.models import ContentType
 from django.contrib.sessions.models import Session
@@ -41,9 +43,27 @@ from backoffice.authz import Actor, require
 from backoffice.authz import cache as access_cache
 from backoffice.authz.scopes import SCOPES
 from backoffice.errors import Conflict, Forbidden, ValidationFailed
+from backoffice.parsing import parse_ids
 
+logger = logging.getLogger(__name__)
 _UNSET = object()
 EXPIRY_NOTICE = timedelta(days=3)
+
+
+def temporary_access_max_days() -> int:
+    return int(getattr(settings, "TEMPORARY_ACCESS_MAX_DAYS", 90))
+
+
+def _check_member_expiry(expires_at: datetime | None) -> None:
+    """A temporary account ends in the future and within ``TEMPORARY_ACCESS_MAX_DAYS`` (a far-off end
+    would be a permanent seat outside the plan's quota)."""
+    check_expiry(expires_at)
+    days = temporary_access_max_days()
+    if expires_at is not None and expires_at > timezone.now() + timedelta(days=days):
+        message = ngettext(
+            "Temporary access lasts at most %(days)d day.", "Temporary access lasts at most %(days)d days.", days
+        ) % {"days": days}
+        raise ValidationFailed(message, fields={"expires_at": [message]})
 
 
 def _require_staff(actor: Actor, membership: Membership | None = None) -> None:
@@ -67,7 +87,7 @@ def _ensure_scope_within(actor: Actor, scopes: dict[str, frozenset[int]]) -> Non
             )
 
 
-def _ensure_can_manage(actor: Actor, target: Membership) -> None:
+def ensure_can_manage(actor: Actor, target: Membership) -> None:
     if target.is_owner:
         raise Forbidden(_("The shop owner's access cannot be changed."), code="owner_protected")
     if has_full_authority(actor):
@@ -125,7 +145,7 @@ def _resolve_scopes(shop: Shop, scopes: dict[str, Iterable[int]] | None) -> dict
         if scope is None:
             message = _("Unknown scope: %(key)s") % {"key": key}
             raise ValidationFailed(message, fields={"scope": [message]})
-        ids = frozenset(int(i) for i in ids)
+        ids = frozenset(parse_ids(list(ids) if not isinstance(ids, str) else ids, "scope"))
         found = set(scope.model.objects.for_shop(shop).filter(pk__in=ids).values_list("pk", flat=True))
         if found != ids:
             missing = ", ".join(str(i) for i in sorted(ids - found))
@@ -219,7 +239,7 @@ def staff_create(
     if manager is None and not has_full_authority(actor):
         manager = actor.membership
     _check_manager(actor, manager)
-    check_expiry(expires_at)
+    _check_member_expiry(expires_at)
     if expires_at is None:
         _ensure_quota(shop)
     user = new_user(username=username, email=email, password=password, first_name=first_name, last_name=last_name)
@@ -253,7 +273,7 @@ def staff_update(
     """Change a member's role, extra grants, manager, expiry, scope or contact details."""
     _require_staff(actor, membership)
     membership = _locked_member(actor, membership, "role")
-    _ensure_can_manage(actor, membership)
+    ensure_can_manage(actor, membership)
     before = _membership_state(membership)
     user_before = {
         "email": membership.user.email,
@@ -288,7 +308,7 @@ def staff_update(
         _check_manager(actor, manager)
         membership.manager = manager
     if expires_at is not _UNSET:
-        check_expiry(expires_at)
+        _check_member_expiry(expires_at)
         if expires_at is None and membership.expires_at is not None and membership.is_active:
             _ensure_quota(actor.shop, exclude=membership)
         if expires_at != membership.expires_at:
@@ -296,9 +316,15 @@ def staff_update(
         membership.expires_at = expires_at
     membership.save()
     user = membership.user
-    for field, value in (("email", email), ("first_name", first_name), ("last_name", last_name)):
-        if value is not None:
-            setattr(user, field, value.strip())
+    identity = {f: v.strip() for f, v in (("email", email), ("first_name", first_name), ("last_name", last_name))
+                if v is not None and v.strip() != user_before[f]}  # fmt: skip
+    if identity and _identity_shared(user, actor.shop):
+        message = _("%(user)s also works in another shop or owns one: only they can change their name and email.") % {
+            "user": user.get_username()
+        }
+        raise Forbidden(message, code="identity_not_yours", fields={f: [message] for f in identity})
+    for field, value in identity.items():
+        setattr(user, field, value)
     user.save(update_fields=["email", "first_name", "last_name"])
     after = _membership_state(membership)
     changes = diff(before, after) | diff(
@@ -306,6 +332,15 @@ def staff_update(
     )
     audit_record(shop=actor.shop, actor=actor, action="staff.updated", target=membership, changes=changes)
     return membership
+
+
+def _identity_shared(user: User, shop: Shop) -> bool:
+    """Does the user's account reach beyond this shop (a membership elsewhere, or a shop of their own)?
+    Then its identity — email, names — is theirs alone to change."""
+    return (
+        Membership.unscoped.filter(user=user).exclude(shop_id=shop.pk).exists()
+        or Shop.objects.filter(owner=user).exists()
+    )
 
 
 def _end_user_access(user: User) -> None:
@@ -333,7 +368,7 @@ def _deactivate(membership: Membership, *, actor: Actor, action: str) -> Members
 def staff_deactivate(*, actor: Actor, membership: Membership) -> Membership:
     _require_staff(actor, membership)
     membership = _locked_member(actor, membership)
-    _ensure_can_manage(actor, membership)
+    ensure_can_manage(actor, membership)
     if not membership.is_active:
         raise Conflict(_("This member is already deactivated."), code="already_inactive")
     return _deactivate(membership, actor=actor, action="staff.deactivated")
@@ -343,11 +378,11 @@ def staff_deactivate(*, actor: Actor, membership: Membership) -> Membership:
 def staff_reactivate(*, actor: Actor, membership: Membership, expires_at=_UNSET) -> Membership:
     _require_staff(actor, membership)
     membership = _locked_member(actor, membership, "role")
-    _ensure_can_manage(actor, membership)
+    ensure_can_manage(actor, membership)
     if membership.is_active:
         raise Conflict(_("This member is already active."), code="already_active")
     if expires_at is not _UNSET:
-        check_expiry(expires_at)
+        _check_member_expiry(expires_at)
         if expires_at != membership.expires_at:
             membership.expiry_notified_at = None
         membership.expires_at = expires_at
@@ -396,8 +431,18 @@ def staff_expire_due(*, actor: Actor, now: datetime | None = None) -> int:
     return count
 
 
+def _shop_zone(shop: Shop):
+    """The shop's time zone; a zone this server does not know (a row written before zones were checked)
+    is logged and read as UTC rather than failing the shop's periodic work."""
+    try:
+        return ZoneInfo(shop.timezone)
+    except (ZoneInfoNotFoundError, ValueError, TypeError):
+        logger.warning("shop %s has an unknown time zone %r; using UTC", shop.pk, shop.timezone)
+        return UTC
+
+
 def _expiry_notices(shop: Shop, m: Membership, owner: Membership | None) -> list[Notice]:
-    when = date_format(timezone.localtime(m.expires_at, ZoneInfo(shop.timezone)), "DATETIME_FORMAT")
+    when = date_format(timezone.localtime(m.expires_at, _shop_zone(shop)), "DATETIME_FORMAT")
     notices = [Notice(recipient=m.user, kind="member_expiring",
                       title=_("Your access to %(shop)s ends on %(when)s") % {"shop": shop.name, "when": when},
                       url=reverse("accounts:dashboard", kwargs={"shop": shop.pk}))]  # fmt: skip

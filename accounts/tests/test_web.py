@@ -77,6 +77,9 @@ def test_login_with_2fa_asks_for_a_code(shop):
 
 def test_enrol_2fa_from_the_security_page(shop):
     client = web_client_for(shop.owner, reauth=False)
+    r = client.post("/accounts/security/", {"op": "2fa_start"})
+    assert r.status_code == 302 and r["Location"].startswith("/accounts/reauth/")
+    client.post("/accounts/reauth/", {"password": PASSWORD, "next": "/accounts/security/"})
     client.post("/accounts/security/", {"op": "2fa_start"})
     device = TOTPDevice.objects.get(user=shop.owner, confirmed=False)
     r = client.post("/accounts/security/", {"op": "2fa_confirm", "otp": "123"})
@@ -174,7 +177,7 @@ def test_audit_log_page_filters_and_exports_csv(shop):
 
 
 def test_security_page_tokens_and_sessions(shop):
-    client = web_client_for(shop.owner, reauth=False)
+    client = web_client_for(shop.owner)
     r = client.post("/accounts/security/", {"op": "token_create", "name": "erp"})
     assert r.status_code == 200 and 'id="new-token"' in r.content.decode()
     token = ApiToken.objects.get(user=shop.owner, name="erp")

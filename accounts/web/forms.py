@@ -1,7 +1,9 @@
 from django import forms
 from django.utils.translation import gettext_lazy as _
 
+from accounts.currencies import currency_choices, time_zone_choices
 from accounts.models import Shop
+from accounts.services import normalize_username
 from backoffice.authz.actions import ACTIONS
 
 
@@ -19,6 +21,9 @@ class SignupForm(forms.Form):
 class LoginForm(forms.Form):
     username = forms.CharField(label=_("Username"), max_length=150)
     password = forms.CharField(label=_("Password"), widget=forms.PasswordInput)
+
+    def clean_username(self):
+        return normalize_username(self.cleaned_data["username"])
 
 
 class OtpForm(forms.Form):
@@ -84,6 +89,8 @@ class RoleForm(forms.Form):
 
 
 class ShopSettingsForm(forms.ModelForm):
+    currency = forms.ChoiceField(label=_("Currency"), choices=currency_choices)
+    timezone = forms.ChoiceField(label=_("Time zone"), choices=time_zone_choices)
     require_2fa_roles = forms.MultipleChoiceField(
         label=_("Require 2FA for roles"), required=False, widget=forms.CheckboxSelectMultiple
     )

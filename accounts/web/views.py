@@ -28,6 +28,7 @@ from backoffice.dashboard import cards_for
 from backoffice.errors import ServiceError
 from backoffice.forms import apply_service_error
 from backoffice.middleware import client_ip
+from backoffice.parsing import parse_id, parse_optional_id
 from backoffice.tabular import stream_csv
 from backoffice.tenancy.refs import ref_in_shop
 from backoffice.web import ANY_MEMBER, ShopPageMixin
@@ -174,10 +175,14 @@ class ReauthView(View):
     def post(self, request):
         if not request.user.is_authenticated:
             return redirect("accounts:login")
+        if security.reauth_locked(request, request.user):
+            return security.lockout_response(request)
         form = f.ReauthForm(request.POST)
         if form.is_valid():
-            if security.reauthenticate(user=request.user, **form.cleaned_data):
-                security.mark_reauthenticated(request)
+            outcome = security.attempt_reauth(request, user=request.user, **form.cleaned_data)
+            if outcome is None:
+                return security.lockout_response(request)
+            if outcome:
                 return HttpResponseRedirect(_safe_next(request, "/"))
             form.add_error(None, _("Password or code is wrong."))
         return render(request, "accounts/reauth.html", {"form": form, "next": _safe_next(request, "/")}, status=400)
@@ -187,6 +192,10 @@ def _needs_reauth(request):
     if security.recently_reauthenticated(request):
         return None
     return redirect(reverse("accounts:reauth") + "?" + urlencode({"next": request.get_full_path()}))
+
+
+# Operations of the security page that need a fresh re-authentication with the current factor.
+REAUTH_OPS = frozenset({"2fa_start", "2fa_confirm", "token_create", "session_revoke"})
 
 
 class SecurityView(View):
@@ -230,6 +239,11 @@ class SecurityView(View):
         op = request.POST.get("op")
         user = request.user
         extra = {}
+        if op in REAUTH_OPS and not security.recently_reauthenticated(request):
+            # A session alone (perhaps a stolen one) may not add a factor, mint tokens or end sessions:
+            # the current password, or a code of the device already confirmed, first.
+            messages.info(request, _("Confirm your password or one-time code first."))
+            return redirect(reverse("accounts:reauth") + "?" + urlencode({"next": reverse("accounts:security")}))
         try:
             if op == "2fa_start":
                 services.totp_start_enrolment(user=user)
@@ -247,7 +261,9 @@ class SecurityView(View):
             elif op == "password":
                 form = f.PasswordChangeForm(request.POST)
                 if form.is_valid():
-                    services.password_change(user=user, **form.cleaned_data)
+                    services.password_change(
+                        user=user, keep_session_key=request.session.session_key, **form.cleaned_data
+                    )
                     from django.contrib.auth import update_session_auth_hash
 
                     update_session_auth_hash(request, user)
@@ -262,10 +278,10 @@ class SecurityView(View):
                 else:
                     extra["token_form"] = form
             elif op == "token_revoke":
-                services.token_revoke(user=user, token_id=int(request.POST.get("token_id", 0)))
+                services.token_revoke(user=user, token_id=parse_id(request.POST.get("token_id"), "token_id"))
                 messages.success(request, _("Token revoked."))
             elif op == "session_revoke":
-                services.session_revoke(user=user, session_id=int(request.POST.get("session_id", 0)))
+                services.session_revoke(user=user, session_id=parse_id(request.POST.get("session_id"), "session_id"))
                 messages.success(request, _("Session ended."))
         except ServiceError as exc:
             messages.error(request, exc.message)
@@ -516,9 +532,12 @@ class AuditLogView(ShopPageMixin, View):
     def get(self, request, shop):
         form, qs = self._entries(request)
         if request.GET.get("format") == "csv":
-            rows = selectors.audit_rows(entries=qs)
+            rows = selectors.audit_rows(entries=qs, actor=self.actor)
             return stream_csv(f"audit-shop-{self.shop.pk}.csv", selectors.AUDIT_COLUMNS, rows)
         page = Paginator(qs, PAGE_SIZE).get_page(request.GET.get("page"))
+        redact = selectors.audit_redactor(actor=self.actor)
+        for entry in page.object_list:
+            entry.changes = redact(entry.changes)
         querystring = urlencode({k: v for k, v in request.GET.items() if k != "page"})
         return render(request, "accounts/audit_log.html", {"form": form, "page": page, "querystring": querystring})
 
@@ -565,8 +584,12 @@ class NotificationListView(ShopPageMixin, View):
         )
 
     def post(self, request, shop):
-        note_id = request.POST.get("id")
-        ids = [int(note_id)] if note_id and note_id.isdigit() else None
+        try:
+            note_id = parse_optional_id(request.POST.get("id"), "id")
+        except ServiceError as exc:
+            messages.error(request, exc.message)
+            return redirect("accounts:notifications", shop=self.shop.pk)
+        ids = [note_id] if note_id is not None else None
         services.notifications_mark_read(actor=self.actor, ids=ids)
         target = request.POST.get("next")
         if ids and target and url_has_allowed_host_and_scheme(target, {request.get_host()}):

@@ -6,6 +6,7 @@ from django.urls import reverse
 from django.utils import timezone
 from rest_framework import serializers
 
+from backoffice.parsing import BIGINT_MAX
 from orders import selectors
 from orders.models import DeliveryMethod, ExportJob, Order, OrderEvent, OrderLine, Refund, Return, ReturnLine
 
@@ -161,10 +162,23 @@ class OrderDetailSerializer(OrderSerializer):
 
 # -- input -------------------------------------------------------------------------------------
 
+# The most units one line of a request may name (as the storefront's intake allows).
+QUANTITY_MAX = 100000
+
+
+def id_field(**kwargs) -> serializers.IntegerField:
+    """A row id in a body: ASCII digits or a JSON number, a positive bigint (``²`` and 20-digit numbers are
+    a 400 on the field, never an overflow in the database)."""
+    return serializers.IntegerField(min_value=1, max_value=BIGINT_MAX, **kwargs)
+
+
+def quantity_field(**kwargs) -> serializers.IntegerField:
+    return serializers.IntegerField(min_value=1, max_value=QUANTITY_MAX, **kwargs)
+
 
 class IntakeLineSerializer(serializers.Serializer):
     sku = serializers.CharField(max_length=64)
-    quantity = serializers.IntegerField(min_value=1, max_value=100000)
+    quantity = quantity_field()
     unit_price = serializers.DecimalField(max_digits=12, decimal_places=2, min_value=0)
 
 
@@ -176,8 +190,8 @@ class IntakeSerializer(serializers.Serializer):
 
 
 class PackageLineSerializer(serializers.Serializer):
-    line = serializers.IntegerField()
-    quantity = serializers.IntegerField(min_value=1)
+    line = id_field()
+    quantity = quantity_field()
 
 
 class PackageSerializer(serializers.Serializer):
@@ -198,11 +212,11 @@ class CancelSerializer(serializers.Serializer):
 
 
 class BulkConfirmSerializer(serializers.Serializer):
-    ids = serializers.ListField(child=serializers.IntegerField(), allow_empty=False, max_length=200)
+    ids = serializers.ListField(child=id_field(), allow_empty=False, max_length=200)
 
 
 class BulkPackItemSerializer(serializers.Serializer):
-    id = serializers.IntegerField()
+    id = id_field()
     carrier = serializers.CharField(max_length=80)
     tracking_number = serializers.CharField(max_length=80)
 
@@ -219,8 +233,8 @@ class TrackingEventSerializer(serializers.Serializer):
 
 
 class ReturnLineInputSerializer(serializers.Serializer):
-    line = serializers.IntegerField()
-    quantity = serializers.IntegerField(min_value=1)
+    line = id_field()
+    quantity = quantity_field()
 
 
 class ReturnRequestSerializer(serializers.Serializer):
@@ -229,7 +243,7 @@ class ReturnRequestSerializer(serializers.Serializer):
 
 
 class ReturnCreateSerializer(ReturnRequestSerializer):
-    order = serializers.IntegerField()
+    order = id_field()
 
 
 class NoteSerializer(serializers.Serializer):
@@ -237,14 +251,12 @@ class NoteSerializer(serializers.Serializer):
 
 
 class ReceiveLineSerializer(serializers.Serializer):
-    id = serializers.IntegerField()
-    warehouse = serializers.IntegerField(allow_null=True)
+    id = id_field()
+    warehouse = id_field(allow_null=True)
 
 
 class ReceiveSerializer(serializers.Serializer):
-    warehouse = serializers.IntegerField(
-        required=False, allow_null=True, help_text="Back to this warehouse; null: write off"
-    )
+    warehouse = id_field(required=False, allow_null=True, help_text="Back to this warehouse; null: write off")
     lines = ReceiveLineSerializer(many=True, required=False)
 
 
@@ -254,7 +266,7 @@ class ReturnRefundSerializer(serializers.Serializer):
 
 
 class RefundCreateSerializer(serializers.Serializer):
-    order = serializers.IntegerField()
+    order = id_field()
     amount = serializers.DecimalField(max_digits=12, decimal_places=2)
     reason = serializers.CharField(max_length=500)
 

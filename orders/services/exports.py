@@ -3,6 +3,7 @@ scope of the member who asked (``backoffice.jobs``: one visibility rule for ever
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Iterator
 from datetime import timedelta
 from typing import Any
@@ -14,11 +15,13 @@ from django.utils.translation import gettext as _
 
 from backoffice.audit import audit_record, diff
 from backoffice.authz import Actor, can, load_actor, require
-from backoffice.errors import ValidationFailed
+from backoffice.errors import ServiceError, ValidationFailed
 from backoffice.jobs import enqueue, job_claim, job_fields
 from backoffice.tabular import FORMATS, write_file
 from orders import selectors
 from orders.models import ExportJob
+
+logger = logging.getLogger(__name__)
 
 EXPORT_FILTER_KEYS = ("state", "date_from", "date_to", "delivery_method", "overdue", "warehouse", "search")
 EXPORT_STALE_AFTER = timedelta(minutes=30)
@@ -33,6 +36,9 @@ def export_create(*, actor: Actor, fmt: str, filters: dict | None = None) -> Exp
         raise ValidationFailed(_("Choose CSV or XLSX."), fields={"format": [_("Choose csv or xlsx.")]})
     shop = actor.shop
     keep = {k: str(v) for k, v in (filters or {}).items() if k in EXPORT_FILTER_KEYS and v not in (None, "")}
+    # The filters are checked now, as the list checks them (a bad id or date is a 400 on its field), not
+    # found wrong by the worker later. Building the queryset runs no query.
+    selectors.order_list(shop=shop, actor=actor, filters=keep, prefetch=False)
     with transaction.atomic():
         job = ExportJob.objects.for_shop(shop).create(
             **job_fields(actor), fmt=fmt, filters=keep, contact_visible=can(actor, "orders.view_buyer_contact")
@@ -64,18 +70,35 @@ def export_build(*, actor: Actor, job_id: int) -> ExportJob:
     if job is None:  # finished, or another worker is on it
         return ExportJob.objects.for_shop(shop).get(pk=job_id)
     member = load_actor(job.created_by, shop)
+    try:
+        with transaction.atomic():
+            job = ExportJob.objects.for_shop(shop).select_for_update().get(pk=job_id)
+            if member is None or not can(member, "orders.export"):
+                job.status, job.message = ExportJob.Status.FAILED, _("The member may no longer export orders.")
+            else:
+                content, rows = write_file(job.fmt, HEADER, _rows(member=member, filters=job.filters,
+                                                                  contact_visible=job.contact_visible), sheet="orders")  # fmt: skip
+                stamp = timezone.now().strftime("%Y%m%d-%H%M%S")
+                job.file.save(f"orders-{shop.pk}-{stamp}.{job.fmt}", ContentFile(content), save=False)
+                job.rows, job.status = rows, ExportJob.Status.DONE
+            return _finish(actor=actor, job=job)
+    except ServiceError as exc:  # a filter that no longer holds (say, a warehouse since deleted)
+        reason = _("The export could not be built: %(reason)s") % {"reason": exc.message}
+    except Exception:
+        # Never left ``running``: the job ends failed with a reason the member can read; the details go to
+        # the log (they may name internals).
+        logger.exception("order export %s of shop %s failed", job_id, shop.pk)
+        reason = _("The export could not be built because of an internal error. Try again, or ask support.")
     with transaction.atomic():
         job = ExportJob.objects.for_shop(shop).select_for_update().get(pk=job_id)
-        if member is None or not can(member, "orders.export"):
-            job.status, job.message = ExportJob.Status.FAILED, "The member may no longer export orders."
-        else:
-            content, rows = write_file(job.fmt, HEADER, _rows(member=member, filters=job.filters,
-                                                              contact_visible=job.contact_visible), sheet="orders")  # fmt: skip
-            stamp = timezone.now().strftime("%Y%m%d-%H%M%S")
-            job.file.save(f"orders-{shop.pk}-{stamp}.{job.fmt}", ContentFile(content), save=False)
-            job.rows, job.status = rows, ExportJob.Status.DONE
-        job.finished_at = timezone.now()
-        job.save(update_fields=["file", "rows", "status", "message", "finished_at"])
-        audit_record(shop=shop, actor=actor, action="order_export.finished", target=job,
-                     changes={"status": [ExportJob.Status.RUNNING, job.status], "rows": [0, job.rows]})  # fmt: skip
+        job.status, job.message, job.rows = ExportJob.Status.FAILED, reason[:255], 0
+        return _finish(actor=actor, job=job)
+
+
+def _finish(*, actor: Actor, job: ExportJob) -> ExportJob:
+    """Record the end of a build (done or failed), in the caller's transaction, with its audit entry."""
+    job.finished_at = timezone.now()
+    job.save(update_fields=["file", "rows", "status", "message", "finished_at"])
+    audit_record(shop=actor.shop, actor=actor, action="order_export.finished", target=job,
+                 changes={"status": [ExportJob.Status.RUNNING, job.status], "rows": [0, job.rows]})  # fmt: skip
     return job

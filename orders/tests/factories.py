@@ -16,19 +16,21 @@ from orders.models import Order, Return
 from tests.fixtures import owner_actor
 
 if TYPE_CHECKING:
-    from catalog.models import SKU, Warehouse
+    from catalog.models import SKU, Category, Warehouse
 
 _seq = itertools.count(1)
 
 
 def make_sku(shop, *, stock: int = 10, price: str = "990.00", warehouse: Warehouse | None = None,
-             code: str | None = None) -> tuple[SKU, Warehouse]:  # fmt: skip
+             code: str | None = None, category: Category | None = None,
+             title: str | None = None) -> tuple[SKU, Warehouse]:  # fmt: skip
     actor = owner_actor(shop)
     n = next(_seq)
     if warehouse is None:
         warehouse = catalog.warehouse_create(actor=actor, name=f"Main {n}", code=f"wh{n}")
     code = code or f"SKU-{n}"
-    catalog.product_create(actor=actor, title=f"Product {n}", skus=[{"code": code, "price": price}])
+    catalog.product_create(actor=actor, title=title or f"Product {n}", category=category,
+                           skus=[{"code": code, "price": price}])  # fmt: skip
     sku = catalog_selectors.skus_by_code(shop=shop, codes=[code])[code]
     if stock:
         catalog.stock_adjust(actor=actor, sku=sku, warehouse=warehouse, delta=stock, reason="receipt")
