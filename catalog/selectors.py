@@ -6,6 +6,7 @@ for SKUs by code, a warehouse named in a request, the warehouses a member may us
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterable, Iterator, Mapping
 from typing import TYPE_CHECKING, Any
 
@@ -15,6 +16,7 @@ from django.utils.translation import gettext as _
 
 from backoffice.authz import Actor, can, restrict
 from backoffice.errors import Forbidden, NotFound
+from backoffice.parsing import BIGINT_MAX, parse_ids, parse_optional_id
 from catalog.models import (
     SKU,
     Category,
@@ -38,18 +40,35 @@ def _truthy(value: Any) -> bool:
     return str(value).lower() in ("1", "true", "yes", "on")
 
 
-def _int(value: Any) -> int | None:
-    try:
-        return int(value)
-    except (TypeError, ValueError):
+_ASCII_ID = re.compile(r"^[0-9]{1,19}$")
+
+
+def maybe_id(value: Any) -> int | None:
+    """``value`` as a row id when it is one (ASCII digits, a positive bigint), else None: for an id in
+    a path or a field that may also hold a code (a SKU "code or id"), where "not an id" reads as
+    "not found". A *filter* with a bad id is an error instead (``_filter_id``)."""
+    value = getattr(value, "pk", value)
+    if isinstance(value, bool):
         return None
+    if isinstance(value, int):
+        return value if 0 < value <= BIGINT_MAX else None
+    text = str(value).strip() if value is not None else ""
+    if not _ASCII_ID.match(text):
+        return None
+    number = int(text)
+    return number if 0 < number <= BIGINT_MAX else None
 
 
-def _ids(values: Any) -> list[int]:
-    """Ids from a list (or a comma-separated string) of numbers; anything else is dropped."""
-    if isinstance(values, str):
-        values = values.split(",")
-    return [n for n in (_int(v) for v in values or ()) if n is not None and 0 < n < 2**63]
+def _filter_id(filters: Filters, key: str) -> int | None:
+    """The id filter ``key`` (None when absent); a value that is not an id is a 400 naming ``key``."""
+    return parse_optional_id(filters.get(key), key)
+
+
+def _filter_ids(filters: Filters) -> list[int]:
+    values = filters.getlist("ids") if hasattr(filters, "getlist") else filters.get("ids")
+    if isinstance(values, (list, tuple)) and len(values) == 1 and isinstance(values[0], str):
+        values = values[0]  # ?ids=1,2,3
+    return parse_ids(values, "ids")
 
 
 # --------------------------------------------------------------------------------------------- taxonomy
@@ -72,7 +91,7 @@ def warehouse_may_create(*, actor: Actor) -> bool:
 def warehouse_get(*, actor: Actor, pk: Any, action: str | None = None) -> Warehouse | None:
     """The warehouse with id ``pk`` in the actor's shop (and inside their scope for ``action`` when
     given), or None: a missing id, another shop's and an out-of-scope one read the same."""
-    pk = _int(getattr(pk, "pk", pk))
+    pk = maybe_id(pk)
     if pk is None:
         return None
     qs = Warehouse.objects.for_shop(actor.shop)
@@ -128,9 +147,9 @@ def product_list(*, shop: Shop, actor: Actor, filters: Filters | None = None,
     qs = restrict(Product.objects.for_shop(shop), actor, action).select_related("category")
     if status := filters.get("status"):
         qs = qs.filter(status__in=str(status).split(","))
-    if (category := _int(filters.get("category"))) is not None:
+    if (category := _filter_id(filters, "category")) is not None:
         qs = qs.filter(Q(category_id=category) | Q(category__parent_id=category))
-    if (warehouse := _int(filters.get("warehouse"))) is not None:
+    if (warehouse := _filter_id(filters, "warehouse")) is not None:
         qs = qs.filter(
             Exists(Stock.objects.for_shop(shop).filter(sku__product_id=OuterRef("pk"), warehouse_id=warehouse))
         )
@@ -145,7 +164,7 @@ def product_list(*, shop: Shop, actor: Actor, filters: Filters | None = None,
             )
         )  # fmt: skip
     if filters.get("ids"):
-        qs = qs.filter(pk__in=_ids(filters["ids"]))
+        qs = qs.filter(pk__in=_filter_ids(filters))
     return qs.prefetch_related(
         Prefetch("skus", queryset=SKU.objects.for_shop(shop).order_by("id")),
         Prefetch("images", queryset=ProductImage.objects.for_shop(shop).order_by("position", "id")),
@@ -164,7 +183,7 @@ def image_list(*, shop: Shop, product: Product) -> QuerySet[ProductImage]:
 
 def image_get(*, shop: Shop, product: Product, pk: Any) -> ProductImage | None:
     """One image of that product by id, or None."""
-    pk = _int(pk)
+    pk = maybe_id(pk)
     return image_list(shop=shop, product=product).filter(pk=pk).first() if pk is not None else None
 
 
@@ -175,7 +194,7 @@ def sku_list(
     ``in_stock`` (some available in a warehouse), ``product_status`` (comma-separated)."""
     filters = filters or {}
     qs = restrict(SKU.objects.for_shop(shop), actor, action).select_related("product")
-    if (product := _int(filters.get("product"))) is not None:
+    if (product := _filter_id(filters, "product")) is not None:
         qs = qs.filter(product_id=product)
     if code := filters.get("code"):
         qs = qs.filter(code=code)
@@ -205,8 +224,8 @@ def sku_get_by_code_or_id(*, shop: Shop, actor: Actor, value: Any, action: str =
     """A SKU by its code, or by its id when no SKU has that code."""
     qs = restrict(SKU.objects.for_shop(shop), actor, action)
     found = qs.filter(code=str(value)).first()
-    if found is None and (isinstance(value, int) or (isinstance(value, str) and value.isdigit())):
-        found = qs.filter(pk=int(value)).first()
+    if found is None and (pk := maybe_id(value)) is not None:
+        found = qs.filter(pk=pk).first()
     return found
 
 
@@ -220,10 +239,10 @@ def stock_list(*, shop: Shop, actor: Actor, filters: Filters | None = None,
     filters = filters or {}
     qs = restrict(Stock.objects.for_shop(shop), actor, action).select_related("sku__product", "warehouse")
     if sku := filters.get("sku"):
-        qs = qs.filter(Q(sku__code=sku) | Q(sku_id=_int(sku) or 0))
-    if (warehouse := _int(filters.get("warehouse"))) is not None:
+        qs = qs.filter(Q(sku__code=sku) | Q(sku_id=maybe_id(sku) or 0))
+    if (warehouse := _filter_id(filters, "warehouse")) is not None:
         qs = qs.filter(warehouse_id=warehouse)
-    if (product := _int(filters.get("product"))) is not None:
+    if (product := _filter_id(filters, "product")) is not None:
         qs = qs.filter(sku__product_id=product)
     if search := (filters.get("search") or "").strip():
         qs = qs.filter(
@@ -239,8 +258,8 @@ def movement_list(*, shop: Shop, actor: Actor, filters: Filters | None = None,
     filters = filters or {}
     qs = restrict(StockMovement.objects.for_shop(shop), actor, action).select_related("sku", "warehouse", "actor")
     if sku := filters.get("sku"):
-        qs = qs.filter(Q(sku__code=sku) | Q(sku_id=_int(sku) or 0))
-    if (warehouse := _int(filters.get("warehouse"))) is not None:
+        qs = qs.filter(Q(sku__code=sku) | Q(sku_id=maybe_id(sku) or 0))
+    if (warehouse := _filter_id(filters, "warehouse")) is not None:
         qs = qs.filter(warehouse_id=warehouse)
     if kind := filters.get("kind"):
         qs = qs.filter(kind=kind)
@@ -279,7 +298,7 @@ def export_may_download(*, actor: Actor, job: ExportJob) -> bool:
 def export_for_download(*, shop: Shop, actor: Actor, pk: Any) -> ExportJob:
     """A finished export the actor may download: NotFound when it is not visible to them or has no
     file (yet), Forbidden when it holds cost prices they may not see."""
-    pk = _int(pk)
+    pk = maybe_id(pk)
     job = export_list(shop=shop, actor=actor).filter(pk=pk).first() if pk is not None else None
     if job is None or job.status != ExportJob.Status.DONE or not job.file:
         raise NotFound(_("This export is not ready or does not exist."))

@@ -13,14 +13,14 @@ def ref_in_shop(model: type[Model], *, actor, value, field: str, action: str | N
     """The ``model`` row with pk ``value`` in the actor's shop (narrowed by ``restrict`` for ``action``
     when given), None when ``value`` is None, else ValidationFailed on ``field``."""
     from backoffice.authz import restrict
+    from backoffice.parsing import parse_id
 
     if value is None or value == "":
         return None
-    pk = getattr(value, "pk", value)
     try:
-        pk = int(pk)
-    except (TypeError, ValueError):
-        pk = None
+        pk = parse_id(getattr(value, "pk", value), field)
+    except ValidationFailed:
+        pk = None  # not an id (a Unicode digit, past a bigint): names nothing, like a missing row
     queryset = model.objects.for_shop(actor.shop)
     if action is not None:
         queryset = restrict(queryset, actor, action)

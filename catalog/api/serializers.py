@@ -8,6 +8,7 @@ from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
 from backoffice.authz import can
+from backoffice.parsing import BIGINT_MAX
 from catalog.models import (
     SKU,
     Category,
@@ -20,9 +21,11 @@ from catalog.models import (
     StockMovement,
     Warehouse,
 )
-from catalog.services import ADJUSTMENT_REASON_CODES
+from catalog.services import ADJUSTMENT_REASON_CODES, STOCK_LEVEL_MAX, THRESHOLD_MAX
 
 MONEY = {"max_digits": 12, "decimal_places": 2, "min_value": 0}
+# Every id in a body is a positive bigint: a 20-digit number is a 400 on its field, never a 500.
+ID = {"min_value": 1, "max_value": BIGINT_MAX}
 
 
 def _may_see_cost(context) -> bool:
@@ -31,7 +34,7 @@ def _may_see_cost(context) -> bool:
 
 
 class CategorySerializer(serializers.ModelSerializer):
-    parent = serializers.IntegerField(source="parent_id", allow_null=True, required=False)
+    parent = serializers.IntegerField(source="parent_id", allow_null=True, required=False, **ID)
 
     class Meta:
         model = Category
@@ -73,11 +76,12 @@ class SKUInputSerializer(serializers.Serializer):
     length = serializers.DecimalField(max_digits=9, decimal_places=1, min_value=0, required=False, allow_null=True)
     width = serializers.DecimalField(max_digits=9, decimal_places=1, min_value=0, required=False, allow_null=True)
     height = serializers.DecimalField(max_digits=9, decimal_places=1, min_value=0, required=False, allow_null=True)
-    low_stock_threshold = serializers.IntegerField(min_value=0, required=False, allow_null=True)
+    low_stock_threshold = serializers.IntegerField(min_value=0, max_value=THRESHOLD_MAX, required=False,
+                                                   allow_null=True)  # fmt: skip
 
 
 class SKUCreateSerializer(SKUInputSerializer):
-    product = serializers.IntegerField()
+    product = serializers.IntegerField(**ID)
 
 
 class ProductImageSerializer(serializers.ModelSerializer):
@@ -111,7 +115,7 @@ class ProductCreateSerializer(serializers.Serializer):
     title = serializers.CharField(max_length=255)
     description = serializers.CharField(required=False, allow_blank=True)
     brand = serializers.CharField(max_length=120, required=False, allow_blank=True)
-    category = serializers.IntegerField(required=False, allow_null=True)
+    category = serializers.IntegerField(required=False, allow_null=True, **ID)
     attributes = serializers.DictField(required=False)
     skus = SKUInputSerializer(many=True, required=False)
 
@@ -120,7 +124,7 @@ class ProductUpdateSerializer(serializers.Serializer):
     title = serializers.CharField(max_length=255, required=False)
     description = serializers.CharField(required=False, allow_blank=True)
     brand = serializers.CharField(max_length=120, required=False, allow_blank=True)
-    category = serializers.IntegerField(required=False, allow_null=True)
+    category = serializers.IntegerField(required=False, allow_null=True, **ID)
     attributes = serializers.DictField(required=False)
 
 
@@ -129,7 +133,7 @@ class ImageUploadSerializer(serializers.Serializer):
 
 
 class ImageOrderSerializer(serializers.Serializer):
-    order = serializers.ListField(child=serializers.IntegerField(), allow_empty=False)
+    order = serializers.ListField(child=serializers.IntegerField(**ID), allow_empty=False, max_length=1000)
 
 
 class RejectSerializer(serializers.Serializer):
@@ -153,8 +157,8 @@ class StockSerializer(serializers.ModelSerializer):
 
 class AdjustmentSerializer(serializers.Serializer):
     sku = serializers.CharField(max_length=64, help_text=_("SKU code or id"))
-    warehouse = serializers.IntegerField()
-    delta = serializers.IntegerField(min_value=-1_000_000_000, max_value=1_000_000_000)
+    warehouse = serializers.IntegerField(**ID)
+    delta = serializers.IntegerField(min_value=-STOCK_LEVEL_MAX, max_value=STOCK_LEVEL_MAX)
     reason = serializers.ChoiceField(choices=ADJUSTMENT_REASON_CODES)
     note = serializers.CharField(max_length=255, required=False, allow_blank=True)
 

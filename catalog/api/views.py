@@ -31,6 +31,7 @@ from catalog.models import (
     StockMovement,
     Warehouse,
 )
+from catalog.uploads import IMAGE_BODY_CAP, IMPORT_BODY_CAP, check_body_size
 
 # A CSV or XLSX file.
 TABLE_FILE = {
@@ -173,6 +174,11 @@ class ProductViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, _CatalogV
         "image_delete": "catalog.edit",
         "images_reorder": "catalog.edit",
     }
+
+    def initial(self, request, *args, **kwargs):
+        if self.action == "images":  # refuse a too-large body before anything reads it (413)
+            check_body_size(request, IMAGE_BODY_CAP, "image")
+        super().initial(request, *args, **kwargs)
 
     def base_queryset(self):
         return selectors.product_list(shop=self.shop, actor=self.actor, filters=self.request.query_params,
@@ -376,6 +382,11 @@ class ImportJobViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, ShopVie
     parser_classes = [MultiPartParser, FormParser]
     action_permissions = {"list": "catalog.view", "retrieve": "catalog.view", "create": "catalog.view",
                           "report": "catalog.view"}  # fmt: skip
+
+    def initial(self, request, *args, **kwargs):
+        if self.action == "create":  # refuse a too-large body before anything reads it (413)
+            check_body_size(request, IMPORT_BODY_CAP)
+        super().initial(request, *args, **kwargs)
 
     def base_queryset(self):
         return selectors.import_list(shop=self.shop, actor=self.actor)

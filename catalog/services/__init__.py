@@ -25,6 +25,7 @@ from catalog.services.images import (
 )
 from catalog.services.products import (
     SKU_FIELDS,
+    THRESHOLD_MAX,
     product_approve,
     product_archive,
     product_create,
@@ -40,6 +41,7 @@ from catalog.services.products import (
 from catalog.services.stock import (
     ADJUSTMENT_REASON_CODES,
     ADJUSTMENT_REASONS,
+    STOCK_LEVEL_MAX,
     stock_adjust,
     stock_release,
     stock_reserve,
@@ -56,6 +58,7 @@ from catalog.services.transfer import (
     export_create,
     import_job_create,
     import_job_run,
+    open_table,
     read_table,
 )
 
@@ -67,6 +70,8 @@ __all__ = [
     "MAX_IMAGES",
     "PRODUCT_COLUMNS",
     "SKU_FIELDS",
+    "THRESHOLD_MAX",
+    "STOCK_LEVEL_MAX",
     "STOCK_COLUMNS",
     "category_create",
     "category_update",
@@ -87,6 +92,7 @@ __all__ = [
     "product_submit",
     "product_unarchive",
     "product_update",
+    "open_table",
     "read_table",
     "sku_create",
     "sku_delete",

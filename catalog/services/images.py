@@ -25,6 +25,8 @@ from catalog.services.products import content_changed_back_to_review
 MAX_BYTES = 5 * 1024 * 1024
 MIN_SIDE = 100
 MAX_SIDE = 8000
+# At most 40 megapixels: decoding is what costs memory (8000×8000 RGBA is 256 MB), not the file size.
+MAX_PIXELS = 40_000_000
 MAX_IMAGES = 20
 FORMATS = {"JPEG": "jpg", "PNG": "png", "WEBP": "webp"}
 THUMB_SIZE = (320, 320)
@@ -39,12 +41,17 @@ def validate_image(upload) -> tuple[str, int, int]:
     if upload.size > MAX_BYTES:
         raise _bad(_("The image is larger than 5 MB."))
     upload.seek(0)
+    too_many = _("The image has too many pixels: at most %(n)s megapixels.") % {"n": MAX_PIXELS // 1_000_000}
     try:
-        with Image.open(upload) as img:
+        with Image.open(upload) as img:  # reads the header only; Pillow refuses a decompression bomb here
             fmt = img.format
             width, height = img.size
+            if width * height > MAX_PIXELS:
+                raise _bad(too_many)
             img.verify()
-    except (UnidentifiedImageError, OSError, SyntaxError, ValueError, Image.DecompressionBombError):
+    except Image.DecompressionBombError:
+        raise _bad(too_many)
+    except (UnidentifiedImageError, OSError, SyntaxError, ValueError):
         raise _bad(_("This file is not an image we can read."))
     finally:
         upload.seek(0)
@@ -58,6 +65,7 @@ def validate_image(upload) -> tuple[str, int, int]:
 def _thumbnail(upload) -> bytes:
     upload.seek(0)
     with Image.open(upload) as img:
+        img.draft("RGB", THUMB_SIZE)  # a JPEG decodes at a reduced size: less memory for a big photo
         img = img.convert("RGBA") if img.mode in ("P", "LA") else img
         img.thumbnail(THUMB_SIZE)
         out = io.BytesIO()

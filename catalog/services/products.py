@@ -24,6 +24,8 @@ from catalog.services._common import snapshot
 
 Status = Product.Status
 
+# The largest low-stock threshold (the column is 32-bit; no shop holds more of one SKU).
+THRESHOLD_MAX = 1_000_000_000
 SKU_FIELDS = ("code", "barcode", "attributes", "price", "old_price", "cost", "weight", "length", "width", "height",
               "low_stock_threshold")  # fmt: skip
 
@@ -86,8 +88,8 @@ def clean_sku_data(data: dict[str, Any], prefix: str, *, partial: bool = False) 
         value = data["low_stock_threshold"]
         if value in (None, ""):
             out["low_stock_threshold"] = None
-        elif not isinstance(value, int) or value < 0:
-            errors[f"{prefix}low_stock_threshold"] = [_("Enter a whole number, 0 or more.")]
+        elif not isinstance(value, int) or isinstance(value, bool) or not 0 <= value <= THRESHOLD_MAX:
+            errors[f"{prefix}low_stock_threshold"] = [_("Enter a whole number from 0 to %(n)s.") % {"n": THRESHOLD_MAX}]
         else:
             out["low_stock_threshold"] = value
     if errors:

@@ -33,6 +33,9 @@ ADJUSTMENT_REASONS: dict[str, str] = {
     "other": Kind.ADJUSTMENT,
 }
 ADJUSTMENT_REASON_CODES = list(ADJUSTMENT_REASONS)
+# The most units one SKU may hold in one warehouse (the columns are 32-bit): a bigger level or a change
+# past it is a 400 naming the field, never a database range error.
+STOCK_LEVEL_MAX = 1_000_000_000
 
 
 def _require_stock(actor: Actor, sku: SKU, warehouse: Warehouse | None) -> None:
@@ -102,6 +105,9 @@ def stock_adjust(
     with transaction.atomic():
         stock = _locked_stock(shop, sku.pk, warehouse.pk)
         new_on_hand = stock.on_hand + delta
+        if new_on_hand > STOCK_LEVEL_MAX:
+            message = _("At most %(n)s units of a SKU per warehouse.") % {"n": STOCK_LEVEL_MAX}
+            raise ValidationFailed(message, fields={"delta": [message]})
         if new_on_hand < stock.reserved:
             message = _("Only %(n)s units are available to take away.") % {"n": stock.on_hand - stock.reserved}
             raise Conflict(message, code="insufficient_stock", fields={"delta": [message]})
@@ -121,8 +127,9 @@ def stock_set_level(*, actor: Actor, sku: SKU, warehouse: Warehouse, on_hand: in
     """Set the counted on-hand level (stock import, inventory count); None when it already matches."""
     _require_stock(actor, sku, warehouse)
     shop = actor.shop
-    if not isinstance(on_hand, int) or on_hand < 0:
-        raise ValidationFailed(_("Give a whole number, 0 or more."), fields={"on_hand": [_("0 or more.")]})
+    if not isinstance(on_hand, int) or isinstance(on_hand, bool) or not 0 <= on_hand <= STOCK_LEVEL_MAX:
+        message = _("Give a whole number from 0 to %(n)s.") % {"n": STOCK_LEVEL_MAX}
+        raise ValidationFailed(message, fields={"on_hand": [message]})
     with transaction.atomic():
         stock = _locked_stock(shop, sku.pk, warehouse.pk)
         if stock.on_hand == on_hand:

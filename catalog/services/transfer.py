@@ -13,10 +13,14 @@ from __future__ import annotations
 import csv
 import io
 import json
+import logging
 import os
+import re
 from collections.abc import Iterator
+from contextlib import contextmanager
 from datetime import timedelta
 from decimal import Decimal
+from itertools import islice
 
 from django.core.files.base import ContentFile
 from django.db import DatabaseError, transaction
@@ -27,11 +31,21 @@ from backoffice.audit import audit_record
 from backoffice.authz import Actor, can, load_actor, require, system_actor
 from backoffice.errors import ServiceError, ValidationFailed
 from backoffice.jobs import enqueue, job_claim, job_fields
+from backoffice.parsing import parse_id, parse_ids, parse_int
 from backoffice.tabular import write_file
 from catalog import selectors
 from catalog.models import SKU, Category, ExportJob, ImportJob, Product, Stock, Warehouse
-from catalog.services.products import clean_sku_data, product_create, product_update, sku_create, sku_update
-from catalog.services.stock import stock_set_level
+from catalog.services.products import (
+    THRESHOLD_MAX,
+    clean_sku_data,
+    product_create,
+    product_update,
+    sku_create,
+    sku_update,
+)
+from catalog.services.stock import STOCK_LEVEL_MAX, stock_set_level
+
+logger = logging.getLogger(__name__)
 
 IMPORT_ACTIONS = {ImportJob.Kind.PRODUCTS: "catalog.edit", ImportJob.Kind.STOCK: "catalog.manage_stock"}
 MAX_UPLOAD = 20 * 1024 * 1024
@@ -60,33 +74,81 @@ def _cell(value) -> str:
     return str(value).strip()
 
 
-def read_table(fileobj, name: str) -> tuple[list[str], list[list[str]]]:
-    """(header, rows) of a CSV or XLSX file, every cell as a stripped string."""
+@contextmanager
+def open_table(fileobj, name: str):
+    """``(header, rows)`` of a CSV or XLSX file, streamed: ``rows`` yields one row (every cell a stripped
+    string, blank rows skipped) as it is read, so a large file is never held in memory. A file that is
+    not readable (not UTF-8, broken XLSX, a cell past the CSV field limit) is a 400 on ``file``."""
     fileobj.seek(0)
     if name.lower().endswith(".xlsx"):
         from openpyxl import load_workbook
 
         try:
             wb = load_workbook(fileobj, read_only=True, data_only=True)
+            it = wb.worksheets[0].iter_rows(values_only=True)
+            header = [_cell(v).lower() for v in next(it, ())]
         except Exception as exc:  # openpyxl raises many types for a broken file
             raise ValidationFailed(_("This is not a readable XLSX file."), fields={"file": [str(exc)[:200]]})
+
+        def xlsx_rows() -> Iterator[list[str]]:
+            try:
+                for r in it:
+                    if any(v not in (None, "") for v in r):
+                        yield [_cell(v) for v in r]
+            except Exception as exc:
+                raise ValidationFailed(_("This is not a readable XLSX file."), fields={"file": [str(exc)[:200]]})
+
         try:
-            ws = wb.worksheets[0]
-            it = ws.iter_rows(values_only=True)
-            header = [_cell(v).lower() for v in next(it, ())]
-            rows = [[_cell(v) for v in r] for r in it if any(v not in (None, "") for v in r)]
+            yield header, xlsx_rows()
         finally:
             wb.close()
-        return header, rows
-    raw = fileobj.read()
+        return
+    raw = fileobj
+    while not isinstance(raw, io.IOBase) and hasattr(raw, "file"):
+        raw = raw.file  # Django's File (and a temporary upload) wraps the real stream
+    text = io.TextIOWrapper(raw, encoding="utf-8-sig", newline="")
+    not_utf8 = ValidationFailed(_("Save the CSV file as UTF-8."), fields={"file": [_("Not UTF-8.")]})
+    unreadable = ValidationFailed(_("This is not a readable CSV file."), fields={"file": [_("Not a CSV file.")]})
     try:
-        text = raw.decode("utf-8-sig")
-    except UnicodeDecodeError:
-        raise ValidationFailed(_("Save the CSV file as UTF-8."), fields={"file": [_("Not UTF-8.")]})
-    reader = csv.reader(io.StringIO(text))
-    header = [h.strip().lower() for h in next(reader, [])]
-    rows = [[c.strip() for c in r] for r in reader if any(c.strip() for c in r)]
-    return header, rows
+        reader = csv.reader(text)
+        try:
+            header = [h.strip().lower() for h in next(reader, [])]
+        except UnicodeDecodeError:
+            raise not_utf8
+        except csv.Error:
+            raise unreadable
+
+        def csv_rows() -> Iterator[list[str]]:
+            try:
+                for r in reader:
+                    if any(c.strip() for c in r):
+                        yield [c.strip() for c in r]
+            except UnicodeDecodeError:
+                raise not_utf8
+            except csv.Error:
+                raise unreadable
+
+        yield header, csv_rows()
+    finally:
+        text.detach()  # leave the caller's file open (it closes it)
+
+
+def read_table(fileobj, name: str, *, limit: int | None = None) -> tuple[list[str], list[list[str]]]:
+    """(header, rows) of a small table in memory (tests, tools); at most ``limit`` rows are read."""
+    with open_table(fileobj, name) as (header, rows):
+        return header, list(islice(rows, limit))
+
+
+def count_rows(rows: Iterator, *, limit: int) -> int:
+    """How many rows there are, reading them one at a time and stopping at the first past ``limit``."""
+    total = 0
+    for _row in rows:
+        total += 1
+        if total > limit:
+            raise ValidationFailed(
+                _("At most %(n)s rows per file.") % {"n": limit}, fields={"file": [_("Too many rows.")]}
+            )
+    return total
 
 
 def _check_header(kind: str, header: list[str]) -> None:
@@ -114,19 +176,16 @@ def import_job_create(*, actor: Actor, kind: str, upload) -> ImportJob:
         raise ValidationFailed(_("Upload a .csv or .xlsx file."), fields={"file": [_("Upload a .csv or .xlsx file.")]})
     if upload.size > MAX_UPLOAD:
         raise ValidationFailed(_("The file is larger than 20 MB."), fields={"file": [_("Too large.")]})
-    header, rows = read_table(upload, name)
-    _check_header(kind, header)
-    if len(rows) > MAX_ROWS:
-        raise ValidationFailed(
-            _("At most %(n)s rows per file.") % {"n": MAX_ROWS}, fields={"file": [_("Too many rows.")]}
-        )
+    with open_table(upload, name) as (header, rows):
+        _check_header(kind, header)
+        total = count_rows(rows, limit=MAX_ROWS)
     upload.seek(0)
     with transaction.atomic():
-        job = ImportJob(**job_fields(actor), kind=kind, file_name=name[:255], total_rows=len(rows))
+        job = ImportJob(**job_fields(actor), kind=kind, file_name=name[:255], total_rows=total)
         job.file.save(name, upload, save=False)
         job.save()
         audit_record(shop=shop, actor=actor, action="import.created", target=job,
-                     changes={"kind": [None, kind], "file": [None, name], "rows": [None, len(rows)]})  # fmt: skip
+                     changes={"kind": [None, kind], "file": [None, name], "rows": [None, total]})  # fmt: skip
         enqueue("catalog.tasks.run_import", shop_id=shop.pk, job_id=job.pk)
     return job
 
@@ -150,47 +209,46 @@ def import_job_run(*, actor: Actor, job_id: int) -> str:
     if member is None or not can(member, IMPORT_ACTIONS[job.kind]):
         return _finish(job, system_actor(shop, user=job.created_by), status=ImportJob.Status.FAILED,
                        message=_("The member who started this import may no longer import."))  # fmt: skip
-    try:
-        with job.file.open("rb") as fh:
-            header, rows = read_table(fh, job.file_name)
-        _check_header(job.kind, header)
-    except (ValidationFailed, OSError) as exc:
-        return _finish(job, member, status=ImportJob.Status.FAILED, message=str(getattr(exc, "message", exc))[:255])
-    job.total_rows = len(rows)
-    runner = _ProductRows(member, header) if job.kind == ImportJob.Kind.PRODUCTS else _StockRows(member, header)
     counts = {"created": 0, "updated": 0, "unchanged": 0}
     errors: list[dict] = []
-    error_rows = 0
-    for start in range(0, len(rows), CHUNK):
-        chunk = rows[start : start + CHUNK]
-        runner.prefetch(chunk)
-        for offset, values in enumerate(chunk):
-            number = start + offset + 2  # the header is row 1
-            record = dict(zip(header, values, strict=False))
-            try:
-                with transaction.atomic():
-                    outcome = runner.apply(record)
-                counts[outcome] += 1
-            except ServiceError as exc:
-                error_rows += 1
-                fields = exc.fields or {"": [exc.message]}
-                for field, messages in fields.items():
-                    for message in messages:
-                        errors.append({"row": number, "sku": record.get("sku", ""), "field": runner.column(field),
-                                       "message": str(message)})  # fmt: skip
-                runner.forget(record)
-            except DatabaseError as exc:
-                error_rows += 1
-                errors.append({"row": number, "sku": record.get("sku", ""), "field": "",
-                               "message": _("Conflicting change: %(e)s") % {"e": str(exc).splitlines()[0][:150]}})  # fmt: skip
-                runner.forget(record)
-            processed = start + offset + 1
-            if processed % PROGRESS_EVERY == 0:
-                ImportJob.objects.for_shop(shop).filter(pk=job.pk).update(
-                    total_rows=len(rows), processed_rows=processed, created_rows=counts["created"],
-                    updated_rows=counts["updated"], unchanged_rows=counts["unchanged"], error_rows=error_rows,
-                )  # fmt: skip
-    job.processed_rows = len(rows)
+    error_rows = processed = 0
+    try:
+        with job.file.open("rb") as fh, open_table(fh, job.file_name) as (header, rows):
+            _check_header(job.kind, header)
+            runner = _ProductRows(member, header) if job.kind == ImportJob.Kind.PRODUCTS else _StockRows(member, header)
+            rows = islice(rows, MAX_ROWS)  # the limit holds even for a file changed after it was accepted
+            while chunk := list(islice(rows, CHUNK)):
+                runner.prefetch(chunk)
+                for values in chunk:
+                    number = processed + 2  # the header is row 1
+                    record = dict(zip(header, values, strict=False))
+                    try:
+                        with transaction.atomic():
+                            outcome = runner.apply(record)
+                        counts[outcome] += 1
+                    except ServiceError as exc:
+                        error_rows += 1
+                        fields = exc.fields or {"": [exc.message]}
+                        for field, messages in fields.items():
+                            for message in messages:
+                                errors.append({"row": number, "sku": record.get("sku", ""),
+                                               "field": runner.column(field), "message": str(message)})  # fmt: skip
+                        runner.forget(record)
+                    except DatabaseError as exc:
+                        error_rows += 1
+                        errors.append({"row": number, "sku": record.get("sku", ""), "field": "",
+                                       "message": _("Conflicting change: %(e)s") % {"e": str(exc).splitlines()[0][:150]}})  # fmt: skip
+                        runner.forget(record)
+                    processed += 1
+                    if processed % PROGRESS_EVERY == 0:
+                        ImportJob.objects.for_shop(shop).filter(pk=job.pk).update(
+                            processed_rows=processed, created_rows=counts["created"],
+                            updated_rows=counts["updated"], unchanged_rows=counts["unchanged"], error_rows=error_rows,
+                        )  # fmt: skip
+    except (ValidationFailed, OSError) as exc:
+        return _finish(job, member, status=ImportJob.Status.FAILED, message=str(getattr(exc, "message", exc))[:255])
+    job.total_rows = max(job.total_rows, processed)
+    job.processed_rows = processed
     job.created_rows, job.updated_rows, job.unchanged_rows = counts["created"], counts["updated"], counts["unchanged"]
     job.error_rows = error_rows
     job.errors = errors
@@ -286,10 +344,7 @@ class _ProductRows:
                 if value == "":
                     raw[key] = None
                 else:
-                    try:
-                        raw[key] = int(Decimal(value))
-                    except Exception:
-                        raise ValidationFailed(_("Enter a whole number."), fields={key: [_("Enter a whole number.")]})
+                    raw[key] = _whole(value, key, maximum=THRESHOLD_MAX)
             elif key == "cost" and not self.may_cost:
                 if value != "":
                     raise ValidationFailed(_("You may not set cost prices."), fields={"cost": [_("Not allowed.")]})
@@ -389,20 +444,25 @@ class _StockRows:
         warehouse = self.warehouses.get(record.get("warehouse", ""))
         if warehouse is None or not can(self.actor, "catalog.manage_stock", warehouse):
             raise ValidationFailed(_("Unknown warehouse."), fields={"warehouse": [_("Unknown warehouse.")]})
-        try:
-            level = int(Decimal(record.get("on_hand", "")))
-            if Decimal(record.get("on_hand", "")) != level or level < 0:
-                raise ValueError
-        except Exception:
-            raise ValidationFailed(
-                _("Enter a whole number, 0 or more."), fields={"on_hand": [_("A whole number, 0 or more.")]}
-            )
+        level = _whole(record.get("on_hand", ""), "on_hand", maximum=STOCK_LEVEL_MAX)
         if self.levels.get((sku.pk, warehouse.pk)) == level:
             return "unchanged"
         movement = stock_set_level(actor=self.actor, sku=sku, warehouse=warehouse, on_hand=level,
                                             note=_("Stock import"), reference="import")  # fmt: skip
         self.levels[(sku.pk, warehouse.pk)] = level
         return "unchanged" if movement is None else "updated"
+
+
+_WHOLE_WITH_ZEROS = re.compile(r"^([0-9]+)\.0*$")
+
+
+def _whole(value: str, field: str, *, maximum: int) -> int:
+    """A whole number from a cell, 0..maximum: ASCII digits, "12.0" (a spreadsheet's number) allowed;
+    "1e999999999", "²" or a 20-digit number is a row error, not an attempt to build a huge integer."""
+    text = str(value).strip()
+    if match := _WHOLE_WITH_ZEROS.match(text):
+        text = match.group(1)
+    return parse_int(text, field, minimum=0, maximum=maximum)
 
 
 def _json_object(value: str, field: str) -> dict:
@@ -455,29 +515,29 @@ EXPORT_PROGRESS_EVERY = 500
 STOCK_EXPORT_COLUMNS = ["sku", "warehouse", "on_hand", "reserved", "available", "title"]
 
 
+EXPORT_ID_FILTERS = ("category", "warehouse", "product")
+
+
 def _export_filters(kind: str, filters) -> dict:
-    """The filters an export keeps (those its list understands), as JSON: ids as a list of numbers."""
+    """The filters an export keeps (those its list understands), as JSON: ids as a list of numbers.
+    An id filter that is not an id is a 400 naming it now, not a failed job later."""
     kept: dict = {}
     for key in EXPORT_FILTER_KEYS[kind]:
         if key == "ids":
-            raw = filters.getlist("ids") if hasattr(filters, "getlist") else filters.get("ids") or []
-            raw = raw.split(",") if isinstance(raw, str) else raw if isinstance(raw, (list, tuple)) else [raw]
-            ids = sorted({n for n in (_positive_int(v) for v in raw) if n is not None})
-            if ids:
+            raw = filters.getlist("ids") if hasattr(filters, "getlist") else filters.get("ids")
+            if isinstance(raw, (list, tuple)) and len(raw) == 1 and isinstance(raw[0], str):
+                raw = raw[0]  # ids=1,2,3
+            if ids := sorted(parse_ids(raw, "ids")):
                 kept["ids"] = ids
             continue
         value = filters.get(key)
-        if value not in (None, ""):
+        if value in (None, ""):
+            continue
+        if key in EXPORT_ID_FILTERS:
+            kept[key] = str(parse_id(value, key))
+        else:
             kept[key] = str(value).replace("\x00", "")[:200]
     return kept
-
-
-def _positive_int(value) -> int | None:
-    try:
-        number = int(str(value).strip())
-    except ValueError:
-        return None
-    return number if 0 < number < 2**63 else None
 
 
 def export_create(*, actor: Actor, kind: str, fmt: str, filters=None) -> ExportJob:
@@ -518,13 +578,19 @@ def export_build(*, actor: Actor, job_id: int) -> ExportJob:
         )
         auditor: Actor = system_actor(shop, user=job.created_by)
     else:
-        header, rows, total = _export_table(job, member)
-        ExportJob.objects.for_shop(shop).filter(pk=job.pk).update(total_rows=total)
-        content, count = write_file(job.fmt, header, _counted(job, rows), sheet=job.kind)
-        stamp = timezone.now().strftime("%Y%m%d-%H%M%S")
-        job.file.save(f"{job.kind}-{shop.pk}-{stamp}.{job.fmt}", ContentFile(content), save=False)
-        job.total_rows, job.processed_rows, job.status = total, count, ExportJob.Status.DONE
         auditor = member
+        try:
+            header, rows, total = _export_table(job, member)
+            ExportJob.objects.for_shop(shop).filter(pk=job.pk).update(total_rows=total)
+            content, count = write_file(job.fmt, header, _counted(job, rows), sheet=job.kind)
+            stamp = timezone.now().strftime("%Y%m%d-%H%M%S")
+            job.file.save(f"{job.kind}-{shop.pk}-{stamp}.{job.fmt}", ContentFile(content), save=False)
+            job.total_rows, job.processed_rows, job.status = total, count, ExportJob.Status.DONE
+        except Exception as exc:  # any failure ends the job "failed" with the reason, never "running"
+            logger.exception("catalog export %s of shop %s failed", job.pk, shop.pk)
+            reason = getattr(exc, "message", None) or f"{type(exc).__name__}: {exc}"
+            job.status = ExportJob.Status.FAILED
+            job.message = (_("The export failed: %(reason)s") % {"reason": reason})[:255]
     job.finished_at = timezone.now()
     with transaction.atomic():
         job.save(update_fields=["file", "total_rows", "processed_rows", "status", "message", "finished_at"])

@@ -7,7 +7,9 @@ import json
 from django import forms
 from django.utils.translation import gettext_lazy as _
 
+from backoffice.parsing import BIGINT_MAX
 from catalog.models import ImportJob
+from catalog.services import STOCK_LEVEL_MAX, THRESHOLD_MAX
 
 
 class JSONObjectField(forms.CharField):
@@ -44,14 +46,15 @@ class ProductForm(forms.Form):
 
 
 class VariantForm(forms.Form):
-    id = forms.IntegerField(required=False, widget=forms.HiddenInput)
+    id = forms.IntegerField(required=False, min_value=1, max_value=BIGINT_MAX, widget=forms.HiddenInput)
     code = forms.CharField(label=_("SKU code"), max_length=64, required=False)
     price = forms.DecimalField(label=_("Price"), max_digits=12, decimal_places=2, min_value=0, required=False)
     old_price = forms.DecimalField(label=_("Old price"), max_digits=12, decimal_places=2, min_value=0, required=False)
     cost = forms.DecimalField(label=_("Cost"), max_digits=12, decimal_places=2, min_value=0, required=False)
     barcode = forms.CharField(label=_("Barcode"), max_length=64, required=False)
     weight = forms.DecimalField(label=_("Weight, kg"), max_digits=9, decimal_places=3, min_value=0, required=False)
-    low_stock_threshold = forms.IntegerField(label=_("Low-stock threshold"), min_value=0, required=False)
+    low_stock_threshold = forms.IntegerField(label=_("Low-stock threshold"), min_value=0, max_value=THRESHOLD_MAX,
+                                             required=False)  # fmt: skip
     attributes = JSONObjectField(label=_("Attributes"), required=False)
 
     def __init__(self, *args, show_cost: bool = True, **kwargs):
@@ -80,7 +83,7 @@ class AdjustmentForm(forms.Form):
 
     sku = forms.CharField(label=_("SKU code"), max_length=64)
     warehouse = forms.TypedChoiceField(label=_("Warehouse"), coerce=int)
-    delta = forms.IntegerField(label=_("Change (+/−)"), min_value=-1_000_000_000, max_value=1_000_000_000)
+    delta = forms.IntegerField(label=_("Change (+/−)"), min_value=-STOCK_LEVEL_MAX, max_value=STOCK_LEVEL_MAX)
     reason = forms.ChoiceField(
         label=_("Reason"),
         choices=[("receipt", _("Receipt (goods in)")), ("return", _("Customer return")),

@@ -7,21 +7,51 @@ from urllib.parse import urlencode
 from django.contrib import messages
 from django.core.paginator import Paginator
 from django.http import FileResponse
+from django.middleware.csrf import CsrfViewMiddleware
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
+from django.utils.decorators import method_decorator
 from django.utils.translation import gettext as _
 from django.views import View
+from django.views.decorators.csrf import csrf_exempt
 
 from backoffice.authz import can
 from backoffice.errors import Forbidden, NotFound, ServiceError
 from backoffice.forms import apply_service_error
+from backoffice.parsing import parse_ids
 from backoffice.tabular import stream_csv
 from backoffice.web import ShopPageMixin
 from catalog import selectors, services
 from catalog.models import SKU, Category, ExportJob, LowStockAlert, Product, StockMovement
+from catalog.uploads import IMAGE_BODY_CAP, IMPORT_BODY_CAP, check_body_size
 from catalog.web import forms as f
 
 PAGE_SIZE = 25
+
+
+class _BodyCapMixin:
+    """A page that takes a file refuses a body over ``body_cap`` bytes (413) *before* it is read.
+
+    Django's CSRF middleware reads a POST body to find the token, which would receive the whole
+    upload first; so these views are exempt from the middleware and run the same CSRF check
+    themselves, right after the size check (the header only) and before anything else."""
+
+    body_cap = 0
+    body_field = "file"
+
+    @method_decorator(csrf_exempt)
+    def dispatch(self, request, *args, **kwargs):
+        if request.method not in ("GET", "HEAD", "OPTIONS", "TRACE"):
+            try:
+                check_body_size(request, self.body_cap, self.body_field)
+            except ServiceError as exc:
+                return render(request, "400.html", {"message": exc.message}, status=exc.status_code)
+            check = CsrfViewMiddleware(lambda req: None)
+            check.process_request(request)
+            refused = check.process_view(request, None, (), {})
+            if refused is not None:
+                return refused
+        return super().dispatch(request, *args, **kwargs)
 
 
 def _page(request, qs):
@@ -68,7 +98,7 @@ class ProductBulkView(ShopPageMixin, View):
 
     def post(self, request, shop):
         op = self.ACTIONS.get(request.POST.get("action", ""))
-        ids = [int(i) for i in request.POST.getlist("ids") if i.isdigit()]
+        ids = parse_ids(request.POST.getlist("ids"), "ids")  # "²" or a 20-digit id: a 400 with the reason
         if op is None or not ids:
             messages.error(request, _("Tick some products and choose an action."))
             return redirect("catalog:product_list", shop=self.shop.pk)
@@ -262,10 +292,11 @@ class ProductTransitionView(ShopPageMixin, View):
         return redirect("catalog:product_detail", shop=self.shop.pk, pk=pk)
 
 
-class ProductImagesView(ShopPageMixin, View):
+class ProductImagesView(_BodyCapMixin, ShopPageMixin, View):
     """Upload an image (``image``), delete one (``delete=<id>``), or move one (``move=<id>``, ``dir=up|down``)."""
 
     required_action = "catalog.edit"
+    body_cap, body_field = IMAGE_BODY_CAP, "image"
 
     def post(self, request, shop, pk):
         product = get_object_or_404(self.scoped(Product), pk=pk)
@@ -375,8 +406,9 @@ class LowStockView(ShopPageMixin, View):
 # --------------------------------------------------------------------------------------------- imports
 
 
-class ImportListView(ShopPageMixin, View):
+class ImportListView(_BodyCapMixin, ShopPageMixin, View):
     required_action = "catalog.view"
+    body_cap = IMPORT_BODY_CAP
 
     def _render(self, request, form, status=200):
         qs = selectors.import_list(shop=self.shop, actor=self.actor).order_by("-id")
