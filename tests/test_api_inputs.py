@@ -1,0 +1,83 @@
+"""Hostile input classes against every API route of the probe table, in the seeded world: Unicode digits,
+integers past a bigint and calendar-invalid dates in every filter, and in every id of every request body.
+The answer is a clear 4xx, never a server error and never a success (schemathesis, in test_api_fuzz.py,
+covers the rest of the input space from the schema; this sweep reaches the bodies it cannot build)."""
+
+from __future__ import annotations
+
+import pytest
+
+from tests.fixtures import api_client_for
+from tests.shop_routes import PROBES, World
+
+pytestmark = pytest.mark.django_db
+
+# ("１２" is not here: int() reads full-width digits as 12, so a field may accept it; -1 is a valid delta.)
+HOSTILE_IDS = ["²", "99999999999999999999", 10**20, "1.5"]
+HOSTILE_QUERY = [
+    {
+        key: value
+        for key in (
+            "warehouse",
+            "category",
+            "product",
+            "order",
+            "actor",
+            "manager",
+            "role",
+            "sku",
+            "ids",
+            "page_size",
+            "threshold",
+        )
+    }  # fmt: skip
+    for value in ("²", "１２", "99999999999999999999")
+] + [{"date_from": "2026-02-30", "date_to": "2026-02-29"}, {"date_from": "2026-13-01"}]
+
+
+def _id_keys(body) -> list[str]:
+    """The body fields that name objects or counts by number (ints, or lists of ints)."""
+    keys = []
+    for key, value in body.items():
+        if isinstance(value, bool):
+            continue
+        if isinstance(value, int) or (isinstance(value, list) and value and all(isinstance(v, int) for v in value)):
+            keys.append(key)
+    return keys
+
+
+def test_hostile_numbers_in_every_api_body_answer_4xx():
+    world = World.build()
+    api = api_client_for(world.shop.owner)
+    api.raise_request_exception = False
+    failures, tried = [], 0
+    for probe in PROBES:
+        if not probe.api or probe.method not in ("post", "put", "patch") or probe.multipart:
+            continue
+        for key in _id_keys(probe.body(world)):
+            for hostile in HOSTILE_IDS:
+                body = probe.body(world)
+                body[key] = [hostile] if isinstance(body[key], list) else hostile
+                status = getattr(api, probe.method)(probe.url(world), body, format="json").status_code
+                tried += 1
+                if not 400 <= status < 500:
+                    failures.append((probe.id, key, hostile, status))
+    assert tried >= 30
+    assert failures == [], failures
+
+
+def test_hostile_filters_in_every_api_list_answer_without_a_server_error():
+    world = World.build()
+    api = api_client_for(world.shop.owner)
+    api.raise_request_exception = False
+    failures, tried = [], 0
+    for probe in PROBES:
+        if not probe.api or probe.method != "get":
+            continue
+        for params in HOSTILE_QUERY:
+            status = api.get(probe.url(world), params).status_code
+            tried += 1
+            if status >= 500:
+                failures.append((probe.id, sorted(params), status))
+    assert tried >= 100
+    assert failures == []
