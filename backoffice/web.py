@@ -60,10 +60,13 @@ class ShopPageMixin(LoginRequiredMixin):
 
 def refusal_response(request, exc: ServiceError):
     """A service refusal no page handled itself (a bad filter in the address, say): the reason in words
-    and a 4xx, never a 500. A list with a bad filter goes back to the list without its filters."""
-    messages.error(request, exc.message)
+    and a 4xx, never a 500. A list with a bad filter goes back to the list without its filters, saying
+    which filter was wrong (there is no form field to put the error on)."""
     if request.method == "GET" and request.GET:
+        named = [f"{field}: {' '.join(map(str, problems))}" for field, problems in (exc.fields or {}).items()]
+        messages.error(request, "; ".join(named) or exc.message)
         return redirect(request.path)
+    messages.error(request, exc.message)
     status = {NotFound: 404, Forbidden: 403, Conflict: 409}.get(type(exc), 400)
     return render(request, "400.html", {"message": exc.message}, status=status)
 

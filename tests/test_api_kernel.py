@@ -55,7 +55,7 @@ def test_a_bad_filter_in_a_page_address_is_explained_not_a_server_error(shop):
     web = web_client_for(shop.owner, reauth=False)
     r = web.get(f"/shops/{shop.pk}/staff/", {"manager": "null"})
     assert r.status_code == 302 and r["Location"] == f"/shops/{shop.pk}/staff/"
-    assert "Unknown manager." in web.get(r["Location"]).content.decode()
+    assert "manager: Enter a whole number." in web.get(r["Location"]).content.decode()
 
 
 @pytest.mark.parametrize(
