@@ -9,8 +9,14 @@
 
 from __future__ import annotations
 
+import hashlib
+import json
+from typing import NoReturn
+
+from django.core.files.uploadedfile import UploadedFile
 from django.db import IntegrityError, transaction
 from django.http import Http404
+from django.utils.crypto import salted_hmac
 from rest_framework import permissions, viewsets
 from rest_framework.exceptions import PermissionDenied
 from rest_framework.response import Response
@@ -48,13 +54,58 @@ class _Replay(Exception):
         self.response = response
 
 
+def _request_fingerprint(request) -> str:
+    """A digest of what a POST asks for (path and parsed body, key order and encoding aside; an upload by
+    its name and content), so that a key reused for another request is told apart from a retry. Keyed
+    with SECRET_KEY: a body may hold a password, and a plain hash of it could be guessed offline."""
+
+    def jsonable(value):
+        if isinstance(value, UploadedFile):
+            content = hashlib.sha256()
+            for chunk in value.chunks():
+                content.update(chunk)
+            value.seek(0)
+            return f"file:{value.name}:{value.size}:{content.hexdigest()}"
+        return str(value)
+
+    data = request.data
+    if hasattr(data, "lists"):  # a form or multipart body (QueryDict): every value of every key
+        data = dict(sorted(data.lists()))
+    body = json.dumps(data, sort_keys=True, default=jsonable, separators=(",", ":"))
+    return salted_hmac("backoffice.idempotency", f"{request.path}\0{body}", algorithm="sha256").hexdigest()
+
+
 class IdempotentPostMixin:
-    """Replays the first response to a POST that repeats an ``Idempotency-Key`` (per user)."""
+    """Honours ``Idempotency-Key`` on POST (per user):
+
+    - the first request with a key runs, and its answer (below 500) is stored;
+    - a retry with the same key, path and body gets that answer back (``Idempotent-Replay: true``), or 409
+      ``idempotency_in_progress`` while the first is still running (retry later);
+    - the same key with another path or body is 409 ``idempotency_key_reused``, at any time;
+    - a first request that fails (an error answer raised, or a 5xx) gives the key back for a retry.
+    """
 
     def _idempotency_key(self, request) -> str | None:
         if request.method != "POST" or not request.user.is_authenticated:
             return None
         return request.headers.get("Idempotency-Key") or None
+
+    @staticmethod
+    def _idempotency_answer(record: IdempotencyKey | None, request, fingerprint: str) -> NoReturn:
+        """What a request whose key is already taken gets: always an exception (the replay too)."""
+        if record is None:
+            # The first attempt failed and gave the key back a moment ago: the retry may try again.
+            raise Conflict(
+                "A request with this Idempotency-Key is still being processed.", code="idempotency_in_progress"
+            )
+        # An older record has no fingerprint: its path is all we can compare.
+        if record.path != request.path[:512] or (record.fingerprint and record.fingerprint != fingerprint):
+            raise Conflict("This Idempotency-Key was used for another request.", code="idempotency_key_reused")
+        if record.status_code is None:
+            raise Conflict(
+                "A request with this Idempotency-Key is still being processed.", code="idempotency_in_progress"
+            )
+        raise _Replay(Response(record.response_body, status=record.status_code, headers={"Idempotent-Replay": "true"}))
 
     def initial(self, request, *args, **kwargs):
         super().initial(request, *args, **kwargs)
@@ -62,26 +113,21 @@ class IdempotentPostMixin:
         self._idempotency_record = None
         if key is None:
             return
-        record = IdempotencyKey.objects.filter(user=request.user, key=key[:255]).first()
+        key = key[:255]
+        fingerprint = _request_fingerprint(request)
+        records = IdempotencyKey.objects.filter(user=request.user, key=key)
+        record = records.first()
         if record is not None:
-            if record.status_code is None:
-                raise Conflict(
-                    "A request with this Idempotency-Key is still being processed.", code="idempotency_in_progress"
-                )
-            if record.path != request.path:
-                raise Conflict("This Idempotency-Key was used for another request.", code="idempotency_key_reused")
-            raise _Replay(
-                Response(record.response_body, status=record.status_code, headers={"Idempotent-Replay": "true"})
-            )
+            self._idempotency_answer(record, request, fingerprint)
         try:
+            # Committed at once (requests are not atomic): a concurrent twin sees it, or waits on the unique
+            # index until it is committed and then reads it below.
             with transaction.atomic():
                 self._idempotency_record = IdempotencyKey.objects.create(
-                    user=request.user, key=key[:255], method="POST", path=request.path[:512]
+                    user=request.user, key=key, method="POST", path=request.path[:512], fingerprint=fingerprint
                 )
-        except IntegrityError as exc:
-            raise Conflict(
-                "A request with this Idempotency-Key is still being processed.", code="idempotency_in_progress"
-            ) from exc
+        except IntegrityError:
+            self._idempotency_answer(records.first(), request, fingerprint)
 
     def handle_exception(self, exc):
         if isinstance(exc, _Replay):
@@ -95,10 +141,15 @@ class IdempotentPostMixin:
 
     def finalize_response(self, request, response, *args, **kwargs):
         record = getattr(self, "_idempotency_record", None)
-        if record is not None and response.status_code < 500:
-            record.status_code = response.status_code
-            record.response_body = response.data
-            record.save(update_fields=["status_code", "response_body"])
+        if record is not None:
+            if response.status_code < 500:
+                record.status_code = response.status_code
+                record.response_body = getattr(response, "data", None)
+                record.save(update_fields=["status_code", "response_body"])
+            else:
+                # Not an answer to replay: without this the key would stay "in progress" for ever.
+                record.delete()
+            self._idempotency_record = None
         return super().finalize_response(request, response, *args, **kwargs)
 
 

@@ -5,7 +5,7 @@ import random
 import threading
 
 import pytest
-from django.db import connection
+from django.db import connections
 
 from backoffice.authz import load_actor
 from backoffice.errors import Conflict
@@ -13,13 +13,18 @@ from catalog import services
 from catalog.models import Stock, StockMovement
 from catalog.tests.factories import first_sku, make_product, make_warehouse
 from tests.fixtures import make_shop
+from tests.races import race, require_postgresql
 
 THREADS = 12
 OPS_PER_THREAD = 30
 START = 20
 
 
-@pytest.mark.skipif("connection.vendor != 'postgresql'", reason="needs PostgreSQL row locks")
+@pytest.fixture(autouse=True)
+def _postgresql():
+    require_postgresql()
+
+
 @pytest.mark.django_db(transaction=True)
 def test_concurrent_adjustments_and_reservations():
     shop = make_shop()
@@ -28,48 +33,35 @@ def test_concurrent_adjustments_and_reservations():
     wh = make_warehouse(owner)
     services.stock_adjust(actor=owner, sku=sku, warehouse=wh, delta=START, reason="receipt")
 
-    accepted: list[tuple[str, int]] = []
-    refused: list[str] = []
-    errors: list[BaseException] = []
-    lock = threading.Lock()
-    barrier = threading.Barrier(THREADS + 1)
     stop = threading.Event()
     seen_available: list[int] = []
 
-    def worker(seed: int):
+    def worker(seed: int) -> tuple[list[tuple[str, int]], list[str]]:
+        """This thread's accepted changes and refusals; any other error fails the race."""
         rng = random.Random(seed)
+        accepted: list[tuple[str, int]] = []
+        refused: list[str] = []
         mine: list[list[dict]] = []  # this thread's open reservations
-        try:
-            barrier.wait()
-            for _ in range(OPS_PER_THREAD):
-                op = rng.choice(["receipt", "loss", "reserve", "reserve", "release"])
-                n = rng.randint(1, 4)
-                try:
-                    if op == "receipt":
-                        services.stock_adjust(actor=owner, sku=sku, warehouse=wh, delta=n, reason="receipt")
-                        result = ("on_hand", n)
-                    elif op == "loss":
-                        services.stock_adjust(actor=owner, sku=sku, warehouse=wh, delta=-n, reason="loss")
-                        result = ("on_hand", -n)
-                    elif op == "reserve":
-                        mine.append(services.stock_reserve(actor=owner, lines=[{"sku": sku, "quantity": n}]))
-                        result = ("reserved", n)
-                    elif mine:
-                        allocation = mine.pop(rng.randrange(len(mine)))
-                        services.stock_release(actor=owner, allocations=allocation)
-                        result = ("reserved", -allocation[0]["quantity"])
-                    else:
-                        continue
-                except Conflict as exc:
-                    with lock:
-                        refused.append(exc.code)
-                    continue
-                with lock:
-                    accepted.append(result)
-        except BaseException as exc:  # noqa: BLE001 - reported below
-            errors.append(exc)
-        finally:
-            connection.close()
+        for _ in range(OPS_PER_THREAD):
+            op = rng.choice(["receipt", "loss", "reserve", "reserve", "release"])
+            n = rng.randint(1, 4)
+            try:
+                if op == "receipt":
+                    services.stock_adjust(actor=owner, sku=sku, warehouse=wh, delta=n, reason="receipt")
+                    accepted.append(("on_hand", n))
+                elif op == "loss":
+                    services.stock_adjust(actor=owner, sku=sku, warehouse=wh, delta=-n, reason="loss")
+                    accepted.append(("on_hand", -n))
+                elif op == "reserve":
+                    mine.append(services.stock_reserve(actor=owner, lines=[{"sku": sku, "quantity": n}]))
+                    accepted.append(("reserved", n))
+                elif mine:
+                    allocation = mine.pop(rng.randrange(len(mine)))
+                    services.stock_release(actor=owner, allocations=allocation)
+                    accepted.append(("reserved", -allocation[0]["quantity"]))
+            except Conflict as exc:
+                refused.append(exc.code)
+        return accepted, refused
 
     def monitor():
         try:
@@ -77,20 +69,18 @@ def test_concurrent_adjustments_and_reservations():
                 row = Stock.objects.for_shop(shop).filter(sku=sku, warehouse=wh).values_list("available", flat=True)
                 seen_available.append(row[0])
         finally:
-            connection.close()
+            connections.close_all()
 
-    threads = [threading.Thread(target=worker, args=(i,)) for i in range(THREADS)]
-    watcher = threading.Thread(target=monitor)
-    for t in threads:
-        t.start()
+    watcher = threading.Thread(target=monitor, daemon=True)
     watcher.start()
-    barrier.wait()
-    for t in threads:
-        t.join(timeout=120)
-    stop.set()
-    watcher.join(timeout=10)
+    try:
+        results = race(THREADS, worker, timeout=120)
+    finally:
+        stop.set()
+        watcher.join(timeout=10)
+    accepted = [change for mine, _refused in results for change in mine]
+    refused = [code for _mine, codes in results for code in codes]
 
-    assert not errors, errors
     stock = Stock.objects.for_shop(shop).get(sku=sku, warehouse=wh)
     expected_on_hand = START + sum(n for kind, n in accepted if kind == "on_hand")
     expected_reserved = sum(n for kind, n in accepted if kind == "reserved")
@@ -106,6 +96,8 @@ def test_concurrent_adjustments_and_reservations():
     assert sum(m.reserved_delta for m in movements) == stock.reserved
     # The contest was real: some changes were refused for lack of stock.
     assert refused and set(refused) <= {"insufficient_stock", "out_of_stock"}
-    print(f"\nconcurrency: {THREADS} threads, {len(accepted)} accepted, {len(refused)} refused, "
-          f"final on_hand={stock.on_hand} reserved={stock.reserved} available={stock.available}, "
-          f"min available seen={min(seen_available)} over {len(seen_available)} reads")  # fmt: skip
+    print(
+        f"\nconcurrency: {THREADS} threads, {len(accepted)} accepted, {len(refused)} refused, "
+        f"final on_hand={stock.on_hand} reserved={stock.reserved} available={stock.available}, "
+        f"min available seen={min(seen_available)} over {len(seen_available)} reads"
+    )

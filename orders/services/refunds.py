@@ -18,13 +18,15 @@ from orders.services._common import locked_order, order_event
 def add_refund(*, actor: Actor, order: Order, amount: Decimal, reason: str, ret: Return | None = None) -> Refund:
     """The refund row and its timeline event, inside a transaction that holds the order's row lock
     (``refund_create``, ``return_refund``: each checks its action and writes its audit entry)."""
-    if amount <= 0:
-        raise ValidationFailed(_("Must be more than zero."), fields={"amount": [_("Must be more than zero.")]})
-    if amount > order.refundable:
+    # Nothing left to refund is a conflict with the order's state (409), also when the amount was not
+    # given but worked out from it (a return's default refund comes out as zero): not a bad amount (400).
+    if amount > order.refundable or order.refundable <= 0:
         raise Conflict(
             _("At most %(n)s can still be refunded on this order.") % {"n": order.refundable},
             code="refund_exceeds_paid", fields={"amount": [_("At most %(n)s.") % {"n": order.refundable}]},
         )  # fmt: skip
+    if amount <= 0:
+        raise ValidationFailed(_("Must be more than zero."), fields={"amount": [_("Must be more than zero.")]})
     refund = Refund.objects.for_shop(order.shop_id).create(shop_id=order.shop_id, order=order, ret=ret, amount=amount,
                                                            reason=reason[:500], actor=actor.audit_user)  # fmt: skip
     order.refunded_total += amount
