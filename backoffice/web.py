@@ -8,6 +8,7 @@ from django.core.exceptions import ImproperlyConfigured, PermissionDenied
 from django.http import Http404
 from django.shortcuts import redirect, render
 from django.urls import reverse
+from django.utils.http import url_has_allowed_host_and_scheme
 
 from backoffice.authz import Actor, can, load_actor, restrict, two_factor_required
 from backoffice.errors import Conflict, Forbidden, NotFound, ServiceError
@@ -43,7 +44,11 @@ class ShopPageMixin(LoginRequiredMixin):
         try:
             return super().dispatch(request, *args, **kwargs)
         except ServiceError as exc:
-            return refusal_response(request, exc)
+            return refusal_response(request, exc, back=self.refusal_back_url())
+
+    def refusal_back_url(self) -> str:
+        """Where the refusal page's Back button leads when the request came from no page of ours."""
+        return reverse("home")
 
     def scoped(self, model, action: str | None = None):
         """A queryset of ``model`` in this shop, narrowed to what the actor may do."""
@@ -58,17 +63,25 @@ class ShopPageMixin(LoginRequiredMixin):
         return context
 
 
-def refusal_response(request, exc: ServiceError):
-    """A service refusal no page handled itself (a bad filter in the address, say): the reason in words
-    and a 4xx, never a 500. A list with a bad filter goes back to the list without its filters, saying
-    which filter was wrong (there is no form field to put the error on)."""
+def refusal_response(request, exc: ServiceError, *, back: str | None = None):
+    """A refused action (a page lets the service's ServiceError through) or a bad filter: the reason in
+    words and a 4xx, never a 500 and never a silent redirect. A list with a bad filter goes back to the list
+    without its filters, saying which filter was wrong (there is no form field to put the error on)."""
+    named = [f"{field}: {' '.join(map(str, problems))}" for field, problems in (exc.fields or {}).items()]
     if request.method == "GET" and request.GET:
-        named = [f"{field}: {' '.join(map(str, problems))}" for field, problems in (exc.fields or {}).items()]
         messages.error(request, "; ".join(named) or exc.message)
         return redirect(request.path)
-    messages.error(request, exc.message)
     status = {NotFound: 404, Forbidden: 403, Conflict: 409}.get(type(exc), 400)
-    return render(request, "400.html", {"message": exc.message}, status=status)
+    context = {"message": exc.message, "fields": named, "back": same_site_referer(request) or back or "/"}
+    return render(request, "400.html", context, status=status)
+
+
+def same_site_referer(request) -> str | None:
+    """The page a form was posted from, when it is one of ours (the refusal page's Back button)."""
+    referer = request.headers.get("Referer", "")
+    if referer and url_has_allowed_host_and_scheme(referer, {request.get_host()}, require_https=request.is_secure()):
+        return referer
+    return None
 
 
 def actor_for(request) -> Actor | None:

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from django.db import transaction
+from django.db import IntegrityError, transaction
 from django.utils.translation import gettext as _
 
 from backoffice.audit import audit_record, diff
@@ -46,9 +46,9 @@ def category_update(*, actor: Actor, category: Category, name: str | None = None
                 node = parent
                 while node is not None:
                     if node.pk == category.pk:
-                        raise ValidationFailed(
-                            _("A category cannot sit under itself."), fields={"parent": [_("Cycle.")]}
-                        )
+                        # The whole sentence on the field too: a page shows only the field's message.
+                        message = _("A category cannot sit under itself.")
+                        raise ValidationFailed(message, code="category_cycle", fields={"parent": [message]})
                     node = node.parent
             category.parent = parent
         if (
@@ -71,13 +71,20 @@ def warehouse_create(*, actor: Actor, name: str, code: str, address: str = "") -
     if not selectors.warehouse_may_create(actor=actor):
         raise Forbidden(_("Members limited to chosen warehouses cannot open new ones."), code="out_of_scope")
     shop = actor.shop
-    with transaction.atomic():
-        if Warehouse.objects.for_shop(shop).filter(code=code).exists():
-            raise ValidationFailed(_("This code is taken."), fields={"code": [_("A warehouse with this code exists.")]})
-        warehouse = Warehouse.objects.for_shop(shop).create(shop=shop, name=name, code=code, address=address)
-        audit_record(shop=shop, actor=actor, action="warehouse.created", target=warehouse,
-                     changes=diff({}, {"name": name, "code": code, "address": address}))  # fmt: skip
+    try:
+        with transaction.atomic():
+            if Warehouse.objects.for_shop(shop).filter(code=code).exists():
+                raise _code_taken()
+            warehouse = Warehouse.objects.for_shop(shop).create(shop=shop, name=name, code=code, address=address)
+            audit_record(shop=shop, actor=actor, action="warehouse.created", target=warehouse,
+                         changes=diff({}, {"name": name, "code": code, "address": address}))  # fmt: skip
+    except IntegrityError:  # the same code taken at the same moment: the unique constraint says so
+        raise _code_taken() from None
     return warehouse
+
+
+def _code_taken() -> ValidationFailed:
+    return ValidationFailed(_("This code is taken."), fields={"code": [_("A warehouse with this code exists.")]})
 
 
 WAREHOUSE_FIELDS = ("name", "code", "address", "is_active")
@@ -86,15 +93,18 @@ WAREHOUSE_FIELDS = ("name", "code", "address", "is_active")
 def warehouse_update(*, actor: Actor, warehouse: Warehouse, **fields) -> Warehouse:
     require(actor, "catalog.manage_stock", warehouse)
     shop = actor.shop
-    with transaction.atomic():
-        warehouse = Warehouse.objects.for_shop(shop).select_for_update().get(pk=warehouse.pk)
-        before = snapshot(warehouse, WAREHOUSE_FIELDS)
-        for key, value in fields.items():
-            if key in WAREHOUSE_FIELDS:
-                setattr(warehouse, key, value)
-        if Warehouse.objects.for_shop(shop).filter(code=warehouse.code).exclude(pk=warehouse.pk).exists():
-            raise ValidationFailed(_("This code is taken."), fields={"code": [_("A warehouse with this code exists.")]})
-        warehouse.save()
-        audit_record(shop=shop, actor=actor, action="warehouse.updated", target=warehouse,
-                     changes=diff(before, snapshot(warehouse, WAREHOUSE_FIELDS)))  # fmt: skip
+    try:
+        with transaction.atomic():
+            warehouse = Warehouse.objects.for_shop(shop).select_for_update().get(pk=warehouse.pk)
+            before = snapshot(warehouse, WAREHOUSE_FIELDS)
+            for key, value in fields.items():
+                if key in WAREHOUSE_FIELDS:
+                    setattr(warehouse, key, value)
+            if Warehouse.objects.for_shop(shop).filter(code=warehouse.code).exclude(pk=warehouse.pk).exists():
+                raise _code_taken()
+            warehouse.save()
+            audit_record(shop=shop, actor=actor, action="warehouse.updated", target=warehouse,
+                         changes=diff(before, snapshot(warehouse, WAREHOUSE_FIELDS)))  # fmt: skip
+    except IntegrityError:
+        raise _code_taken() from None
     return warehouse

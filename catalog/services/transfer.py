@@ -28,11 +28,12 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from backoffice.audit import audit_record
-from backoffice.authz import Actor, can, load_actor, require, system_actor
+from backoffice.authz import Actor, can, load_actor, require, restrict, system_actor
 from backoffice.errors import ServiceError, ValidationFailed
 from backoffice.jobs import enqueue, job_claim, job_fields
 from backoffice.parsing import parse_id, parse_ids, parse_int
 from backoffice.tabular import write_file
+from backoffice.tenancy.refs import ref_in_shop
 from catalog import selectors
 from catalog.models import SKU, Category, ExportJob, ImportJob, Product, Stock, Warehouse
 from catalog.services.products import (
@@ -540,6 +541,22 @@ def _export_filters(kind: str, filters) -> dict:
     return kept
 
 
+EXPORT_REF_MODELS = {"category": Category, "warehouse": Warehouse, "product": Product}
+
+
+def _check_export_refs(actor: Actor, kept: dict) -> None:
+    """An id filter names an object of the actor's shop that they may see: another shop's (or one out of
+    their scope) is a 400 naming the filter, as anywhere else in a body, not an export of nothing."""
+    for key, model in EXPORT_REF_MODELS.items():
+        if key in kept:
+            ref_in_shop(model, actor=actor, value=kept[key], field=key, action="catalog.view")
+    if ids := kept.get("ids"):
+        visible = restrict(Product.objects.for_shop(actor.shop), actor, "catalog.view").filter(pk__in=ids).count()
+        if visible != len(ids):
+            message = _("Unknown %(name)s.") % {"name": Product._meta.verbose_name}
+            raise ValidationFailed(message, fields={"ids": [message]})
+
+
 def export_create(*, actor: Actor, kind: str, fmt: str, filters=None) -> ExportJob:
     """Queue an export of the products (one row per SKU, in the import format) or of the stock levels
     matching ``filters``, as CSV or XLSX. The worker builds it with the starter's scope; cost prices
@@ -550,6 +567,7 @@ def export_create(*, actor: Actor, kind: str, fmt: str, filters=None) -> ExportJ
     if fmt not in ExportJob.Format.values:
         raise ValidationFailed(_("Choose CSV or XLSX."), fields={"format": [_("csv or xlsx")]})
     kept = _export_filters(kind, filters or {})
+    _check_export_refs(actor, kept)
     with_cost = kind == ExportJob.Kind.PRODUCTS and can(actor, "catalog.view_cost")
     with transaction.atomic():
         job = ExportJob(**job_fields(actor), kind=kind, fmt=fmt, filters=kept, with_cost=with_cost)

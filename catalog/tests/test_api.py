@@ -10,7 +10,7 @@ from rest_framework.test import APIClient
 
 from backoffice.authz import load_actor, system_actor
 from catalog import services
-from catalog.models import Category, ExportJob, Product, ProductImage
+from catalog.models import Category, ExportJob, Product, ProductImage, Stock, StockMovement, Warehouse
 from catalog.tests.factories import first_sku, make_export, make_product, make_warehouse, png_upload
 from tests.fixtures import api_client_for, count_queries, make_member, make_shop
 
@@ -382,3 +382,73 @@ def test_api_lists_do_not_grow_with_page_size(busy_catalog, path):
         large, r_large = count_queries(client, url(shop, path), page_size=30)
         assert len(r_small.json()["results"]) == 2 and len(r_large.json()["results"]) == 30
         assert small == large, (path, small, large)
+
+
+def test_a_category_moves_but_never_under_itself_or_its_descendants(shop, api):
+    owner = load_actor(shop.owner, shop)
+    phones = services.category_create(actor=owner, name="Phones")
+    cases = services.category_create(actor=owner, name="Cases", parent=phones)
+    leather = services.category_create(actor=owner, name="Leather", parent=cases)
+    tree = dict(Category.objects.for_shop(shop).values_list("pk", "parent_id"))
+    for under in (cases, leather, phones):  # a child, a grandchild, itself
+        r = api.patch(url(shop, f"categories/{phones.pk}/"), {"parent": under.pk}, format="json")
+        assert r.status_code == 400, r.content
+        error = r.json()["error"]
+        assert error["code"] == "category_cycle" and error["fields"]["parent"] == [
+            "A category cannot sit under itself."
+        ]
+    assert dict(Category.objects.for_shop(shop).values_list("pk", "parent_id")) == tree
+    r = api.patch(url(shop, f"categories/{leather.pk}/"), {"parent": phones.pk}, format="json")
+    assert r.status_code == 200 and r.json()["parent"] == phones.pk
+    r = api.patch(url(shop, f"categories/{cases.pk}/"), {"parent": None}, format="json")
+    assert r.status_code == 200 and r.json()["parent"] is None
+    # Another shop's category is no parent here.
+    other = make_shop()
+    theirs = services.category_create(actor=load_actor(other.owner, other), name="Theirs")
+    r = api.patch(url(shop, f"categories/{cases.pk}/"), {"parent": theirs.pk}, format="json")
+    assert r.status_code == 400 and "parent" in r.json()["error"]["fields"]
+    assert Category.objects.for_shop(shop).get(pk=cases.pk).parent_id is None
+
+
+def test_a_warehouse_is_edited_closed_and_its_code_stays_unique(shop, api):
+    owner = load_actor(shop.owner, shop)
+    main, spare = make_warehouse(owner, code="main"), make_warehouse(owner, code="spare")
+    r = api.post(url(shop, "warehouses/"), {"name": "Again", "code": "main"}, format="json")
+    assert r.status_code == 400 and r.json()["error"]["fields"]["code"] == ["A warehouse with this code exists."]
+    r = api.patch(url(shop, f"warehouses/{spare.pk}/"), {"code": "main"}, format="json")
+    assert r.status_code == 400 and "code" in r.json()["error"]["fields"]
+    assert Warehouse.objects.for_shop(shop).get(pk=spare.pk).code == "spare"
+    r = api.patch(url(shop, f"warehouses/{spare.pk}/"), {"name": "Overflow", "address": "2 Quay", "is_active": False},
+                  format="json")  # fmt: skip
+    assert r.status_code == 200, r.content
+    assert {k: r.json()[k] for k in ("name", "code", "address", "is_active")} == {
+        "name": "Overflow", "code": "spare", "address": "2 Quay", "is_active": False}  # fmt: skip
+    # A closed warehouse takes no stock (409); the other one still does; reopening it works.
+    sku = first_sku(make_product(owner))
+    body = {"sku": sku.code, "delta": 3, "reason": "receipt"}
+    r = api.post(url(shop, "stock/adjustments/"), {**body, "warehouse": spare.pk}, format="json")
+    assert r.status_code == 409 and r.json()["error"]["code"] == "warehouse_inactive"
+    assert api.post(url(shop, "stock/adjustments/"), {**body, "warehouse": main.pk}, format="json").status_code == 201
+    assert api.patch(url(shop, f"warehouses/{spare.pk}/"), {"is_active": True}, format="json").status_code == 200
+    assert api.post(url(shop, "stock/adjustments/"), {**body, "warehouse": spare.pk}, format="json").status_code == 201
+
+
+def test_an_adjustment_naming_another_shops_sku_or_warehouse_is_refused_in_both_shops(shop, api):
+    owner = load_actor(shop.owner, shop)
+    sku, wh = first_sku(make_product(owner)), make_warehouse(owner)
+    other = make_shop()
+    theirs = load_actor(other.owner, other)
+    their_sku, their_wh = first_sku(make_product(theirs)), make_warehouse(theirs)
+    services.stock_adjust(actor=theirs, sku=their_sku, warehouse=their_wh, delta=4, reason="receipt")
+
+    def state():
+        return [(list(Stock.objects.for_shop(s).values_list("sku_id", "warehouse_id", "on_hand")),
+                 StockMovement.objects.for_shop(s).count()) for s in (shop, other)]  # fmt: skip
+
+    before = state()
+    for sku_ref, wh_ref, field in [(their_sku.code, wh.pk, "sku"), (their_sku.pk, wh.pk, "sku"),
+                                   (sku.code, their_wh.pk, "warehouse"), (their_sku.code, their_wh.pk, "sku")]:  # fmt: skip
+        r = api.post(url(shop, "stock/adjustments/"), {"sku": sku_ref, "warehouse": wh_ref, "delta": -1,
+                                                        "reason": "loss"}, format="json")  # fmt: skip
+        assert r.status_code == 400 and field in r.json()["error"]["fields"], (sku_ref, wh_ref, r.content)
+    assert state() == before

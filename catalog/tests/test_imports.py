@@ -10,13 +10,13 @@ from django.apps import apps
 from django.conf import settings
 from django.contrib.auth import get_user_model
 from django.core.files.uploadedfile import SimpleUploadedFile
-from openpyxl import Workbook
+from openpyxl import Workbook, load_workbook
 
 from accounts import services as accounts
 from backoffice.authz import load_actor, system_actor
 from backoffice.errors import Forbidden
 from catalog import services
-from catalog.models import SKU, ImportJob, Product, Stock
+from catalog.models import SKU, ImportJob, Product, Stock, StockMovement
 from catalog.tests.factories import first_sku, make_import_job, make_product, make_warehouse
 from tests.fixtures import api_client_for, make_member, web_client_for
 
@@ -314,3 +314,35 @@ def test_a_warehouse_limited_member_sees_only_imports_within_their_scope_pages(s
     wide_web = web_client_for(wide.user, reauth=False)
     assert wide_web.get(f"{base}{jobs['narrow'].pk}/report/").status_code == 200  # within their scope
     assert wide_web.get(f"{base}{jobs['owner'].pk}/report/").status_code == 404
+
+
+def test_stock_round_trip_as_xlsx(shop, setup, django_capture_on_commit_callbacks):
+    """Stock exported as XLSX opens in openpyxl with one row per SKU and warehouse; the same sheet with a
+    level changed, imported back, changes that level (and only that one)."""
+    owner, existing = setup
+    sku, kettle = first_sku(existing), first_sku(make_product(owner, title="Kettle"))
+    main, back = make_warehouse(owner, code="main"), make_warehouse(owner, code="back")
+    services.stock_adjust(actor=owner, sku=sku, warehouse=main, delta=7, reason="receipt")
+    services.stock_adjust(actor=owner, sku=kettle, warehouse=back, delta=2, reason="receipt")
+    services.stock_reserve(actor=owner, lines=[{"sku": kettle, "quantity": 1, "warehouse": back}])
+    api = api_client_for(shop.owner)
+    with django_capture_on_commit_callbacks(execute=True):
+        r = api.post(f"/api/v1/shops/{shop.pk}/stock/export/", {"format": "xlsx"}, format="json")
+    assert r.status_code == 201, r.content
+    job = api.get(r.json()["url"]).json()
+    assert (job["status"], job["format"]) == ("done", "xlsx"), job
+    content = b"".join(api.get(job["download_url"]).streaming_content)
+    sheet = load_workbook(io.BytesIO(content)).worksheets[0]
+    rows = [list(row) for row in sheet.iter_rows(values_only=True)]
+    assert rows[0] == ["sku", "warehouse", "on_hand", "reserved", "available", "title"]
+    assert sorted(rows[1:]) == sorted(
+        [[sku.code, "main", 7, 0, 7, "Existing"], [kettle.code, "back", 2, 1, 1, "Kettle"]]
+    )
+    moved = StockMovement.objects.for_shop(shop).count()
+    [row] = [r for r in rows[1:] if r[0] == sku.code]
+    row[2] = 11
+    job = run(api, shop, xlsx_file(rows, "stock.xlsx"), kind="stock", capture=django_capture_on_commit_callbacks)
+    assert (job["status"], job["updated_rows"], job["unchanged_rows"], job["error_rows"]) == ("done", 1, 1, 0)
+    levels = {(s.sku_id, s.warehouse_id): (s.on_hand, s.reserved) for s in Stock.objects.for_shop(shop)}
+    assert levels == {(sku.pk, main.pk): (11, 0), (kettle.pk, back.pk): (2, 1)}
+    assert StockMovement.objects.for_shop(shop).count() == moved + 1

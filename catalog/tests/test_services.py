@@ -11,7 +11,7 @@ from django.db import IntegrityError, transaction
 from backoffice.authz import load_actor, system_actor
 from backoffice.errors import Conflict, Forbidden, NotFound, ValidationFailed
 from catalog import services
-from catalog.models import SKU, Product, Stock, StockMovement
+from catalog.models import SKU, LowStockAlert, Product, Stock, StockMovement
 from catalog.tests.factories import first_sku, make_product, make_warehouse
 from tests.fixtures import make_member, make_shop
 
@@ -390,3 +390,27 @@ def test_a_variant_added_by_mistake_can_be_removed_but_not_one_with_a_history(sh
     with pytest.raises(Conflict) as exc:
         services.sku_delete(actor=owner, sku=only)
     assert exc.value.code == "last_variant"
+
+
+def test_the_shop_default_threshold_drives_the_low_stock_scan(shop, owner):
+    """SPEC §2: a SKU without its own threshold alerts at the shop's ``low_stock_default``; when the
+    owner changes the default, the next scan follows it (and a SKU with its own threshold ignores it)."""
+    from accounts import services as accounts
+
+    wh = make_warehouse(owner)
+    plain, own = first_sku(make_product(owner)), first_sku(make_product(owner))
+    services.sku_update(actor=owner, sku=own, low_stock_threshold=1)
+    for sku in (plain, own):
+        services.stock_adjust(actor=owner, sku=sku, warehouse=wh, delta=3, reason="receipt")
+
+    def scan_open() -> dict[int, int]:
+        services.low_stock_scan(actor=system_actor(shop))
+        return dict(LowStockAlert.objects.for_shop(shop).filter(status="open").values_list("sku_id", "threshold"))
+
+    assert shop.low_stock_default == 5
+    assert scan_open() == {plain.pk: 5}  # 3 ≤ 5; own: 3 > 1
+    accounts.shop_update(actor=owner, low_stock_default=2)
+    assert scan_open() == {}  # 3 > 2: resolved
+    accounts.shop_update(actor=owner, low_stock_default=3)
+    assert scan_open() == {plain.pk: 3}
+    assert LowStockAlert.objects.for_shop(shop).filter(sku=own).count() == 0

@@ -2,14 +2,16 @@
 and history, import with progress and error report, low-stock alerts; cost hidden without view_cost."""
 
 import pytest
+from django.apps import apps
+from django.conf import settings
 from django.contrib.auth import get_user_model
 from django.core.files.uploadedfile import SimpleUploadedFile
 
 from backoffice.authz import load_actor, system_actor
 from catalog import services
-from catalog.models import SKU, ExportJob, ImportJob, Product, Stock, StockMovement, Warehouse
+from catalog.models import SKU, Category, ExportJob, ImportJob, Product, Stock, StockMovement, Warehouse
 from catalog.tests.factories import first_sku, make_export, make_product, make_warehouse, png_upload
-from tests.fixtures import count_queries, make_member, web_client_for
+from tests.fixtures import api_client_for, count_queries, make_member, make_shop, web_client_for
 
 pytestmark = pytest.mark.django_db
 
@@ -126,8 +128,9 @@ def test_bulk_archive_and_export(shop, django_capture_on_commit_callbacks):
     download = web.get(f"{base(shop)}/exports/{job.pk}/download/")
     body = b"".join(download.streaming_content).decode("utf-8-sig")
     assert a.title in body and b.title not in body
-    r = web.post(f"{base(shop)}/products/export/", {"format": "pdf"}, follow=True)
-    assert b"Choose CSV or XLSX" in r.content
+    r = web.post(f"{base(shop)}/products/export/", {"format": "pdf"})
+    assert r.status_code == 400 and b"Choose CSV or XLSX" in r.content
+    assert ExportJob.objects.for_shop(shop).count() == 1  # nothing was started
 
 
 def test_exports_page_polls_while_an_export_is_built_and_hides_what_a_member_may_not_download(shop):
@@ -203,9 +206,14 @@ def test_images_via_page(shop):
     assert list(product.images.order_by("position").values_list("pk", flat=True)) == [ids[1], ids[0]]
     web.post(f"{base(shop)}/products/{product.pk}/images/", {"delete": str(ids[0])})
     assert list(product.images.values_list("pk", flat=True)) == [ids[1]]
-    r = web.post(f"{base(shop)}/products/{product.pk}/images/", {"image": SimpleUploadedFile("x.png", b"nope")},
-                 follow=True)  # fmt: skip
-    assert b"not an image" in r.content
+    r = web.post(f"{base(shop)}/products/{product.pk}/images/", {"image": SimpleUploadedFile("x.png", b"nope")})
+    assert r.status_code == 400 and b"not an image" in r.content
+    r = web.post(f"{base(shop)}/products/{product.pk}/images/", {})
+    assert r.status_code == 400 and b"Choose an image file." in r.content
+    for action in ("delete", "move"):
+        r = web.post(f"{base(shop)}/products/{product.pk}/images/", {action: str(ids[0])})  # deleted above
+        assert r.status_code == 404 and b"No such image." in r.content
+    assert list(product.images.values_list("pk", flat=True)) == [ids[1]]
 
 
 def test_low_stock_page(shop):
@@ -271,10 +279,12 @@ def test_remove_a_variant_from_the_product_page(shop):
     r = web.post(f"/shops/{shop.pk}/catalog/skus/{spare.pk}/delete/")
     assert r.status_code == 302 and r["Location"] == f"/shops/{shop.pk}/catalog/products/{product.pk}/"
     assert f"Variant {spare.code} removed." in web.get(r["Location"]).content.decode()
-    # The last one stays, and the page says why.
-    r = web.post(f"/shops/{shop.pk}/catalog/skus/{first.pk}/delete/", follow=True)
-    assert "A product keeps at least one variant" in r.content.decode()
-    assert SKU.objects.for_shop(shop).filter(product=product).count() == 1
+    # The last one stays: 409 with the reason and a way back to the product, never a silent redirect.
+    r = web.post(f"/shops/{shop.pk}/catalog/skus/{first.pk}/delete/")
+    page = r.content.decode()
+    assert r.status_code == 409 and "A product keeps at least one variant" in page
+    assert f'href="/shops/{shop.pk}/catalog/products/{product.pk}/"' in page
+    assert list(SKU.objects.for_shop(shop).filter(product=product)) == [first]
 
 
 def test_a_member_limited_to_warehouses_cannot_add_one_on_the_page(shop):
@@ -294,3 +304,155 @@ def test_the_import_page_refuses_an_import_kind_the_member_may_not_run(shop):
     upload = SimpleUploadedFile("p.csv", b"sku,title,price\nA,B,1\n")
     assert support.post(f"{base(shop)}/imports/", {"kind": "products", "file": upload}).status_code == 403
     assert not ImportJob.objects.for_shop(shop).exists()
+
+
+# --------------------------------------------------------------------------------------------- refusals
+# A page action the service refuses answers 4xx with the reason and changes nothing: never a silent 302.
+
+
+def audit_count(shop) -> int:
+    return apps.get_model(settings.AUDIT_ENTRY_MODEL).objects.for_shop(shop).count()
+
+
+def _draft(owner):
+    return make_product(owner)
+
+
+def _pending(owner):
+    return services.product_submit(actor=owner, product=make_product(owner))
+
+
+def _archived(owner):
+    return services.product_archive(actor=owner, product=make_product(owner))
+
+
+def _without_variants(owner):
+    return make_product(owner, skus=0)
+
+
+@pytest.mark.parametrize(
+    "build, op, status, reason",
+    [
+        (_draft, "unarchive", 409, "cannot go to"),  # not archived
+        (_pending, "submit", 409, "cannot go to"),  # already submitted
+        (_archived, "archive", 409, "cannot go to"),  # already archived
+        (_without_variants, "submit", 400, "Add at least one variant"),
+    ],
+)
+def test_a_refused_status_change_answers_4xx_with_the_reason(shop, owner, build, op, status, reason):
+    product = build(owner)
+    before, audited = product.status, audit_count(shop)
+    web = web_client_for(shop.owner, reauth=False)
+    r = web.post(f"{base(shop)}/products/{product.pk}/{op}/")
+    page = r.content.decode()
+    assert r.status_code == status and reason in page and 'id="refusal"' in page
+    assert f'href="{base(shop)}/products/{product.pk}/"' in page  # Back leads to the product
+    product.refresh_from_db()
+    assert product.status == before and audit_count(shop) == audited
+
+
+def test_bulk_action_names_failures_and_answers_4xx_when_none_worked(shop, owner):
+    draft, pending = make_product(owner, title="Fresh"), _pending(owner)
+    web = web_client_for(shop.owner, reauth=False)
+    bulk = f"{base(shop)}/products/bulk/"
+    # Some worked: back to the list, which names the one that did not.
+    r = web.post(bulk, {"action": "submit", "ids": [str(draft.pk), str(pending.pk)]})
+    assert r.status_code == 302
+    page = web.get(r["Location"]).content.decode()
+    assert "1 product(s) updated." in page and f"{pending.title}: " in page
+    # None worked: 409 with every reason, nothing changed.
+    audited = audit_count(shop)
+    r = web.post(bulk, {"action": "submit", "ids": [str(draft.pk), str(pending.pk)]})
+    page = r.content.decode()
+    assert r.status_code == 409 and f"{draft.title}: " in page and f"{pending.title}: " in page
+    assert audit_count(shop) == audited
+    # Nothing ticked, or only another shop's product: 400 and 404, with the reason.
+    r = web.post(bulk, {"action": "archive"})
+    assert r.status_code == 400 and b"Tick some products" in r.content
+    other = make_shop()
+    theirs = make_product(load_actor(other.owner, other))
+    r = web.post(bulk, {"action": "archive", "ids": [str(theirs.pk)]})
+    assert r.status_code == 404 and b"Not found." in r.content
+    theirs.refresh_from_db()
+    assert theirs.status == "draft" and set(Product.objects.for_shop(shop).values_list("status", flat=True)) == {
+        "pending_review"}  # fmt: skip
+
+
+def test_the_stock_page_refuses_another_shops_sku_or_warehouse_and_changes_nothing(shop, owner):
+    sku, wh = first_sku(make_product(owner)), make_warehouse(owner)
+    other = make_shop()
+    theirs = load_actor(other.owner, other)
+    their_sku, their_wh = first_sku(make_product(theirs)), make_warehouse(theirs)
+    web = web_client_for(shop.owner, reauth=False)
+    adjust = {"delta": "5", "reason": "receipt"}
+    for sku_ref, wh_ref, field in [(their_sku.code, wh.pk, "sku"), (their_sku.pk, wh.pk, "sku"),
+                                   (sku.code, their_wh.pk, "warehouse")]:  # fmt: skip
+        r = web.post(f"{base(shop)}/stock/", {**adjust, "sku": str(sku_ref), "warehouse": str(wh_ref)})
+        assert r.status_code == 400, (sku_ref, wh_ref)
+        assert b"errorlist" in r.content and f'id="field-{field}"' in r.content.decode()
+    for s in (shop, other):
+        assert not Stock.objects.for_shop(s).exists() and not StockMovement.objects.for_shop(s).exists()
+
+
+def test_warehouse_pages_add_edit_close_and_refuse_a_taken_code(shop, owner):
+    main, spare = make_warehouse(owner, code="main"), make_warehouse(owner, code="spare")
+    web = web_client_for(shop.owner, reauth=False)
+    r = web.post(f"{base(shop)}/warehouses/", {"name": "Again", "code": "main"})
+    assert r.status_code == 400 and b"A warehouse with this code exists." in r.content
+    assert Warehouse.objects.for_shop(shop).count() == 2
+    assert f'data-edit-warehouse="{main.pk}"' in web.get(f"{base(shop)}/warehouses/").content.decode()
+    edit = f"{base(shop)}/warehouses/{spare.pk}/"
+    assert 'value="spare"' in web.get(edit).content.decode()
+    r = web.post(edit, {"name": "Spare", "code": "main", "address": "", "is_active": "on"})
+    assert r.status_code == 400 and b"A warehouse with this code exists." in r.content
+    r = web.post(edit, {"name": "Overflow", "code": "overflow", "address": "2 Quay"})  # is_active unticked: close it
+    assert r.status_code == 302
+    spare.refresh_from_db()
+    assert (spare.name, spare.code, spare.address, spare.is_active) == ("Overflow", "overflow", "2 Quay", False)
+    assert Warehouse.objects.for_shop(shop).get(pk=main.pk).code == "main"
+    # A closed warehouse takes no stock: the adjustment form says why.
+    sku = first_sku(make_product(owner))
+    r = web.post(
+        f"{base(shop)}/stock/", {"sku": sku.code, "warehouse": str(spare.pk), "delta": "1", "reason": "receipt"}
+    )
+    assert r.status_code == 400 and b"This warehouse is closed." in r.content
+    assert not Stock.objects.for_shop(shop).exists()
+    # Another shop's warehouse has no edit page here.
+    other = make_shop()
+    assert web.get(f"{base(shop)}/warehouses/{make_warehouse(load_actor(other.owner, other)).pk}/").status_code == 404
+
+
+def test_category_page_moves_a_category_and_refuses_a_cycle(shop, owner):
+    phones = services.category_create(actor=owner, name="Phones")
+    cases = services.category_create(actor=owner, name="Cases", parent=phones)
+    leather = services.category_create(actor=owner, name="Leather", parent=cases)
+    web = web_client_for(shop.owner, reauth=False)
+    assert f'data-edit-category="{phones.pk}"' in web.get(f"{base(shop)}/categories/").content.decode()
+    tree = dict(Category.objects.for_shop(shop).values_list("pk", "parent_id"))
+    for under in (leather, phones):  # its own grandchild, itself
+        r = web.post(f"{base(shop)}/categories/{phones.pk}/", {"name": "Phones", "parent": str(under.pk)})
+        assert r.status_code == 400 and b"A category cannot sit under itself." in r.content
+    assert dict(Category.objects.for_shop(shop).values_list("pk", "parent_id")) == tree
+    r = web.post(f"{base(shop)}/categories/{leather.pk}/", {"name": "Leather", "parent": str(phones.pk)})
+    assert r.status_code == 302
+    assert Category.objects.for_shop(shop).get(pk=leather.pk).parent_id == phones.pk
+    r = web.post(f"{base(shop)}/categories/{cases.pk}/", {"name": "Covers", "parent": ""})  # to the root, renamed
+    assert r.status_code == 302
+    cases.refresh_from_db()
+    assert (cases.name, cases.parent_id) == ("Covers", None)
+
+
+def test_an_export_naming_another_shops_object_is_refused(shop, owner):
+    """A filter id of another shop (or of no object) is a 400 naming the filter, not an export of nothing."""
+    other = make_shop()
+    theirs = load_actor(other.owner, other)
+    their_wh, their_product = make_warehouse(theirs), make_product(theirs)
+    web = web_client_for(shop.owner, reauth=False)
+    r = web.post(f"{base(shop)}/stock/export/", {"format": "xlsx", "warehouse": str(their_wh.pk)})
+    assert r.status_code == 400 and b"warehouse: Unknown warehouse." in r.content
+    r = web.post(f"{base(shop)}/products/export/", {"format": "csv", "ids": [str(their_product.pk)]})
+    assert r.status_code == 400 and b"ids: Unknown product." in r.content
+    api = api_client_for(shop.owner)
+    r = api.post(f"/api/v1/shops/{shop.pk}/products/export/", {"filters": {"category": 999999}}, format="json")
+    assert r.status_code == 400 and "category" in r.json()["error"]["fields"]
+    assert not ExportJob.objects.for_shop(shop).exists() and not ExportJob.objects.for_shop(other).exists()

@@ -108,6 +108,10 @@ class WarehouseForm(forms.Form):
     address = forms.CharField(label=_("Address"), max_length=255, required=False)
 
 
+class WarehouseEditForm(WarehouseForm):
+    is_active = forms.BooleanField(label=_("Active"), required=False)
+
+
 class CategoryForm(forms.Form):
     name = forms.CharField(label=_("Name"), max_length=120)
     parent = forms.TypedChoiceField(label=_("Parent"), required=False, coerce=int, empty_value=None)

@@ -28,5 +28,7 @@ urlpatterns = [
     path(f"{P}/exports/", views.ExportListView.as_view(), name="exports"),
     path(f"{P}/exports/<int:pk>/download/", views.ExportDownloadView.as_view(), name="export_download"),
     path(f"{P}/categories/", views.CategoryListView.as_view(), name="categories"),
+    path(f"{P}/categories/<int:pk>/", views.CategoryEditView.as_view(), name="category_edit"),
     path(f"{P}/warehouses/", views.WarehouseListView.as_view(), name="warehouses"),
+    path(f"{P}/warehouses/<int:pk>/", views.WarehouseEditView.as_view(), name="warehouse_edit"),
 ]

@@ -16,13 +16,13 @@ from django.views import View
 from django.views.decorators.csrf import csrf_exempt
 
 from backoffice.authz import can
-from backoffice.errors import Forbidden, NotFound, ServiceError
+from backoffice.errors import Forbidden, NotFound, ServiceError, ValidationFailed
 from backoffice.forms import apply_service_error
 from backoffice.parsing import parse_ids
 from backoffice.tabular import stream_csv
 from backoffice.web import ShopPageMixin
 from catalog import selectors, services
-from catalog.models import SKU, Category, ExportJob, LowStockAlert, Product, StockMovement
+from catalog.models import SKU, Category, ExportJob, LowStockAlert, Product, StockMovement, Warehouse
 from catalog.uploads import IMAGE_BODY_CAP, IMPORT_BODY_CAP, check_body_size
 from catalog.web import forms as f
 
@@ -91,57 +91,69 @@ class ProductListView(ShopPageMixin, View):
 
 
 class ProductBulkView(ShopPageMixin, View):
-    """Bulk submit or archive of the ticked products."""
+    """Bulk submit or archive of the ticked products. Each product in its own transaction: when some
+    work the list says which did not (302); when none does, the page answers 4xx with every reason."""
 
     required_action = "catalog.publish"
     ACTIONS = {"submit": services.product_submit, "archive": services.product_archive}
+
+    def refusal_back_url(self) -> str:
+        return reverse("catalog:product_list", kwargs={"shop": self.shop.pk})
 
     def post(self, request, shop):
         op = self.ACTIONS.get(request.POST.get("action", ""))
         ids = parse_ids(request.POST.getlist("ids"), "ids")  # "²" or a 20-digit id: a 400 with the reason
         if op is None or not ids:
-            messages.error(request, _("Tick some products and choose an action."))
-            return redirect("catalog:product_list", shop=self.shop.pk)
-        done, failed = 0, []
-        for product in self.scoped(Product).filter(pk__in=ids):
+            raise ValidationFailed(_("Tick some products and choose an action."))
+        products = {p.pk: p for p in self.scoped(Product).filter(pk__in=ids)}
+        done = 0
+        # An id that is not a product of this shop inside the member's scope reads as not found.
+        failed: list[tuple[str, ServiceError]] = [
+            (f"#{pk}", NotFound(_("Not found."))) for pk in ids if pk not in products
+        ]
+        for product in sorted(products.values(), key=lambda p: p.pk):
             try:
                 op(actor=self.actor, product=product)
                 done += 1
             except ServiceError as exc:
-                failed.append(f"{product.title}: {exc.message}")
-        if done:
-            messages.success(request, _("%(n)s product(s) updated.") % {"n": done})
-        for line in failed[:10]:
+                failed.append((product.title, exc))
+        lines = [f"{name}: {exc.message}" for name, exc in failed]
+        if not done:
+            # Nothing changed: one refusal, with the status every failure shares (else 400).
+            kinds = {type(exc) for _name, exc in failed}
+            refusal = kinds.pop() if len(kinds) == 1 else ValidationFailed
+            raise refusal("; ".join(lines[:10]))
+        messages.success(request, _("%(n)s product(s) updated.") % {"n": done})
+        for line in lines[:10]:
             messages.warning(request, line)
         return redirect("catalog:product_list", shop=self.shop.pk)
 
 
 class _ExportStartView(ShopPageMixin, View):
     """Start an export of what a list shows (its filters come with the form); it is built in the
-    background and appears on the exports page."""
+    background and appears on the exports page. A refused export (a bad format or filter) is a 400
+    with the reason."""
 
     required_action = "catalog.view"
     kind = ""
+    list_url = ""
+
+    def refusal_back_url(self) -> str:
+        return reverse(self.list_url, kwargs={"shop": self.shop.pk})
 
     def post(self, request, shop):
-        try:
-            services.export_create(actor=self.actor, kind=self.kind, fmt=request.POST.get("format", "csv"),
-                                   filters=request.POST)  # fmt: skip
-        except (Forbidden, NotFound):
-            raise
-        except ServiceError as exc:
-            messages.error(request, exc.message)
-        else:
-            messages.success(request, _("Export started; it appears below when ready."))
+        services.export_create(actor=self.actor, kind=self.kind, fmt=request.POST.get("format", "csv"),
+                               filters=request.POST)  # fmt: skip
+        messages.success(request, _("Export started; it appears below when ready."))
         return redirect("catalog:exports", shop=self.shop.pk)
 
 
 class ProductExportView(_ExportStartView):
-    kind = ExportJob.Kind.PRODUCTS
+    kind, list_url = ExportJob.Kind.PRODUCTS, "catalog:product_list"
 
 
 class StockExportView(_ExportStartView):
-    kind = ExportJob.Kind.STOCK
+    kind, list_url = ExportJob.Kind.STOCK, "catalog:stock"
 
 
 def _variant_data(form_data: dict, show_cost: bool) -> dict:
@@ -274,8 +286,16 @@ class ProductDetailView(ProductFormMixin, ShopPageMixin, View):
         return self._render(request, form, formset, product, status=400)
 
 
-class ProductTransitionView(ShopPageMixin, View):
-    """Submit for review, archive, or restore from the archive."""
+class _ProductActionMixin:
+    """A POST action on one product (``pk`` in the URL): a refusal page's Back button leads to it."""
+
+    def refusal_back_url(self) -> str:
+        return reverse("catalog:product_detail", kwargs={"shop": self.shop.pk, "pk": self.kwargs["pk"]})
+
+
+class ProductTransitionView(_ProductActionMixin, ShopPageMixin, View):
+    """Submit for review, archive, or restore from the archive. A transition the product's status does
+    not allow is a 409 with the reason (a product without variants cannot be submitted: 400)."""
 
     required_action = "catalog.publish"
     OPS = {"submit": services.product_submit, "archive": services.product_archive,
@@ -283,42 +303,36 @@ class ProductTransitionView(ShopPageMixin, View):
 
     def post(self, request, shop, pk, op):
         product = get_object_or_404(self.scoped(Product), pk=pk)
-        try:
-            product = self.OPS[op](actor=self.actor, product=product)
-        except ServiceError as exc:
-            messages.error(request, exc.message)
-        else:
-            messages.success(request, _("Status: %(s)s") % {"s": product.get_status_display()})
+        product = self.OPS[op](actor=self.actor, product=product)
+        messages.success(request, _("Status: %(s)s") % {"s": product.get_status_display()})
         return redirect("catalog:product_detail", shop=self.shop.pk, pk=pk)
 
 
-class ProductImagesView(_BodyCapMixin, ShopPageMixin, View):
-    """Upload an image (``image``), delete one (``delete=<id>``), or move one (``move=<id>``, ``dir=up|down``)."""
+class ProductImagesView(_ProductActionMixin, _BodyCapMixin, ShopPageMixin, View):
+    """Upload an image (``image``), delete one (``delete=<id>``), or move one (``move=<id>``, ``dir=up|down``).
+    A refused upload (not an image, too many) is a 400 with the reason; an unknown image a 404."""
 
     required_action = "catalog.edit"
     body_cap, body_field = IMAGE_BODY_CAP, "image"
 
     def post(self, request, shop, pk):
         product = get_object_or_404(self.scoped(Product), pk=pk)
-        try:
-            if request.POST.get("delete") or request.POST.get("move"):
-                image = selectors.image_get(shop=self.shop, product=product,
-                                            pk=request.POST.get("delete") or request.POST.get("move"))  # fmt: skip
-                if image is None:
-                    raise ServiceError(_("No such image."))
-                if request.POST.get("delete"):
-                    services.image_remove(actor=self.actor, image=image)
-                else:
-                    services.image_move(actor=self.actor, product=product, image=image,
-                                        up=request.POST.get("dir") == "up")  # fmt: skip
+        if request.POST.get("delete") or request.POST.get("move"):
+            image = selectors.image_get(shop=self.shop, product=product,
+                                        pk=request.POST.get("delete") or request.POST.get("move"))  # fmt: skip
+            if image is None:
+                raise NotFound(_("No such image."))
+            if request.POST.get("delete"):
+                services.image_remove(actor=self.actor, image=image)
             else:
-                form = f.ImageUploadForm(request.POST, request.FILES)
-                if not form.is_valid():
-                    raise ServiceError(_("Choose an image file."))
-                services.image_add(actor=self.actor, product=product, upload=form.cleaned_data["image"])
-                messages.success(request, _("Image added."))
-        except ServiceError as exc:
-            messages.error(request, exc.message)
+                services.image_move(actor=self.actor, product=product, image=image,
+                                    up=request.POST.get("dir") == "up")  # fmt: skip
+        else:
+            form = f.ImageUploadForm(request.POST, request.FILES)
+            if not form.is_valid():
+                raise ValidationFailed(_("Choose an image file."))
+            services.image_add(actor=self.actor, product=product, upload=form.cleaned_data["image"])
+            messages.success(request, _("Image added."))
         return redirect(reverse("catalog:product_detail", kwargs={"shop": self.shop.pk, "pk": pk}) + "#images")
 
 
@@ -516,7 +530,8 @@ class WarehouseListView(ShopPageMixin, View):
         qs = selectors.warehouse_list(shop=self.shop, actor=self.actor)
         may_add = selectors.warehouse_may_create(actor=self.actor)
         return render(request, "catalog/warehouses.html", {"page": _page(request, qs), "form": form,
-                      "may_add": may_add, "querystring": _querystring(request)}, status=status)  # fmt: skip
+                      "may_add": may_add, "may_manage": can(self.actor, "catalog.manage_stock"),
+                      "querystring": _querystring(request)}, status=status)  # fmt: skip
 
     def get(self, request, shop):
         return self._render(request, f.WarehouseForm())
@@ -534,23 +549,98 @@ class WarehouseListView(ShopPageMixin, View):
         return self._render(request, form, status=400)
 
 
-class SKUDeleteView(ShopPageMixin, View):
-    """Remove a variant added by mistake, after confirming; the service says why when it may not go."""
+class CategoryEditView(ShopPageMixin, View):
+    """Rename a category or move it under another (or to the root). The service refuses a move under the
+    category itself or one of its descendants (a cycle): the form shows why, 400, and the tree is unchanged."""
 
     required_action = "catalog.edit"
 
+    def _category(self, pk) -> Category:
+        return get_object_or_404(self.scoped(Category).select_related("parent"), pk=pk)
+
+    def _form(self, data=None, initial=None):
+        return f.CategoryForm(data, initial=initial, categories=selectors.category_list(
+            shop=self.shop, actor=self.actor, action="catalog.edit"))  # fmt: skip
+
+    def _render(self, request, form, category, status=200):
+        return render(request, "catalog/category_form.html", {"form": form, "category": category}, status=status)
+
+    def get(self, request, shop, pk):
+        category = self._category(pk)
+        return self._render(request, self._form(initial={"name": category.name, "parent": category.parent_id}),
+                            category)  # fmt: skip
+
+    def post(self, request, shop, pk):
+        category = self._category(pk)
+        form = self._form(request.POST)
+        if form.is_valid():
+            parent = None
+            if form.cleaned_data["parent"]:
+                parent = self.scoped(Category).filter(pk=form.cleaned_data["parent"]).first()
+            try:
+                services.category_update(actor=self.actor, category=category, name=form.cleaned_data["name"],
+                                         parent=parent)  # fmt: skip
+            except ServiceError as exc:
+                _form_error(form, exc)
+            else:
+                messages.success(request, _("Changes saved."))
+                return redirect("catalog:categories", shop=self.shop.pk)
+        return self._render(request, form, category, status=400)
+
+
+class WarehouseEditView(ShopPageMixin, View):
+    """Edit a warehouse (name, code, address) or close it (``is_active`` off: no more stock changes
+    there). A code another warehouse of the shop holds is a 400 on the form."""
+
+    required_action = "catalog.manage_stock"
+
+    def _warehouse(self, pk) -> Warehouse:
+        return get_object_or_404(self.scoped(Warehouse), pk=pk)
+
+    def _render(self, request, form, warehouse, status=200):
+        return render(request, "catalog/warehouse_form.html", {"form": form, "warehouse": warehouse}, status=status)
+
+    def get(self, request, shop, pk):
+        warehouse = self._warehouse(pk)
+        initial = {k: getattr(warehouse, k) for k in ("name", "code", "address", "is_active")}
+        return self._render(request, f.WarehouseEditForm(initial=initial), warehouse)
+
+    def post(self, request, shop, pk):
+        warehouse = self._warehouse(pk)
+        form = f.WarehouseEditForm(request.POST)
+        if form.is_valid():
+            try:
+                services.warehouse_update(actor=self.actor, warehouse=warehouse, **form.cleaned_data)
+            except ServiceError as exc:
+                _form_error(form, exc)
+            else:
+                messages.success(request, _("Changes saved."))
+                return redirect("catalog:warehouses", shop=self.shop.pk)
+        return self._render(request, form, warehouse, status=400)
+
+
+class SKUDeleteView(ShopPageMixin, View):
+    """Remove a variant added by mistake, after confirming; when it may not go (the product's last
+    variant, stock, a history) the page answers 409 with the service's reason."""
+
+    required_action = "catalog.edit"
+    product_id: int | None = None
+
+    def refusal_back_url(self) -> str:
+        if self.product_id is None:
+            return reverse("catalog:product_list", kwargs={"shop": self.shop.pk})
+        return reverse("catalog:product_detail", kwargs={"shop": self.shop.pk, "pk": self.product_id})
+
     def _sku(self, pk) -> SKU:
-        return get_object_or_404(self.scoped(SKU).select_related("product"), pk=pk)
+        sku = get_object_or_404(self.scoped(SKU).select_related("product"), pk=pk)
+        self.product_id = sku.product_id
+        return sku
 
     def get(self, request, shop, pk):
         return render(request, "catalog/sku_delete.html", {"sku": self._sku(pk)})
 
     def post(self, request, shop, pk):
         sku = self._sku(pk)
-        try:
-            services.sku_delete(actor=self.actor, sku=sku)
-        except ServiceError as exc:
-            messages.error(request, exc.message)
-        else:
-            messages.success(request, _("Variant %(code)s removed.") % {"code": sku.code})
+        services.sku_delete(actor=self.actor, sku=sku)
+        messages.success(request, _("Variant %(code)s removed.") % {"code": sku.code})
         return redirect("catalog:product_detail", shop=self.shop.pk, pk=sku.product_id)
