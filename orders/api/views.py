@@ -15,7 +15,7 @@ from rest_framework.views import APIView
 from backoffice.api.pagination import CursorPagination
 from backoffice.api.views import IdempotentPostMixin, IsPlatformStaff, ShopViewSet
 from backoffice.authz import system_actor, tenant_model
-from backoffice.errors import Forbidden, ValidationFailed
+from backoffice.errors import Conflict, Forbidden, NotFound, ValidationFailed
 from backoffice.tenancy.refs import ref_in_shop
 from orders import selectors, services
 from orders.api import serializers as s
@@ -24,6 +24,21 @@ from orders.models import ExportJob, Order, Refund, Return, ReturnLine
 # The catalog's warehouse model, reached through orders' own foreign key (orders imports the catalog
 # only through its services and selectors).
 Warehouse = ReturnLine._meta.get_field("warehouse").related_model
+
+
+def _bulk_answer(result: dict, summary: str) -> Response:
+    """Some orders done: 200 with ``done`` and ``failed`` (per id, code and message). Nothing done and
+    something refused: an error with the reason per id in ``fields``, never a 200 that reads like
+    success: 404 when no id named an order the member may process (another shop's, out of scope),
+    else 409."""
+    failed = result["failed"]
+    if failed and not result["done"]:
+        fields = {pk: [failure["message"]] for pk, failure in failed.items()}
+        codes = {failure["code"] for failure in failed.values()}
+        if codes == {"not_found"}:
+            raise NotFound(summary, fields=fields)
+        raise Conflict(summary, code=codes.pop() if len(codes) == 1 else "nothing_done", fields=fields)
+    return Response(result)
 
 
 class OrderCursorPagination(CursorPagination):
@@ -127,14 +142,17 @@ class OrderViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, ShopViewSet
     def bulk_confirm(self, request, shop: int):
         ser = s.BulkConfirmSerializer(data=request.data)
         ser.is_valid(raise_exception=True)
-        return Response(services.order_confirm_many(actor=self.actor, ids=ser.validated_data["ids"]))
+        result = services.order_confirm_many(actor=self.actor, ids=ser.validated_data["ids"])
+        counts = {"done": len(result["done"]), "failed": len(result["failed"])}
+        return _bulk_answer(result, _("%(done)s confirmed, %(failed)s skipped.") % counts)
 
     @extend_schema(request=s.BulkPackSerializer, responses=dict)
     @action(detail=False, methods=["post"], url_path="bulk-pack")
     def bulk_pack(self, request, shop: int):
         ser = s.BulkPackSerializer(data=request.data)
         ser.is_valid(raise_exception=True)
-        return Response(services.order_pack_many(actor=self.actor, items=ser.validated_data["orders"]))
+        result = services.order_pack_many(actor=self.actor, items=ser.validated_data["orders"])
+        return _bulk_answer(result, _("%(done)s packed.") % {"done": len(result["done"])})
 
 
 @extend_schema_view(list=extend_schema(parameters=[OpenApiParameter("state", str), OpenApiParameter("order", int)]))
@@ -265,7 +283,9 @@ class ExportViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, ShopViewSe
         job.refresh_from_db()
         return Response(s.ExportJobSerializer(job).data, status=status.HTTP_201_CREATED)
 
-    @extend_schema(responses={(200, "application/octet-stream"): bytes})
+    # The file as built: CSV or XLSX (FileResponse names the type from the file's extension).
+    @extend_schema(responses={(200, "text/csv"): bytes,
+                              (200, "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"): bytes})  # fmt: skip
     @action(detail=True, methods=["get"])
     def download(self, request, shop: int, pk: int):
         job = self.get_object()

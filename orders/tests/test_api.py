@@ -12,9 +12,10 @@ from django.utils import timezone
 
 from backoffice.authz import system_actor
 from catalog.models import Stock
-from orders.models import ExportJob, Order, OrderEvent
+from orders import services
+from orders.models import ExportJob, Order, OrderEvent, Return
 from orders.tests.factories import BUYER, intake, make_sku, order_in, platform_user, return_in
-from tests.fixtures import api_client_for, count_queries, make_member, make_shop
+from tests.fixtures import api_client_for, count_queries, make_member, make_shop, owner_actor
 
 pytestmark = pytest.mark.django_db
 S = Order.State
@@ -234,7 +235,7 @@ def test_member_limited_to_a_warehouse_sees_only_its_orders(shop):
         assert api.post(f"/api/v1/shops/{shop.pk}/orders/{theirs.pk}/{verb}/", body, format="json").status_code == 404
     r = api.post(f"/api/v1/shops/{shop.pk}/orders/bulk-pack/",
                  {"orders": [{"id": theirs.pk, "carrier": "C", "tracking_number": "T"}]}, format="json")  # fmt: skip
-    assert r.status_code == 200 and r.json()["failed"][str(theirs.pk)]["code"] == "not_found"
+    assert r.status_code == 404 and r.json()["error"]["fields"] == {str(theirs.pk): ["Not found."]}
     theirs.refresh_from_db()
     assert theirs.state == S.AWAITING_PACKAGING and not theirs.tracking_number
     assert OrderEvent.objects.for_shop(shop).filter(order=theirs).count() == 1  # created, nothing since
@@ -260,6 +261,15 @@ def test_bulk_confirm_and_pack(shop):
     assert set(Order.objects.for_shop(shop).filter(pk__in=[a.pk, b.pk]).values_list("state", flat=True)) == {
         S.AWAITING_DELIVER
     }
+    # Nothing done: an error naming each refusal, not a 200 (409; 404 when no id named a reachable order).
+    r = api.post(f"/api/v1/shops/{shop.pk}/orders/bulk-confirm/", {"ids": [a.pk, 99999]}, format="json")
+    assert (r.status_code, r.json()["error"]["code"]) == (409, "nothing_done")
+    assert r.json()["error"]["message"] == "0 confirmed, 2 skipped."
+    assert r.json()["error"]["fields"] == {str(a.pk): ["Cannot confirm an order that is awaiting handover."],
+                                           "99999": ["Not found."]}  # fmt: skip
+    r = api.post(f"/api/v1/shops/{shop.pk}/orders/bulk-pack/",
+                 {"orders": [{"id": 99999, "carrier": "C", "tracking_number": "T3"}]}, format="json")  # fmt: skip
+    assert (r.status_code, r.json()["error"]["fields"]) == (404, {"99999": ["Not found."]})
 
 
 def test_returns_api_flow(shop):
@@ -341,8 +351,6 @@ def test_list_and_detail_queries_do_not_grow(shop):
         return count_queries(api, u, **params)[0]
 
     assert count(url, page_size=2) == count(url, page_size=30)
-    from orders import services
-
     small = intake(shop, sku)
     big, _ = services.order_intake(
         actor=system_actor(shop),
@@ -356,12 +364,34 @@ def test_list_and_detail_queries_do_not_grow(shop):
     assert count(f"{url}{small.pk}/") == count(f"{url}{big.pk}/")
 
 
-def test_return_list_and_refund_list_are_paginated(shop):
-    return_in(shop, "requested")
+def _walk(api, url, page_size: int) -> list[list[int]]:
+    """Every page of a cursor-paginated list, following ``next`` to the end: the ids per page."""
+    pages, r = [], api.get(url, {"page_size": page_size})
+    while True:
+        assert r.status_code == 200, r.content
+        body = r.json()
+        pages.append([row["id"] for row in body["results"]])
+        if body["next"] is None:
+            return pages
+        assert len(pages) < 20, "next never ends"
+        r = api.get(body["next"])
+
+
+def test_order_return_and_refund_lists_page_through_everything_once(shop):
+    """Cursor pages: full pages then the rest, no row on two pages, together every row, newest first."""
+    sku, _wh = make_sku(shop, stock=50)
+    owner = owner_actor(shop)
+    delivered = [order_in(shop, S.DELIVERED, sku=sku) for _ in range(5)]
+    returns = [return_in(shop, "requested", order=o) for o in delivered]
+    refunds = [services.refund_create(actor=owner, order=o, amount="1.00", reason="Late") for o in delivered]
+    orders = [*delivered, *(intake(shop, sku) for _ in range(2))]
     api = api_client_for(shop.owner)
-    for path in ("returns", "refunds"):
-        r = api.get(f"/api/v1/shops/{shop.pk}/{path}/")
-        assert r.status_code == 200 and "next" in r.json()
+    for path, made in (("orders", orders), ("returns", returns), ("refunds", refunds)):
+        pages = _walk(api, f"/api/v1/shops/{shop.pk}/{path}/", page_size=3)
+        expected = sorted((x.pk for x in made), reverse=True)
+        assert [len(p) for p in pages] == [3] * (len(made) // 3) + [len(made) % 3] * (len(made) % 3 > 0), path
+        flat = [pk for page in pages for pk in page]
+        assert len(set(flat)) == len(flat) == len(made) and flat == expected, path
 
 
 @pytest.mark.parametrize("role", ["owner", "viewer"])
@@ -433,3 +463,45 @@ def test_export_cells_cannot_run_as_formulas(shop, django_capture_on_commit_call
         job_id = api.post(f"/api/v1/shops/{shop.pk}/order-exports/", {"format": "csv"}, format="json").json()["id"]
     rows = list(csv.reader(io.StringIO(_download(api, shop, job_id)[1].decode("utf-8-sig"))))
     assert rows[1][7].startswith("'=") and rows[1][8] == "'+7 900" and rows[1][9] == "'@here"
+
+
+@pytest.mark.parametrize("final", [S.DELIVERED, S.CANCELLED])
+def test_delivered_and_cancelled_orders_refuse_every_move_with_409(shop, final):
+    order = order_in(shop, final)
+    api = api_client_for(shop.owner)
+    base = f"/api/v1/shops/{shop.pk}/orders/{order.pk}"
+    timeline = api.get(f"{base}/").json()["timeline"]
+    for verb, body in (("confirm", {}), ("pack", {"carrier": "C", "tracking_number": "T"}), ("ship", {}),
+                       ("deliver", {}), ("cancel", {"reason": "buyer_request"})):  # fmt: skip
+        r = api.post(f"{base}/{verb}/", body, format="json")
+        assert (r.status_code, r.json()["error"]["code"]) == (409, "invalid_transition"), verb
+    r = api.post(f"/api/v1/shops/{shop.pk}/orders/bulk-confirm/", {"ids": [order.pk]}, format="json")
+    assert (r.status_code, r.json()["error"]["code"]) == (409, "invalid_transition")
+    assert list(r.json()["error"]["fields"]) == [str(order.pk)]
+    after = api.get(f"{base}/").json()
+    assert (after["state"], after["timeline"]) == (final, timeline)
+
+
+def test_a_return_after_the_return_window_is_409(shop, platform):
+    """SPEC §1/§3: the shop's return window runs from delivery; after it a return is refused with 409
+    (members and the storefront alike) and nothing is created."""
+    from accounts import services as accounts
+
+    accounts.shop_update(actor=owner_actor(shop), return_window_days=7)
+    sku, _wh = make_sku(shop, stock=10)
+    late, inside = order_in(shop, S.DELIVERED, sku=sku), order_in(shop, S.DELIVERED, sku=sku)
+    now = timezone.now()
+    Order.objects.for_shop(shop).filter(pk=late.pk).update(delivered_at=now - timedelta(days=7, minutes=1))
+    Order.objects.for_shop(shop).filter(pk=inside.pk).update(delivered_at=now - timedelta(days=6, hours=23))
+    api = api_client_for(shop.owner)
+
+    def body(order):
+        return {"order": order.pk, "reason": "Size", "lines": [{"line": order.lines.get().pk, "quantity": 1}]}
+
+    r = api.post(f"/api/v1/shops/{shop.pk}/returns/", body(late), format="json")
+    assert (r.status_code, r.json()["error"]["code"]) == (409, "return_window_closed")
+    r = platform.post(f"/api/v1/integration/shops/{shop.pk}/orders/{late.pk}/returns/",
+                      {k: v for k, v in body(late).items() if k != "order"}, format="json")  # fmt: skip
+    assert (r.status_code, r.json()["error"]["code"]) == (409, "return_window_closed")
+    assert not Return.objects.for_shop(shop).filter(order=late).exists()
+    assert api.post(f"/api/v1/shops/{shop.pk}/returns/", body(inside), format="json").status_code == 201

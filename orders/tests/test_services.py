@@ -404,3 +404,128 @@ def test_order_actions_follow_role_and_scope(shop, members):
     assert {k for k, v in selectors.return_actions(actor=finance, ret=ret).items() if v} == {"refund"}
     support = load_actor(members["support"].user, shop)
     assert {k for k, v in selectors.return_actions(actor=support, ret=ret).items() if v} == {"exchange"}
+
+
+# -- SPEC rules with exact numbers ------------------------------------------------------------------
+
+
+def _stock_row(sku, wh) -> tuple[int, int, int]:
+    st = stock_of(sku, wh)
+    return st.on_hand, st.reserved, st.available
+
+
+def _movements(shop, **filters) -> list[tuple]:
+    from catalog.models import StockMovement
+
+    rows = StockMovement.objects.for_shop(shop).filter(**filters).order_by("id")
+    return list(rows.values_list("kind", "sku_id", "warehouse_id", "on_hand_delta", "reserved_delta", "on_hand_after",
+                                 "reserved_after", "reference"))  # fmt: skip
+
+
+def test_receiving_a_return_adds_stock_with_a_return_movement(shop):
+    """SPEC §2: every stock change is a movement, ``return`` among them. The units go back to the
+    warehouse the member chose (here not the one they were shipped from), on hand only."""
+    sku, shipped_from = make_sku(shop, stock=5)
+    _other, back_to = make_sku(shop, stock=0)
+    actor = owner_actor(shop)
+    order = order_in(shop, S.DELIVERED, sku=sku, quantity=3)
+    line = order.lines.get()
+    ret = services.return_request(actor=actor, order=order, lines=[{"line": line.pk, "quantity": 2}], reason="Size")
+    ret = services.return_approve(actor=actor, ret=ret)
+    assert _movements(shop, kind="return") == []
+    services.return_receive(actor=actor, ret=ret, warehouse=back_to)
+    assert _movements(shop, kind="return") == [("return", sku.pk, back_to.pk, 2, 0, 2, 0, f"return:{ret.pk}")]
+    assert _stock_row(sku, shipped_from) == (2, 0, 2) and _stock_row(sku, back_to) == (2, 0, 2)
+    line.refresh_from_db()
+    assert line.returned_quantity == 2
+
+
+def test_cancelling_an_order_awaiting_confirmation_releases_its_reservation(shop):
+    shop.auto_confirm_orders = False
+    shop.save()
+    sku, wh = make_sku(shop, stock=5)
+    order = intake(shop, sku, quantity=2)
+    assert order.state == S.AWAITING_CONFIRMATION and _stock_row(sku, wh) == (5, 2, 3)
+    services.order_cancel(actor=owner_actor(shop), order=order, reason="buyer_request")
+    assert _stock_row(sku, wh) == (5, 0, 5)
+    assert _movements(shop, reference=f"order:{order.number}") == [
+        ("reservation", sku.pk, wh.pk, 0, 2, 5, 2, f"order:{order.number}"),
+        ("release", sku.pk, wh.pk, 0, -2, 5, 0, f"order:{order.number}"),
+    ]
+
+
+def test_ship_by_follows_the_delivery_method(shop):
+    """Ship-by = arrival + the method's handover time (``orders.models.SHIP_WITHIN``: express 24 h,
+    standard 48 h, pickup 72 h); every delivery method has one."""
+    from datetime import timedelta
+
+    from django.utils import timezone
+
+    from orders.models import DeliveryMethod
+
+    sku, _wh = make_sku(shop, stock=10)
+    arrived = timezone.now().replace(microsecond=0) - timedelta(hours=5)
+    expected = {"express": 24, "standard": 48, "pickup": 72}
+    assert set(expected) == set(DeliveryMethod.values)
+    for method, hours in expected.items():
+        order, _created = services.order_intake(
+            actor=system_actor(shop), external_id=f"SB-{method}", delivery_method=method, buyer=BUYER,
+            lines=[{"sku": sku.code, "quantity": 1, "unit_price": "1.00"}], created_at=arrived,
+        )  # fmt: skip
+        order.refresh_from_db()
+        assert (order.created_at, order.ship_by) == (arrived, arrived + timedelta(hours=hours)), method
+
+
+@pytest.mark.parametrize("final", [S.DELIVERED, S.CANCELLED])
+def test_delivered_and_cancelled_are_final(shop, final):
+    actor = owner_actor(shop)
+    order = order_in(shop, final)
+    events = OrderEvent.objects.for_shop(shop).filter(order=order).count()
+    tracking = order.tracking_number
+    for name, move in {
+        "confirm": lambda: services.order_confirm(actor=actor, order=order),
+        "pack": lambda: services.order_pack(actor=actor, order=order, carrier="C", tracking_number="T"),
+        "ship": lambda: services.order_ship(actor=actor, order=order),
+        "deliver": lambda: services.order_deliver(actor=actor, order=order),
+        "cancel": lambda: services.order_cancel(actor=actor, order=order, reason="buyer_request"),
+        "carrier delivered": lambda: services.order_tracking_event(actor=system_actor(shop), order=order,
+                                                                   status="delivered"),
+    }.items():  # fmt: skip
+        if final == S.DELIVERED and name == "carrier delivered":
+            continue  # a late tracking event joins a delivered order's timeline; it moves nothing
+        with pytest.raises(Conflict) as exc:
+            move()
+        assert exc.value.code == "invalid_transition", name
+    order.refresh_from_db()
+    assert order.state == final and OrderEvent.objects.for_shop(shop).filter(order=order).count() == events
+    assert order.tracking_number == tracking
+
+
+def test_an_exchange_closes_the_return_with_no_money_stock_or_order_of_its_own(shop):
+    """SPEC: a received return ends ``refunded`` or ``exchanged``. The replacement reaches the buyer as a
+    new order from the storefront (intake), so the exchange itself refunds nothing, creates no order and
+    moves no stock beyond the receipt; the exchanged units cannot be returned again."""
+    sku, wh = make_sku(shop, stock=5)
+    actor = owner_actor(shop)
+    order = order_in(shop, S.DELIVERED, sku=sku, quantity=2, unit_price="100.00")
+    ret = return_in(shop, Return.State.RECEIVED, order=order)
+    stock, movements, orders = _stock_row(sku, wh), _movements(shop), Order.objects.for_shop(shop).count()
+    assert stock == (4, 0, 4)  # 5 − 2 shipped + 1 received
+    ret = services.return_exchange(actor=actor, ret=ret, note="Size M sent")
+    assert (ret.state, ret.resolution) == (Return.State.EXCHANGED, "Size M sent")
+    order.refresh_from_db()
+    assert (order.state, order.refunded_total) == (S.DELIVERED, Decimal("0.00"))
+    assert not Refund.objects.for_shop(shop).exists() and Order.objects.for_shop(shop).count() == orders
+    assert (_stock_row(sku, wh), _movements(shop)) == (stock, movements)
+    event = OrderEvent.objects.for_shop(shop).get(order=order, kind="return_exchanged")
+    assert event.data["return"] == ret.pk and event.message == "Size M sent"
+    assert AuditEntry.objects.for_shop(shop).filter(action="return.exchanged", target_id=str(ret.pk)).count() == 1
+    for move in (
+        lambda: services.return_refund(actor=actor, ret=ret),
+        lambda: services.return_exchange(actor=actor, ret=ret),
+    ):
+        with pytest.raises(Conflict):
+            move()
+    with pytest.raises(ValidationFailed):  # one unit exchanged, one left to return
+        services.return_request(actor=actor, order=order, lines=[{"line": order.lines.get().pk, "quantity": 2}],
+                                reason="Again")  # fmt: skip

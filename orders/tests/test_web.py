@@ -2,12 +2,17 @@
 
 from __future__ import annotations
 
+from contextlib import contextmanager
+
 import pytest
+from django.db import connection
 
 from backoffice.authz import system_actor
-from orders.models import ExportJob, Order, OrderEvent, Return
+from catalog.models import Stock
+from orders import services
+from orders.models import ExportJob, Order, OrderEvent, Refund, Return
 from orders.tests.factories import BUYER, intake, make_sku, order_in, return_in
-from tests.fixtures import count_queries, make_member, web_client_for
+from tests.fixtures import count_queries, make_member, owner_actor, web_client_for
 
 pytestmark = pytest.mark.django_db
 S = Order.State
@@ -64,9 +69,9 @@ def test_pack_form_ship_and_cancel_dialog(shop, members):
     assert web.post(f"/shops/{shop.pk}/orders/{other.pk}/cancel/", {"reason": "out_of_stock"}).status_code == 302
     other.refresh_from_db()
     assert other.state == S.CANCELLED
-    # An illegal transition from the UI is a message, not a crash.
-    r = web.post(f"/shops/{shop.pk}/orders/{other.pk}/ship/", follow=True)
-    assert r.status_code == 200 and "Cannot" in r.content.decode()
+    # An illegal transition from the UI is refused with the reason (409), not a redirect.
+    r = web.post(f"/shops/{shop.pk}/orders/{other.pk}/ship/")
+    assert r.status_code == 409 and "Cannot ship an order that is cancelled." in r.content.decode()
 
 
 def test_bulk_confirm_from_the_list(shop):
@@ -78,6 +83,26 @@ def test_bulk_confirm_from_the_list(shop):
     r = web.post(f"/shops/{shop.pk}/orders/bulk/", {"ids": [a.pk, b.pk]}, follow=True)
     assert "2 confirmed, 0 skipped" in r.content.decode()
     assert set(Order.objects.for_shop(shop).values_list("state", flat=True)) == {S.AWAITING_PACKAGING}
+    # Some refused: the others are confirmed (302) and each refusal is named with its reason.
+    c = intake(shop, sku)
+    r = web.post(f"/shops/{shop.pk}/orders/bulk/", {"ids": [a.pk, c.pk]}, follow=True)
+    html = r.content.decode()
+    assert r.redirect_chain == [(f"/shops/{shop.pk}/orders/", 302)]
+    assert "1 confirmed, 1 skipped." in html
+    assert f"{a.number}: Cannot confirm an order that is awaiting packaging." in html
+    assert Order.objects.for_shop(shop).get(pk=c.pk).state == S.AWAITING_PACKAGING
+    # All refused: 409 with every reason, nothing changes.
+    events = OrderEvent.objects.for_shop(shop).count()
+    r = web.post(f"/shops/{shop.pk}/orders/bulk/", {"ids": [a.pk, c.pk, 99999]})
+    html = r.content.decode()
+    assert r.status_code == 409 and "0 confirmed, 3 skipped." in html
+    for number in (a.number, c.number):
+        assert f"{number}: Cannot confirm an order that is awaiting packaging." in html
+    assert "99999: Not found." in html  # an order the member cannot see is named by the id they sent
+    assert OrderEvent.objects.for_shop(shop).count() == events
+    # Only orders out of reach (another shop's, out of scope): 404.
+    r = web.post(f"/shops/{shop.pk}/orders/bulk/", {"ids": [99999]})
+    assert r.status_code == 404 and "99999: Not found." in r.content.decode()
 
 
 def test_packing_slips_one_and_batch_masked_per_member(shop, members):
@@ -146,8 +171,6 @@ def test_pages_do_not_grow_with_rows_or_lines(shop):
     web = web_client_for(shop.owner, reauth=False)
     url = f"/shops/{shop.pk}/orders/"
     assert _count(web, url, page=1) == _count(web, url, page=2)  # 25 rows vs 2 rows
-    from orders import services
-
     small = intake(shop, sku)
     big, _ = services.order_intake(
         actor=system_actor(shop),
@@ -256,3 +279,120 @@ def test_export_page_follows_the_job_visibility_rule(shop, django_capture_on_com
     assert clerk.get(download(everything)).status_code == 404
     assert clerk.get(download(own)).status_code == 200 and clerk.get(download(within)).status_code == 200
     assert owner.get(download(everything)).status_code == 200
+
+
+# -- a refused action says so: the reason and a 4xx, never a silent redirect -------------------------
+
+
+def _stock(shop) -> list[tuple]:
+    return list(Stock.objects.for_shop(shop).order_by("id").values_list("on_hand", "reserved"))
+
+
+def test_a_refused_order_move_answers_409_with_the_reason_and_changes_nothing(shop):
+    shop.auto_confirm_orders = False
+    shop.save()
+    sku, _wh = make_sku(shop, stock=10)
+    waiting = intake(shop, sku)
+    packing = order_in(shop, S.AWAITING_PACKAGING, sku=sku)
+    handover = order_in(shop, S.AWAITING_DELIVER, sku=sku)
+    web = web_client_for(shop.owner, reauth=False)
+    stock, events = _stock(shop), OrderEvent.objects.for_shop(shop).count()
+    for order, verb, reason in (
+        (waiting, "ship", "Cannot ship an order that is awaiting confirmation."),
+        (packing, "confirm", "Cannot confirm an order that is awaiting packaging."),
+        (handover, "deliver", "Cannot deliver an order that is awaiting handover."),
+    ):
+        r = web.post(f"/shops/{shop.pk}/orders/{order.pk}/{verb}/")
+        html = r.content.decode()
+        assert (r.status_code, reason in html) == (409, True), (verb, r.status_code)
+        assert f'href="/shops/{shop.pk}/orders/{order.pk}/"' in html  # Back leads to the order
+        assert Order.objects.for_shop(shop).get(pk=order.pk).state == order.state
+    assert (_stock(shop), OrderEvent.objects.for_shop(shop).count()) == (stock, events)
+
+
+def test_a_refused_return_action_answers_4xx_with_the_reason_and_changes_nothing(shop):
+    sku, wh = make_sku(shop, stock=10)
+    rejected, requested, approved = (
+        return_in(shop, state, order=order_in(shop, S.DELIVERED, sku=sku))
+        for state in (Return.State.REJECTED, Return.State.REQUESTED, Return.State.APPROVED)
+    )
+    web = web_client_for(shop.owner, reauth=False)
+    stock, events = _stock(shop), OrderEvent.objects.for_shop(shop).count()
+    for ret, verb, data, status, reason in (
+        (rejected, "approve", {}, 409, "This return is rejected: not possible now."),
+        (approved, "reject", {"note": "Too late"}, 409, "This return is approved: not possible now."),
+        (requested, "reject", {}, 400, "Say why the return is rejected."),
+        (requested, "receive", {"warehouse": wh.pk}, 409, "This return is requested: not possible now."),
+        (approved, "receive", {"warehouse": "99999"}, 400, "Unknown warehouse."),
+        (approved, "exchange", {}, 409, "This return is approved: not possible now."),
+        (requested, "refund", {}, 409, "This return is requested: not possible now."),
+    ):
+        r = web.post(f"/shops/{shop.pk}/returns/{ret.pk}/{verb}/", data)
+        html = r.content.decode()
+        assert (r.status_code, reason in html) == (status, True), (verb, ret.state, r.status_code)
+        assert f'href="/shops/{shop.pk}/returns/{ret.pk}/"' in html
+        assert Return.objects.for_shop(shop).get(pk=ret.pk).state == ret.state
+    assert (_stock(shop), OrderEvent.objects.for_shop(shop).count()) == (stock, events)
+    assert not Refund.objects.for_shop(shop).exists()
+
+
+@contextmanager
+def cancelled_meanwhile(shop, orders):
+    """A colleague cancels these orders (the real service) right after the bulk pack page has read them
+    as awaiting packaging and before it packs them: the race the page reports, made deterministic."""
+    pending = list(orders)
+
+    def cancel_after_read(execute, sql, params, many, context):
+        result = execute(sql, params, many, context)
+        if pending and '"orders_order"' in sql and S.AWAITING_PACKAGING in (params or ()):
+            cancel, pending[:] = list(pending), []
+            for order in cancel:
+                services.order_cancel(actor=owner_actor(shop), order=order, reason="buyer_request")
+        return result
+
+    with connection.execute_wrapper(cancel_after_read):
+        yield
+
+
+def test_bulk_pack_names_what_was_cancelled_meanwhile_and_answers_409_when_nothing_packed(shop):
+    sku, _wh = make_sku(shop, stock=10)
+    a, b, c, d = (intake(shop, sku) for _ in range(4))
+    web = web_client_for(shop.owner, reauth=False)
+    url = f"/shops/{shop.pk}/orders/bulk-pack/"
+
+    def pack(*orders):
+        data = {"ids": ",".join(str(o.pk) for o in orders), "carrier": "CDEK"}
+        return web.post(url, {**data, **{f"tracking_{o.pk}": f"T{o.pk}" for o in orders}}, follow=True)
+
+    with cancelled_meanwhile(shop, [b]):
+        r = pack(a, b)
+    html = r.content.decode()
+    assert r.redirect_chain[0][1] == 302 and "1 packed." in html
+    assert f"{b.number}: Cannot pack an order that is cancelled." in html
+    with cancelled_meanwhile(shop, [c, d]):
+        r = pack(c, d)
+    html = r.content.decode()
+    assert r.status_code == 409 and r.redirect_chain == [] and "0 packed." in html
+    for order in (c, d):
+        assert f"{order.number}: Cannot pack an order that is cancelled." in html
+    states = dict(Order.objects.for_shop(shop).values_list("pk", "state"))
+    assert states == {a.pk: S.AWAITING_DELIVER, b.pk: S.CANCELLED, c.pk: S.CANCELLED, d.pk: S.CANCELLED}
+    assert not OrderEvent.objects.for_shop(shop).filter(order__in=[b, c, d], kind="packed").exists()
+
+
+def test_refund_buttons_only_for_roles_that_may_refund(shop, members):
+    """SPEC's matrix: ``orders.refund`` is the owner's, admin's and finance's; the others never see the
+    order page's Refund button nor the return page's, and the refund form answers them 403."""
+    order = order_in(shop, S.DELIVERED, unit_price="100.00")
+    ret = return_in(shop, Return.State.RECEIVED, order=order)
+    for role, member in members.items():
+        web = web_client_for(member.user, reauth=False)
+        may = role in ("owner", "admin", "finance")
+        page = web.get(f"/shops/{shop.pk}/orders/{order.pk}/").content.decode()
+        assert ('id="refund"' in page, f"/orders/{order.pk}/refund/" in page) == (may, may), role
+        assert ('id="return-refund"' in web.get(f"/shops/{shop.pk}/returns/{ret.pk}/").content.decode()) is may, role
+        assert web.get(f"/shops/{shop.pk}/orders/{order.pk}/refund/").status_code == (200 if may else 403), role
+    # Nothing left to refund: the button goes for everyone.
+    services.refund_create(actor=owner_actor(shop), order=order, amount="100.00", reason="Full")
+    finance = web_client_for(members["finance"].user, reauth=False)
+    assert 'id="refund"' not in finance.get(f"/shops/{shop.pk}/orders/{order.pk}/").content.decode()

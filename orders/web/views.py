@@ -14,7 +14,7 @@ from django.utils.translation import gettext as _
 from django.views import View
 
 from backoffice.authz import can
-from backoffice.errors import ServiceError
+from backoffice.errors import Conflict, NotFound, ServiceError
 from backoffice.forms import apply_service_error
 from backoffice.parsing import parse_ids
 from backoffice.tenancy.refs import ref_in_shop
@@ -40,6 +40,28 @@ class _OrderPage(ShopPageMixin, View):
 
     def back(self, order: Order):
         return redirect("orders:order_detail", shop=self.shop.pk, pk=order.pk)
+
+    def refusal_back_url(self) -> str:
+        return reverse("orders:order_detail", args=[self.shop.pk, self.kwargs["pk"]])
+
+
+def _named_failures(failed: dict[str, dict], numbers: dict[int, str]) -> dict[str, list[str]]:
+    """A bulk service's failures keyed by order number (an order the member cannot see keeps its id)."""
+    return {numbers.get(int(pk), pk): [failure["message"]] for pk, failure in failed.items()}
+
+
+def _bulk_outcome(request, summary: str, result: dict, failures: dict[str, list[str]]) -> None:
+    """Some orders done: the summary and one message per failure (the caller redirects). Nothing done
+    and something refused: the refusal with every reason (``ShopPageMixin`` renders it), never a
+    redirect that reads like success: 404 when no order named was one the member may process (another
+    shop's, out of scope), else 409."""
+    if failures and not result["done"]:
+        if {f["code"] for f in result["failed"].values()} == {"not_found"}:
+            raise NotFound(summary, fields=failures)
+        raise Conflict(summary, code="nothing_done", fields=failures)
+    (messages.warning if failures else messages.success)(request, summary)
+    for number, reasons in failures.items():
+        messages.error(request, f"{number}: {' '.join(reasons)}")
 
 
 class OrderListView(ShopPageMixin, View):
@@ -86,7 +108,10 @@ class OrderBulkView(ShopPageMixin, View):
         ids = parse_ids(request.POST.getlist("ids"), "ids", limit=200)
         result = services.order_confirm_many(actor=self.actor, ids=ids)
         counts = {"done": len(result["done"]), "failed": len(result["failed"])}
-        messages.success(request, _("%(done)s confirmed, %(failed)s skipped.") % counts)
+        visible = selectors.order_list(shop=self.shop, actor=self.actor, prefetch=False)
+        numbers = dict(visible.filter(pk__in=[int(pk) for pk in result["failed"]]).values_list("pk", "number"))
+        _bulk_outcome(request, _("%(done)s confirmed, %(failed)s skipped.") % counts, result,
+                      _named_failures(result["failed"], numbers))  # fmt: skip
         return redirect("orders:order_list", shop=self.shop.pk)
 
 
@@ -111,10 +136,9 @@ class _TransitionView(_OrderPage):
 
     def post(self, request, shop, pk):
         order = self.get_order(pk)
-        try:
-            self.run(order)
-        except ServiceError as exc:
-            messages.error(request, exc.message)
+        # A refusal (409 for a move the order's state does not allow) goes up to ShopPageMixin, which
+        # answers with the reason and a 4xx: a redirect would read like success.
+        self.run(order)
         return self.back(order)
 
 
@@ -248,10 +272,8 @@ class OrderBulkPackView(ShopPageMixin, View):
             return self._render(request, ids, orders, carrier=carrier, tracking=tracking, errors=errors, status=400)
         items = [{"id": o.pk, "carrier": carrier, "tracking_number": tracking[o.pk]} for o in orders]
         result = services.order_pack_many(actor=self.actor, items=items)
-        messages.success(request, _("%(done)s packed.") % {"done": len(result["done"])})
-        numbers = {str(o.pk): o.number for o in orders}
-        for pk, failure in result["failed"].items():
-            messages.error(request, f"{numbers.get(pk, pk)}: {failure['message']}")
+        _bulk_outcome(request, _("%(done)s packed.") % {"done": len(result["done"])}, result,
+                      _named_failures(result["failed"], {o.pk: o.number for o in orders}))  # fmt: skip
         return redirect(reverse("orders:order_list", args=[self.shop.pk]) + "?state=awaiting_deliver")
 
 
@@ -299,6 +321,9 @@ class _ReturnPage(ShopPageMixin, View):
             raise Http404
         return ret
 
+    def refusal_back_url(self) -> str:
+        return reverse("orders:return_detail", args=[self.shop.pk, self.kwargs["pk"]])
+
 
 class ReturnDetailView(_ReturnPage):
     required_action = "orders.view"
@@ -320,10 +345,9 @@ class _ReturnActionView(_ReturnPage):
 
     def post(self, request, shop, pk):
         ret = self.get_return(pk)
-        try:
-            self.run(ret, request.POST)
-        except ServiceError as exc:
-            messages.error(request, exc.message)
+        # A refusal (409 for a move the return's state does not allow, 400 for a missing note or an
+        # unknown warehouse, 403 out of scope) goes up to ShopPageMixin: the reason and a 4xx.
+        self.run(ret, request.POST)
         return redirect("orders:return_detail", shop=self.shop.pk, pk=ret.pk)
 
 
