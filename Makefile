@@ -47,7 +47,7 @@ SERVICES_UP = services_env=$$(./scripts/test-services.sh up) || { echo "make: st
 
 test: install-dev
 	@$(SERVICES_UP) && \
-	  export PASSWORD_HASHERS=django.contrib.auth.hashers.MD5PasswordHasher AXES_ENABLED=true REQUIRE_TEST_SERVICES=1 && \
+	  export AXES_ENABLED=true REQUIRE_TEST_SERVICES=1 && \
 	  $(PY) manage.py makemigrations --check --dry-run >/dev/null && \
 	  $(PY) -m pytest -n auto --maxprocesses $(TEST_PROCESSES) $(PYTEST_ARGS)
 

@@ -24,6 +24,6 @@ urlpatterns = [
     path("api/v1/", include((api_v1, "api"), namespace="api")),
     path("api/schema/", SpectacularAPIView.as_view(), name="schema"),
     path("api/docs/", SpectacularSwaggerView.as_view(url_name="schema"), name="api-docs"),
-    path("favicon.ico", RedirectView.as_view(url="/static/favicon.svg")),
+    path("favicon.ico", RedirectView.as_view(url="/static/favicon.svg"), name="favicon"),
     *[path("", include(urls)) for _app, urls in _app_urls("web")],
 ]

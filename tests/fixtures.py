@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import copy
 import itertools
 
 import pytest
@@ -51,6 +52,28 @@ def make_member(shop: Shop, role_key: str, *, actor=None, username: str | None =
         role=Role.objects.for_shop(shop).get(key=role_key),
         **kwargs,
     )
+
+
+def make_platform_user(username: str | None = None):
+    """A marketplace-side user (platform staff: product moderation, the integration API), not a shop member."""
+    from django.contrib.auth import get_user_model
+
+    n = next(_seq)
+    username = username or f"platform{n}"
+    return get_user_model().objects.create_user(username=username, email=f"{username}@example.com",
+                                                password=PASSWORD, is_staff=True)  # fmt: skip
+
+
+@pytest.fixture
+def platform_moderator(db):
+    return make_platform_user("moderator")
+
+
+def totp_code(device) -> str:
+    """The current code of a TOTP device, as the member's authenticator app shows it."""
+    from django_otp.oath import totp
+
+    return f"{totp(device.bin_key, device.step, device.t0, device.digits, device.drift):06d}"
 
 
 def api_client_for(user, *, reauth: bool = True) -> APIClient:
@@ -120,7 +143,49 @@ def members(shop) -> dict[str, Membership]:
     return result
 
 
-@pytest.fixture(autouse=True)
-def _tmp_media(tmp_path_factory, settings):
-    """Uploaded files (product images, import files) go to a throwaway directory."""
-    settings.MEDIA_ROOT = tmp_path_factory.mktemp("media")
+@pytest.fixture(autouse=True, scope="session")
+def _tmp_media(tmp_path_factory):
+    """Uploaded files (product images, import files) go to a throwaway directory, one per test process:
+    the probe worlds (built once per process) keep their images and export files there."""
+    from django.test.utils import override_settings
+
+    with override_settings(MEDIA_ROOT=str(tmp_path_factory.mktemp("media"))):
+        yield
+
+
+@pytest.fixture(scope="session")
+def _probe_world_store() -> dict:
+    return {}
+
+
+@pytest.fixture
+def _probe_worlds(_probe_world_store, django_db_setup, django_db_blocker) -> dict:
+    """Two probe worlds (tests/shop_routes.py ``World``) committed to this process's test database once,
+    before the test's transaction opens; every test's changes to them roll back with that transaction.
+    A transactional test empties the database: the next test finds the worlds gone and builds them again."""
+    from django.db import connection
+
+    from tests.shop_routes import World
+
+    store = _probe_world_store
+    with django_db_blocker.unblock():
+        if connection.in_atomic_block:  # another fixture opened the test's transaction first: build inside it
+            return {"a": World.build("Alpha world"), "b": World.build("Beta world")}
+        alive = Shop.objects.filter(pk__in=[w.shop.pk for w in store.values()]).count()
+        if len(store) != 2 or alive != 2:
+            store["a"] = World.build("Alpha world")
+            store["b"] = World.build("Beta world")
+    return store
+
+
+@pytest.fixture
+def world(_probe_worlds, db):
+    """The probe world: a shop with one member per role and every app's probe objects. A copy per test,
+    so in-memory changes to its objects do not leak into the next test either."""
+    return copy.deepcopy(_probe_worlds["a"])
+
+
+@pytest.fixture
+def other_world(_probe_worlds, db):
+    """A second probe world (another shop, built the same way): the intruder of the isolation sweep."""
+    return copy.deepcopy(_probe_worlds["b"])

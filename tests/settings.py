@@ -8,6 +8,9 @@ from backoffice.settings import CACHES, CELERY_BROKER_URL, CELERY_RESULT_BACKEND
 
 INSTALLED_APPS = [*INSTALLED_APPS, "tests.scopeapp"]
 
+# Hashing a password is the slow part of making a user; tests make thousands. Production keeps its own list.
+PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+
 # Tasks run in-process unless a test starts a real worker (the ``celery_worker`` fixture), so
 # nothing a test enqueues is left on the shared Redis broker for another test's worker to pick up.
 CELERY_TASK_ALWAYS_EAGER = True

@@ -8,6 +8,8 @@ import itertools
 from django.core.files.uploadedfile import SimpleUploadedFile
 from django.forms.models import model_to_dict
 
+from backoffice.authz import load_actor, system_actor
+from catalog import services
 from catalog.models import (
     SKU,
     Category,
@@ -20,8 +22,8 @@ from catalog.models import (
     StockMovement,
     Warehouse,
 )
-from catalog.tests.factories import CatalogWorld, build_catalog_world, png_upload
-from tests.shop_routes import Probe, World
+from catalog.tests.factories import CatalogWorld, build_catalog_world, first_sku, make_product, png_upload
+from tests.shop_routes import Probe, World, count_of, fields_of
 
 _seq = itertools.count(1)
 API = "api:catalog_api:"
@@ -29,7 +31,14 @@ UI = "catalog:"
 
 
 def extend_world(world: World) -> None:
-    world.objects["catalog"] = build_catalog_world(world.shop)
+    cw = world.objects["catalog"] = build_catalog_world(world.shop)
+    actor = load_actor(world.shop.owner, world.shop)
+    # A second photo, so a reorder has an order to change; a variant under its threshold, so the
+    # low-stock list has a row.
+    world.objects["catalog_image2"] = services.image_add(actor=actor, product=cw.product, upload=png_upload())
+    low = first_sku(make_product(actor, title="Last units", category=cw.category))
+    services.stock_adjust(actor=actor, sku=low, warehouse=cw.warehouse, delta=1, reason="receipt")
+    services.low_stock_scan(actor=system_actor(world.shop))
 
 
 def snapshot(shop) -> dict:
@@ -77,48 +86,78 @@ def _new_product_form(w: World) -> dict:
     return data
 
 
+def _product(w):
+    return c(w).product
+
+
+def _stock_of(pick) -> object:
+    return lambda w: list(Stock.objects.for_shop(w.shop).filter(sku=pick(w)).order_by("id").values_list("on_hand"))
+
+
+def _image_order(w: World) -> list:
+    return list(ProductImage.objects.for_shop(w.shop).filter(product=c(w).product).order_by("position", "id")
+                .values_list("id", flat=True))  # fmt: skip
+
+
+_status = fields_of(Product, _product, "status")
+_archived_status = fields_of(Product, lambda w: c(w).archived, "status")
+
 PROBES: list[Probe] = [
     Probe(API + "categories-list", "get", "catalog.view", 200),
-    Probe(API + "categories-list", "post", "catalog.edit", 201, body=lambda w: {"name": f"Cat {next(_seq)}"}),
+    Probe(API + "categories-list", "post", "catalog.edit", 201,
+          body=lambda w: {"name": f"Cat {next(_seq)}", "parent": c(w).category.pk}, effect=count_of(Category),
+          refs=("parent",)),
     Probe(API + "categories-detail", "get", "catalog.view", 200, kwargs=lambda w: {"pk": c(w).category.pk}),
     Probe(API + "categories-detail", "patch", "catalog.edit", 200, kwargs=lambda w: {"pk": c(w).other_category.pk},
-          body=lambda w: {"name": "Covers"}),
+          body=lambda w: {"name": "Covers"}, effect=fields_of(Category, lambda w: c(w).other_category, "name")),
     Probe(API + "warehouses-list", "get", "catalog.view", 200),
     Probe(API + "warehouses-list", "post", "catalog.manage_stock", 201,
-          body=lambda w: {"name": "Probe WH", "code": f"probe-{next(_seq)}"}),
+          body=lambda w: {"name": "Probe WH", "code": f"probe-{next(_seq)}"}, effect=count_of(Warehouse)),
     Probe(API + "warehouses-detail", "get", "catalog.view", 200, kwargs=lambda w: {"pk": c(w).warehouse.pk}),
     Probe(API + "warehouses-detail", "patch", "catalog.manage_stock", 200, kwargs=lambda w: {"pk": c(w).warehouse.pk},
-          body=lambda w: {"address": "1 Dock Road"}),
+          body=lambda w: {"address": "1 Dock Road"}, effect=fields_of(Warehouse, lambda w: c(w).warehouse, "address")),
     Probe(API + "products-list", "get", "catalog.view", 200),
-    Probe(API + "products-list", "post", "catalog.edit", 201, body=_new_product),
+    Probe(API + "products-list", "post", "catalog.edit", 201, body=_new_product, effect=count_of(Product),
+          refs=("category",)),
     Probe(API + "products-detail", "get", "catalog.view", 200, kwargs=lambda w: {"pk": c(w).product.pk}),
     Probe(API + "products-detail", "patch", "catalog.edit", 200, kwargs=lambda w: {"pk": c(w).product.pk},
-          body=lambda w: {"brand": "Acme"}),
-    Probe(API + "products-submit", "post", "catalog.publish", 200, kwargs=lambda w: {"pk": c(w).product.pk}),
-    Probe(API + "products-archive", "post", "catalog.publish", 200, kwargs=lambda w: {"pk": c(w).product.pk}),
-    Probe(API + "products-unarchive", "post", "catalog.publish", 200, kwargs=lambda w: {"pk": c(w).archived.pk}),
-    Probe(API + "products-export", "post", "catalog.view", 201, body=lambda w: {"format": "csv"}),
+          body=lambda w: {"brand": "Probe brand", "category": c(w).other_category.pk},
+          effect=fields_of(Product, _product, "brand", "category_id"), refs=("category",)),
+    Probe(API + "products-submit", "post", "catalog.publish", 200, kwargs=lambda w: {"pk": c(w).product.pk},
+          effect=_status),
+    Probe(API + "products-archive", "post", "catalog.publish", 200, kwargs=lambda w: {"pk": c(w).product.pk},
+          effect=_status),
+    Probe(API + "products-unarchive", "post", "catalog.publish", 200, kwargs=lambda w: {"pk": c(w).archived.pk},
+          effect=_archived_status),
+    Probe(API + "products-export", "post", "catalog.view", 201, body=lambda w: {"format": "csv"},
+          effect=count_of(ExportJob)),
     Probe(API + "products-images", "post", "catalog.edit", 201, kwargs=lambda w: {"pk": c(w).product.pk},
-          body=lambda w: {"image": png_upload()}, multipart=True),
+          body=lambda w: {"image": png_upload()}, multipart=True, effect=count_of(ProductImage)),
     Probe(API + "products-image-delete", "delete", "catalog.edit", 204,
-          kwargs=lambda w: {"pk": c(w).product.pk, "image_id": c(w).image.pk}),
+          kwargs=lambda w: {"pk": c(w).product.pk, "image_id": c(w).image.pk}, effect=count_of(ProductImage)),
     Probe(API + "products-images-reorder", "post", "catalog.edit", 200, kwargs=lambda w: {"pk": c(w).product.pk},
-          body=lambda w: {"order": [c(w).image.pk]}),
+          body=lambda w: {"order": [w.objects["catalog_image2"].pk, c(w).image.pk]}, effect=_image_order,
+          refs=("order.0", "order.1")),
     Probe(API + "skus-list", "get", "catalog.view", 200),
     Probe(API + "skus-list", "post", "catalog.edit", 201,
-          body=lambda w: {"product": c(w).product.pk, "code": f"SKU-{next(_seq)}", "price": "3.00"}),
+          body=lambda w: {"product": c(w).product.pk, "code": f"PROBE-SKU-{next(_seq)}", "price": "3.00"},
+          effect=count_of(SKU), refs=("product",)),
     Probe(API + "skus-detail", "get", "catalog.view", 200, kwargs=lambda w: {"pk": c(w).sku.pk}),
-    Probe(API + "skus-detail", "delete", "catalog.edit", 204, kwargs=lambda w: {"pk": c(w).spare_sku.pk}),
+    Probe(API + "skus-detail", "delete", "catalog.edit", 204, kwargs=lambda w: {"pk": c(w).spare_sku.pk},
+          effect=count_of(SKU)),
     Probe(API + "skus-detail", "patch", "catalog.edit", 200, kwargs=lambda w: {"pk": c(w).sku.pk},
-          body=lambda w: {"price": "99.90"}),
+          body=lambda w: {"price": "99.90"}, effect=fields_of(SKU, lambda w: c(w).sku, "price")),
     Probe(API + "stock-list", "get", "catalog.view", 200),
     Probe(API + "stock-adjustments", "post", "catalog.manage_stock", 201,
-          body=lambda w: {"sku": c(w).sku.code, "warehouse": c(w).warehouse.pk, "delta": -2, "reason": "damage"}),
-    Probe(API + "stock-export", "post", "catalog.view", 201, body=lambda w: {"format": "xlsx"}),
+          body=lambda w: {"sku": c(w).sku.code, "warehouse": c(w).warehouse.pk, "delta": -2, "reason": "damage"},
+          effect=_stock_of(lambda w: c(w).sku), refs=("sku", "warehouse")),
+    Probe(API + "stock-export", "post", "catalog.view", 201, body=lambda w: {"format": "xlsx"},
+          effect=count_of(ExportJob)),
     Probe(API + "stock-movements-list", "get", "catalog.view", 200),
     Probe(API + "low-stock-alerts-list", "get", "catalog.view", 200),
     Probe(API + "imports-list", "get", "catalog.view", 200),
-    Probe(API + "imports-list", "post", "catalog.edit", 201, body=_import_file, multipart=True),
+    Probe(API + "imports-list", "post", "catalog.edit", 201, body=_import_file, multipart=True,
+          effect=count_of(ImportJob)),
     Probe(API + "imports-detail", "get", "catalog.view", 200, kwargs=lambda w: {"pk": c(w).job.pk}),
     Probe(API + "imports-report", "get", "catalog.view", 200, kwargs=lambda w: {"pk": c(w).job.pk}),
     Probe(API + "catalog-exports-list", "get", "catalog.view", 200),
@@ -127,35 +166,56 @@ PROBES: list[Probe] = [
     # Browser pages
     Probe(UI + "product_list", "get", "catalog.view", 200, api=False),
     Probe(UI + "product_bulk", "post", "catalog.publish", 302, api=False,
-          body=lambda w: {"action": "archive", "ids": [str(c(w).product.pk)]}),
-    Probe(UI + "product_export", "post", "catalog.view", 302, api=False, body=lambda w: {"format": "csv"}),
+          body=lambda w: {"action": "archive", "ids": [str(c(w).product.pk)]}, effect=_status, refs=("ids.0",)),
+    Probe(UI + "product_export", "post", "catalog.view", 302, api=False, body=lambda w: {"format": "csv"},
+          effect=count_of(ExportJob)),
     Probe(UI + "product_create", "get", "catalog.edit", 200, api=False),
-    Probe(UI + "product_create", "post", "catalog.edit", 302, api=False, body=_new_product_form),
+    Probe(UI + "product_create", "post", "catalog.edit", 302, api=False, body=_new_product_form,
+          effect=count_of(Product), refs=("category",)),
     Probe(UI + "product_detail", "get", "catalog.view", 200, api=False, kwargs=lambda w: {"pk": c(w).product.pk}),
     Probe(UI + "product_detail", "post", "catalog.edit", 302, api=False, kwargs=lambda w: {"pk": c(w).product.pk},
-          body=_product_form),
+          body=_product_form, effect=fields_of(Product, _product, "title"), refs=("category", "variants-0-id")),
     Probe(UI + "product_images", "post", "catalog.edit", 302, api=False, kwargs=lambda w: {"pk": c(w).product.pk},
-          body=lambda w: {"image": png_upload()}),
+          body=lambda w: {"image": png_upload()}, effect=count_of(ProductImage)),
     Probe(UI + "sku_delete", "get", "catalog.edit", 200, api=False, kwargs=lambda w: {"pk": c(w).spare_sku.pk}),
-    Probe(UI + "sku_delete", "post", "catalog.edit", 302, api=False, kwargs=lambda w: {"pk": c(w).spare_sku.pk}),
-    Probe(UI + "product_transition", "post", "catalog.publish", 302, api=False,
-          kwargs=lambda w: {"pk": c(w).product.pk, "op": "submit"}),
+    Probe(UI + "sku_delete", "post", "catalog.edit", 302, api=False, kwargs=lambda w: {"pk": c(w).spare_sku.pk},
+          effect=count_of(SKU)),
+    Probe(UI + "product_transition", "post", "catalog.publish", 302, api=False, label="submit",
+          kwargs=lambda w: {"pk": c(w).product.pk, "op": "submit"}, effect=_status),
+    Probe(UI + "product_transition", "post", "catalog.publish", 302, api=False, label="archive",
+          kwargs=lambda w: {"pk": c(w).product.pk, "op": "archive"}, effect=_status),
+    Probe(UI + "product_transition", "post", "catalog.publish", 302, api=False, label="unarchive",
+          kwargs=lambda w: {"pk": c(w).archived.pk, "op": "unarchive"}, effect=_archived_status),
     Probe(UI + "stock", "get", "catalog.view", 200, api=False),
     Probe(UI + "stock", "post", "catalog.manage_stock", 302, api=False,
-          body=lambda w: {"sku": c(w).sku.code, "warehouse": str(c(w).warehouse.pk), "delta": "5", "reason": "receipt"}),
+          body=lambda w: {"sku": c(w).sku.code, "warehouse": str(c(w).warehouse.pk), "delta": "5", "reason": "receipt"},
+          effect=_stock_of(lambda w: c(w).sku), refs=("sku", "warehouse")),
     Probe(UI + "movements", "get", "catalog.view", 200, api=False),
     Probe(UI + "stock_export", "post", "catalog.view", 302, api=False,
-          body=lambda w: {"format": "xlsx", "warehouse": str(c(w).warehouse.pk)}),
+          body=lambda w: {"format": "xlsx", "warehouse": str(c(w).warehouse.pk)}, effect=count_of(ExportJob),
+          refs=("warehouse",)),
     Probe(UI + "low_stock", "get", "catalog.view", 200, api=False),
     Probe(UI + "imports", "get", "catalog.view", 200, api=False),
-    Probe(UI + "imports", "post", "catalog.edit", 302, api=False, body=_import_file),
+    Probe(UI + "imports", "post", "catalog.edit", 302, api=False, body=_import_file, effect=count_of(ImportJob)),
     Probe(UI + "import_detail", "get", "catalog.view", 200, api=False, kwargs=lambda w: {"pk": c(w).job.pk}),
     Probe(UI + "import_report", "get", "catalog.view", 200, api=False, kwargs=lambda w: {"pk": c(w).job.pk}),
     Probe(UI + "exports", "get", "catalog.view", 200, api=False),
     Probe(UI + "export_download", "get", "catalog.view", 200, api=False, kwargs=lambda w: {"pk": c(w).export.pk}),
     Probe(UI + "categories", "get", "catalog.view", 200, api=False),
-    Probe(UI + "categories", "post", "catalog.edit", 302, api=False, body=lambda w: {"name": f"Cat {next(_seq)}"}),
+    Probe(UI + "categories", "post", "catalog.edit", 302, api=False,
+          body=lambda w: {"name": f"Cat {next(_seq)}", "parent": str(c(w).category.pk)}, effect=count_of(Category),
+          refs=("parent",)),
+    Probe(UI + "category_edit", "get", "catalog.edit", 200, api=False, kwargs=lambda w: {"pk": c(w).other_category.pk}),
+    Probe(UI + "category_edit", "post", "catalog.edit", 302, api=False, kwargs=lambda w: {"pk": c(w).other_category.pk},
+          body=lambda w: {"name": "Covers", "parent": ""},
+          effect=fields_of(Category, lambda w: c(w).other_category, "name", "parent_id")),
     Probe(UI + "warehouses", "get", "catalog.view", 200, api=False),
+    Probe(UI + "warehouse_edit", "get", "catalog.manage_stock", 200, api=False,
+          kwargs=lambda w: {"pk": c(w).warehouse.pk}),
+    Probe(UI + "warehouse_edit", "post", "catalog.manage_stock", 302, api=False,
+          kwargs=lambda w: {"pk": c(w).warehouse.pk},
+          body=lambda w: {"name": "Main", "code": "main", "address": "1 Dock Road", "is_active": "on"},
+          effect=fields_of(Warehouse, lambda w: c(w).warehouse, "name", "address")),
     Probe(UI + "warehouses", "post", "catalog.manage_stock", 302, api=False,
-          body=lambda w: {"name": "Probe WH", "code": f"probe-{next(_seq)}"}),
+          body=lambda w: {"name": "Probe WH", "code": f"probe-{next(_seq)}"}, effect=count_of(Warehouse)),
 ]  # fmt: skip

@@ -1,7 +1,7 @@
 """The orders app's rows of the one probe table (permission matrix + isolation sweep).
 
-``World.build`` is fresh per test and one probe runs per test, so each probe may move its object on:
-each state-changing probe has an object in the state it needs."""
+The world is built once per test process and every test rolls back, so each probe may move its object on:
+each state-changing probe has an object in the state it needs, and declares that object's state as its effect."""
 
 from __future__ import annotations
 
@@ -12,7 +12,7 @@ from backoffice.jobs import job_fields
 from orders import services
 from orders.models import ExportJob, Order, OrderEvent, Refund, Return
 from orders.tests.factories import make_sku, order_in, return_in
-from tests.shop_routes import Probe
+from tests.shop_routes import Probe, count_of, fields_of
 
 
 def extend_world(world) -> None:
@@ -60,77 +60,101 @@ def _line(w, name="order_delivered"):
     return w.objects[name].lines.first().pk
 
 
+def _state(name):
+    return fields_of(Order, lambda w: w.objects[name], "state")
+
+
+def _rstate(name):
+    return fields_of(Return, lambda w: w.objects[name], "state", "resolution")
+
+
 PROBES: list[Probe] = [
     # REST API
     Probe(API + "orders-list", "get", "orders.view", 200),
     Probe(API + "orders-detail", "get", "orders.view", 200, kwargs=_pk("order_pack")),
-    Probe(API + "orders-confirm", "post", "orders.process", 200, kwargs=_pk("order_confirm")),
+    Probe(API + "orders-confirm", "post", "orders.process", 200, kwargs=_pk("order_confirm"), effect=_state("order_confirm")),
     Probe(API + "orders-pack", "post", "orders.process", 200, kwargs=_pk("order_pack"),
-          body=lambda w: {"carrier": "CDEK", "tracking_number": "TRK-1"}),
-    Probe(API + "orders-ship", "post", "orders.process", 200, kwargs=_pk("order_ship")),
-    Probe(API + "orders-deliver", "post", "orders.process", 200, kwargs=_pk("order_deliver")),
+          body=lambda w: {"carrier": "CDEK", "tracking_number": "TRK-1"}, effect=_state("order_pack")),
+    Probe(API + "orders-ship", "post", "orders.process", 200, kwargs=_pk("order_ship"), effect=_state("order_ship")),
+    Probe(API + "orders-deliver", "post", "orders.process", 200, kwargs=_pk("order_deliver"),
+          effect=_state("order_deliver")),
     Probe(API + "orders-cancel", "post", "orders.cancel", 200, kwargs=_pk("order_pack"),
-          body=lambda w: {"reason": "buyer_request"}),
+          body=lambda w: {"reason": "buyer_request"}, effect=_state("order_pack")),
     Probe(API + "orders-bulk-confirm", "post", "orders.process", 200,
-          body=lambda w: {"ids": [w.objects["order_confirm"].pk]}),
+          body=lambda w: {"ids": [w.objects["order_confirm"].pk]}, effect=_state("order_confirm"), refs=("ids.0",)),
     Probe(API + "orders-bulk-pack", "post", "orders.process", 200,
-          body=lambda w: {"orders": [{"id": w.objects["order_pack"].pk, "carrier": "C", "tracking_number": "T"}]}),
+          body=lambda w: {"orders": [{"id": w.objects["order_pack"].pk, "carrier": "C", "tracking_number": "T"}]},
+          effect=_state("order_pack"), refs=("orders.0.id",)),
     Probe(API + "returns-list", "get", "orders.view", 200),
     Probe(API + "returns-list", "post", "orders.manage_returns", 201,
           body=lambda w: {"order": w.objects["order_delivered"].pk, "reason": "Too small",
-                          "lines": [{"line": _line(w), "quantity": 1}]}),
+                          "lines": [{"line": _line(w), "quantity": 1}]},
+          effect=count_of(Return), refs=("order", "lines.0.line")),
     Probe(API + "returns-detail", "get", "orders.view", 200, kwargs=_pk("return_requested")),
-    Probe(API + "returns-approve", "post", "orders.manage_returns", 200, kwargs=_pk("return_requested")),
+    Probe(API + "returns-approve", "post", "orders.manage_returns", 200, kwargs=_pk("return_requested"),
+          effect=_rstate("return_requested")),
     Probe(API + "returns-reject", "post", "orders.manage_returns", 200, kwargs=_pk("return_requested"),
-          body=lambda w: {"note": "Worn"}),
+          body=lambda w: {"note": "Worn"}, effect=_rstate("return_requested")),
     Probe(API + "returns-receive", "post", "orders.manage_returns", 200, kwargs=_pk("return_approved"),
-          body=lambda w: {"warehouse": w.objects["order_wh"].pk}),
-    Probe(API + "returns-exchange", "post", "orders.manage_returns", 200, kwargs=_pk("return_received")),
-    Probe(API + "returns-refund", "post", "orders.refund", 200, kwargs=_pk("return_received")),
+          body=lambda w: {"warehouse": w.objects["order_wh"].pk}, effect=_rstate("return_approved"), refs=("warehouse",)),
+    Probe(API + "returns-exchange", "post", "orders.manage_returns", 200, kwargs=_pk("return_received"),
+          effect=_rstate("return_received")),
+    Probe(API + "returns-refund", "post", "orders.refund", 200, kwargs=_pk("return_received"),
+          effect=_rstate("return_received")),
     Probe(API + "refunds-list", "get", "orders.view", 200),
     Probe(API + "refunds-list", "post", "orders.refund", 201,
-          body=lambda w: {"order": w.objects["order_delivered"].pk, "amount": "5.00", "reason": "Late"}),
+          body=lambda w: {"order": w.objects["order_delivered"].pk, "amount": "5.00", "reason": "Late"},
+          effect=count_of(Refund), refs=("order",)),
     Probe(API + "refunds-detail", "get", "orders.view", 200, kwargs=_pk("refund")),
     Probe(API + "order-exports-list", "get", "orders.export", 200),
-    Probe(API + "order-exports-list", "post", "orders.export", 201, body=lambda w: {"format": "csv"}),
+    Probe(API + "order-exports-list", "post", "orders.export", 201, body=lambda w: {"format": "csv"},
+          effect=count_of(ExportJob)),
     Probe(API + "order-exports-detail", "get", "orders.export", 200, kwargs=_pk("order_export")),
     Probe(API + "order-exports-download", "get", "orders.export", 200, kwargs=_pk("order_export")),
     # Browser pages
     Probe(UI + "order_list", "get", "orders.view", 200, api=False),
     Probe(UI + "order_bulk", "post", "orders.process", 302, api=False,
-          body=lambda w: {"ids": [str(w.objects["order_confirm"].pk)]}),
+          body=lambda w: {"ids": [str(w.objects["order_confirm"].pk)]}, effect=_state("order_confirm"), refs=("ids.0",)),
     Probe(UI + "order_slips", "get", "orders.process", 200, api=False),
     Probe(UI + "order_bulk_pack", "get", "orders.process", 200, api=False),
     Probe(UI + "order_bulk_pack", "post", "orders.process", 302, api=False,
           body=lambda w: {"ids": str(w.objects["order_pack"].pk), "carrier": "CDEK",
-                          f"tracking_{w.objects['order_pack'].pk}": "TRK-3"}),
+                          f"tracking_{w.objects['order_pack'].pk}": "TRK-3"}, effect=_state("order_pack"),
+          refs=("ids", "key:tracking_")),
     Probe(UI + "order_detail", "get", "orders.view", 200, api=False, kwargs=_pk("order_pack")),
-    Probe(UI + "order_confirm", "post", "orders.process", 302, api=False, kwargs=_pk("order_confirm")),
+    Probe(UI + "order_confirm", "post", "orders.process", 302, api=False, kwargs=_pk("order_confirm"),
+          effect=_state("order_confirm")),
     Probe(UI + "order_pack", "get", "orders.process", 200, api=False, kwargs=_pk("order_pack")),
     Probe(UI + "order_pack", "post", "orders.process", 302, api=False, kwargs=_pk("order_pack"),
-          body=lambda w: {"carrier": "CDEK", "tracking_number": "TRK-2"}),
-    Probe(UI + "order_ship", "post", "orders.process", 302, api=False, kwargs=_pk("order_ship")),
-    Probe(UI + "order_deliver", "post", "orders.process", 302, api=False, kwargs=_pk("order_deliver")),
+          body=lambda w: {"carrier": "CDEK", "tracking_number": "TRK-2"}, effect=_state("order_pack")),
+    Probe(UI + "order_ship", "post", "orders.process", 302, api=False, kwargs=_pk("order_ship"),
+          effect=_state("order_ship")),
+    Probe(UI + "order_deliver", "post", "orders.process", 302, api=False, kwargs=_pk("order_deliver"),
+          effect=_state("order_deliver")),
     Probe(UI + "order_cancel", "get", "orders.cancel", 200, api=False, kwargs=_pk("order_pack")),
     Probe(UI + "order_cancel", "post", "orders.cancel", 302, api=False, kwargs=_pk("order_pack"),
-          body=lambda w: {"reason": "cannot_deliver"}),
+          body=lambda w: {"reason": "cannot_deliver"}, effect=_state("order_pack")),
     Probe(UI + "order_refund", "get", "orders.refund", 200, api=False, kwargs=_pk("order_delivered")),
     Probe(UI + "order_refund", "post", "orders.refund", 302, api=False, kwargs=_pk("order_delivered"),
-          body=lambda w: {"amount": "2.00", "reason": "Goodwill"}),
+          body=lambda w: {"amount": "2.00", "reason": "Goodwill"}, effect=count_of(Refund)),
     Probe(UI + "order_return", "get", "orders.manage_returns", 200, api=False, kwargs=_pk("order_delivered")),
     Probe(UI + "order_return", "post", "orders.manage_returns", 302, api=False, kwargs=_pk("order_delivered"),
-          body=lambda w: {"reason": "Broken", f"line_{_line(w)}": "1"}),
+          body=lambda w: {"reason": "Broken", f"line_{_line(w)}": "1"}, effect=count_of(Return), refs=("key:line_",)),
     Probe(UI + "order_slip", "get", "orders.process", 200, api=False, kwargs=_pk("order_ship")),
     Probe(UI + "return_list", "get", "orders.view", 200, api=False),
     Probe(UI + "return_detail", "get", "orders.view", 200, api=False, kwargs=_pk("return_requested")),
-    Probe(UI + "return_approve", "post", "orders.manage_returns", 302, api=False, kwargs=_pk("return_requested")),
+    Probe(UI + "return_approve", "post", "orders.manage_returns", 302, api=False, kwargs=_pk("return_requested"),
+          effect=_rstate("return_requested")),
     Probe(UI + "return_reject", "post", "orders.manage_returns", 302, api=False, kwargs=_pk("return_requested"),
-          body=lambda w: {"note": "Worn"}),
+          body=lambda w: {"note": "Worn"}, effect=_rstate("return_requested")),
     Probe(UI + "return_receive", "post", "orders.manage_returns", 302, api=False, kwargs=_pk("return_approved"),
-          body=lambda w: {"warehouse": str(w.objects["order_wh"].pk)}),
-    Probe(UI + "return_exchange", "post", "orders.manage_returns", 302, api=False, kwargs=_pk("return_received")),
-    Probe(UI + "return_refund", "post", "orders.refund", 302, api=False, kwargs=_pk("return_received")),
+          body=lambda w: {"warehouse": str(w.objects["order_wh"].pk)}, effect=_rstate("return_approved"), refs=("warehouse",)),
+    Probe(UI + "return_exchange", "post", "orders.manage_returns", 302, api=False, kwargs=_pk("return_received"),
+          effect=_rstate("return_received")),
+    Probe(UI + "return_refund", "post", "orders.refund", 302, api=False, kwargs=_pk("return_received"),
+          effect=_rstate("return_received")),
     Probe(UI + "export_list", "get", "orders.export", 200, api=False),
-    Probe(UI + "export_list", "post", "orders.export", 302, api=False, body=lambda w: {"format": "xlsx"}),
+    Probe(UI + "export_list", "post", "orders.export", 302, api=False, body=lambda w: {"format": "xlsx"},
+          effect=count_of(ExportJob)),
     Probe(UI + "export_download", "get", "orders.export", 200, api=False, kwargs=_pk("order_export")),
 ]  # fmt: skip
