@@ -30,7 +30,7 @@ from backoffice.authz import Actor, can, load_actor, restrict
 from backoffice.authz.actions import ACTIONS, ALL_ACTIONS, BY_CODENAME, NON_DELEGABLE, TIER_QUOTAS
 from backoffice.authz.scopes import SCOPES
 from backoffice.notifications import kinds_for
-from backoffice.parsing import parse_id
+from backoffice.parsing import parse_day_or_moment, parse_id
 
 
 def _codes(codenames) -> frozenset[str]:
@@ -301,35 +301,30 @@ AUDIT_COLUMNS = ("id", "created_at", "actor", "action", "target_type", "target_i
                  "request_id")  # fmt: skip
 
 
-def audit_list(
-    *,
-    shop: Shop,
-    actor: Actor,
-    actor_user: str | None = None,
-    action: str | None = None,
-    target_type: str | None = None,
-    target_id: str | None = None,
-    date_from: datetime | None = None,
-    date_to: datetime | None = None,
-) -> QuerySet[AuditEntry]:
+def audit_list(*, shop: Shop, actor: Actor, filters: Mapping[str, Any] | None = None) -> QuerySet[AuditEntry]:
+    """The shop's audit trail, newest first, filtered from query-string text (the API and the page pass the
+    same): ``actor`` (username or id), ``action`` (prefix), ``target_type``, ``target_id``, ``date_from`` and
+    ``date_to`` (a day, whole, or an ISO date-time). A bad value raises ``ValidationFailed`` naming the field."""
+    get = (filters or {}).get
     qs = restrict(AuditEntry.objects.for_shop(shop), actor, "accounts.view_audit").select_related("actor")
-    if actor_user:
-        actor_user = str(actor_user).strip()
+    if actor_user := str(get("actor") or "").strip():
         qs = qs.filter(
             Q(actor__username=actor_user) | Q(actor_id=parse_id(actor_user, "actor"))
             if actor_user.isdigit()
             else Q(actor__username=actor_user)
         )
-    if action:
+    if action := str(get("action") or "").strip():
         qs = qs.filter(action__startswith=action)
-    if target_type:
+    if target_type := str(get("target_type") or "").strip():
         qs = qs.filter(target_type=target_type)
-    if target_id:
+    if target_id := str(get("target_id") or "").strip():
         qs = qs.filter(target_id=target_id)
-    if date_from:
-        qs = qs.filter(created_at__gte=date_from)
-    if date_to:
-        qs = qs.filter(created_at__lt=date_to)
+    # The one date parser (as the orders list): a calendar-invalid day is refused, and date_to=<day> takes
+    # that day in whole, not its first instant.
+    if (start := parse_day_or_moment(get("date_from"), "date_from")) is not None:
+        qs = qs.filter(created_at__gte=start)
+    if (end := parse_day_or_moment(get("date_to"), "date_to", end_of_day=True)) is not None:
+        qs = qs.filter(created_at__lte=end)
     return qs.order_by("-id")
 
 

@@ -88,6 +88,13 @@ def session_forget(*, session_key: str | None) -> None:
         UserSession.objects.filter(session_key=session_key).delete()
 
 
+def session_rekey(*, old_key: str | None, new_key: str | None) -> None:
+    """The browser's session got a new key (Django cycles it when the password changes): its row in the
+    user's session list follows, so the list keeps showing this session and no dead one."""
+    if old_key and new_key and old_key != new_key:
+        UserSession.objects.filter(session_key=old_key).update(session_key=new_key)
+
+
 @transaction.atomic
 def session_revoke(*, user: User, session_id: int) -> None:
     """End one of the user's browser sessions (the caller re-authenticated them); the owner is emailed."""

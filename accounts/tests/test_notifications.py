@@ -2,6 +2,7 @@
 
 import pytest
 from django.core import mail
+from django.db import transaction
 
 from accounts import selectors, services
 from accounts.models import AuditEntry, Membership, Notification, NotificationPreference
@@ -28,10 +29,23 @@ def test_send_creates_rows_and_emails_after_commit(shop, django_capture_on_commi
     assert all(m.subject.startswith(f"[{shop.name}]") for m in mail.outbox)
 
 
-def test_nothing_is_emailed_when_the_transaction_rolls_back(shop, django_capture_on_commit_callbacks):
-    with django_capture_on_commit_callbacks(execute=False) as callbacks:
-        services.notifications_send(actor=system_actor(shop), notices=[Notice(shop.owner, "x", "t")])
-    assert len(callbacks) == 1 and mail.outbox == []
+def test_a_sender_that_fails_after_sending_leaves_no_row_and_no_email(shop, django_capture_on_commit_callbacks):
+    """Notices are part of the sender's transaction: when the use case fails after sending (here, after its
+    notices were written), its rows go with it and no email leaves (the mail waits for a commit)."""
+    operator = make_member(shop, "operator")
+    with (
+        django_capture_on_commit_callbacks(execute=True) as callbacks,
+        pytest.raises(RuntimeError),
+        transaction.atomic(),
+    ):
+        services.notifications_send(
+            actor=system_actor(shop),
+            notices=[Notice(operator.user, "low_stock", "Low"), Notice(shop.owner, "low_stock", "Low")],
+        )
+        assert Notification.objects.for_shop(shop).count() == 2  # written, inside the use case
+        raise RuntimeError("the use case fails after sending")
+    assert not Notification.objects.for_shop(shop).exists()
+    assert callbacks == [] and mail.outbox == []
 
 
 def test_inbox_is_personal_and_per_shop(shop, other_shop):

@@ -142,7 +142,9 @@ def test_quota_error_is_shown_on_the_form(db):
         f"/shops/{shop.pk}/staff/new/",
         {"username": "third", "email": "t@example.com", "password": PASSWORD, "role": viewer.pk},
     )
-    assert r.status_code == 400 and "plan allows 2 active permanent sub-accounts" in r.content.decode()
+    # The refusal's own status (409, as the API), the reason on the form shown again with what was typed.
+    body = r.content.decode()
+    assert r.status_code == 409 and "plan allows 2 active permanent sub-accounts" in body and 'value="third"' in body
     assert not Membership.unscoped.filter(user__username="third").exists()
 
 

@@ -126,8 +126,12 @@ class TokenCreateForm(forms.Form):
 
 
 class AuditFilterForm(forms.Form):
+    """The audit page's filters as typed; their meaning (an id, a real date) is checked by the selector, the
+    same as for the API, and its refusal is put back on these fields."""
+
     actor = forms.CharField(label=_("Actor"), required=False)
     action = forms.CharField(label=_("Action"), required=False)
     target_type = forms.CharField(label=_("Target type"), required=False)
-    date_from = forms.DateTimeField(label=_("From"), required=False, widget=forms.DateInput(attrs={"type": "date"}))
-    date_to = forms.DateTimeField(label=_("To"), required=False, widget=forms.DateInput(attrs={"type": "date"}))
+    target_id = forms.CharField(label=_("Target"), required=False)
+    date_from = forms.CharField(label=_("From"), required=False, widget=forms.DateInput(attrs={"type": "date"}))
+    date_to = forms.CharField(label=_("To"), required=False, widget=forms.DateInput(attrs={"type": "date"}))

@@ -11,7 +11,7 @@ import qrcode.image.svg
 from django.contrib import messages
 from django.contrib.auth import authenticate, login, logout
 from django.core.paginator import Paginator
-from django.http import HttpResponseRedirect
+from django.http import Http404, HttpResponseRedirect
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
 from django.utils.http import url_has_allowed_host_and_scheme
@@ -25,7 +25,7 @@ from accounts.models import Membership, Role
 from accounts.web import forms as f
 from backoffice.authz.actions import ACTIONS
 from backoffice.dashboard import cards_for
-from backoffice.errors import ServiceError
+from backoffice.errors import ServiceError, ValidationFailed
 from backoffice.forms import apply_service_error
 from backoffice.middleware import client_ip
 from backoffice.parsing import parse_id, parse_optional_id
@@ -42,6 +42,12 @@ def _safe_next(request, default: str) -> str:
     if nxt and url_has_allowed_host_and_scheme(nxt, {request.get_host()}, require_https=request.is_secure()):
         return nxt
     return default
+
+
+def _refused(exc: ServiceError | None) -> int:
+    """The status of a form page shown again: 400 for input the form or the service refused, else the
+    refusal's own (403 not allowed, e.g. a member who is not your report; 404; 409 e.g. the staff quota)."""
+    return 400 if exc is None else exc.status_code
 
 
 def _login(request, user, device=None) -> None:
@@ -132,16 +138,18 @@ class SignupView(View):
 
     def post(self, request):
         form = f.SignupForm(request.POST)
+        refusal = None
         if form.is_valid():
             try:
                 user, shop = services.shop_signup(**form.cleaned_data)
             except ServiceError as exc:
                 apply_service_error(form, exc)
+                refusal = exc
             else:
                 _login(request, user)
                 messages.success(request, _("Welcome! Your shop “%(name)s” is ready.") % {"name": shop.name})
                 return redirect("accounts:dashboard", shop=shop.pk)
-        return render(request, self.template, {"form": form}, status=400)
+        return render(request, self.template, {"form": form}, status=_refused(refusal))
 
 
 class OpenShopView(View):
@@ -154,14 +162,16 @@ class OpenShopView(View):
         if not request.user.is_authenticated:
             return redirect("accounts:login")
         form = f.OpenShopForm(request.POST)
+        refusal = None
         if form.is_valid():
             try:
                 shop = services.shop_open(user=request.user, **form.cleaned_data)
             except ServiceError as exc:
                 apply_service_error(form, exc)
+                refusal = exc
             else:
                 return redirect("accounts:dashboard", shop=shop.pk)
-        return render(request, "accounts/open_shop.html", {"form": form}, status=400)
+        return render(request, "accounts/open_shop.html", {"form": form}, status=_refused(refusal))
 
 
 class ReauthView(View):
@@ -196,12 +206,18 @@ def _needs_reauth(request):
 
 # Operations of the security page that need a fresh re-authentication with the current factor.
 REAUTH_OPS = frozenset({"2fa_start", "2fa_confirm", "token_create", "session_revoke"})
+# Operations that take the current password themselves (a guess counted like a failed login).
+PASSWORD_OPS = frozenset({"2fa_disable", "password"})
+SECURITY_OPS = REAUTH_OPS | PASSWORD_OPS | {"token_revoke"}
 
 
 class SecurityView(View):
     """Own security: 2FA, password, sessions, tokens."""
 
     template = "accounts/security.html"
+    # The operations that post a form: the context name it is shown under, and its class.
+    FORMS = {"2fa_confirm": ("otp_form", f.OtpForm), "password": ("password_form", f.PasswordChangeForm),
+             "token_create": ("token_form", f.TokenCreateForm)}  # fmt: skip
 
     def _context(self, request, **extra):
         user = request.user
@@ -238,59 +254,72 @@ class SecurityView(View):
             return redirect("accounts:login")
         op = request.POST.get("op")
         user = request.user
-        extra = {}
+        if op not in SECURITY_OPS:
+            messages.error(request, _("Unknown operation."))
+            return render(request, self.template, self._context(request), status=400)
         if op in REAUTH_OPS and not security.recently_reauthenticated(request):
             # A session alone (perhaps a stolen one) may not add a factor, mint tokens or end sessions:
             # the current password, or a code of the device already confirmed, first.
             messages.info(request, _("Confirm your password or one-time code first."))
             return redirect(reverse("accounts:reauth") + "?" + urlencode({"next": reverse("accounts:security")}))
+        form = None
+        if op in self.FORMS:
+            name, form_class = self.FORMS[op]
+            form = form_class(request.POST)
+            if not form.is_valid():
+                return render(request, self.template, self._context(request, **{name: form}), status=400)
+        if op in PASSWORD_OPS:
+            # The password these ops take is a guess like a login's: counted, and refused while locked out
+            # (else a stolen session could try passwords here without limit).
+            guess = request.POST.get("old_password" if op == "password" else "password", "")
+            if security.reauth_locked(request, user) or (
+                guess and security.attempt_reauth(request, user=user, password=guess) is None
+            ):
+                return security.lockout_response(request)
         try:
-            if op == "2fa_start":
-                services.totp_start_enrolment(user=user)
-            elif op == "2fa_confirm":
-                form = f.OtpForm(request.POST)
-                if form.is_valid():
-                    device = services.totp_confirm(user=user, code=form.cleaned_data["otp"])
-                    otp_login(request, device)
-                    messages.success(request, _("Two-factor authentication is on."))
-                else:
-                    extra["otp_form"] = form
-            elif op == "2fa_disable":
-                services.totp_disable(user=user, password=request.POST.get("password", ""))
-                messages.success(request, _("Two-factor authentication is off."))
-            elif op == "password":
-                form = f.PasswordChangeForm(request.POST)
-                if form.is_valid():
-                    services.password_change(
-                        user=user, keep_session_key=request.session.session_key, **form.cleaned_data
-                    )
-                    from django.contrib.auth import update_session_auth_hash
-
-                    update_session_auth_hash(request, user)
-                    messages.success(request, _("Your password was changed."))
-                else:
-                    extra["password_form"] = form
-            elif op == "token_create":
-                form = f.TokenCreateForm(request.POST)
-                if form.is_valid():
-                    _token, key = services.token_create(user=user, **form.cleaned_data)
-                    extra["new_token_key"] = key
-                else:
-                    extra["token_form"] = form
-            elif op == "token_revoke":
-                services.token_revoke(user=user, token_id=parse_id(request.POST.get("token_id"), "token_id"))
-                messages.success(request, _("Token revoked."))
-            elif op == "session_revoke":
-                services.session_revoke(user=user, session_id=parse_id(request.POST.get("session_id"), "session_id"))
-                messages.success(request, _("Session ended."))
+            extra = self._perform(request, op, form.cleaned_data if form is not None else {})
         except ServiceError as exc:
-            messages.error(request, exc.message)
-            extra["error_fields"] = exc.fields
-        if extra:
-            return render(
-                request, self.template, self._context(request, **extra), status=400 if "error_fields" in extra else 200
-            )
+            if form is not None:
+                apply_service_error(form, exc)
+                extra = {self.FORMS[op][0]: form}
+            else:
+                messages.error(request, exc.message)
+                extra = {}
+            return render(request, self.template, self._context(request, **extra), status=exc.status_code)
+        if extra:  # a new token: its key is shown once, on this answer
+            return render(request, self.template, self._context(request, **extra))
         return redirect(request.get_full_path())
+
+    def _perform(self, request, op: str, data: dict) -> dict:
+        """Do one operation of the page; what the answer must show (a new token's key) comes back."""
+        user = request.user
+        if op == "2fa_start":
+            services.totp_start_enrolment(user=user)
+        elif op == "2fa_confirm":
+            device = services.totp_confirm(user=user, code=data["otp"])
+            otp_login(request, device)
+            messages.success(request, _("Two-factor authentication is on."))
+        elif op == "2fa_disable":
+            services.totp_disable(user=user, password=request.POST.get("password", ""))
+            messages.success(request, _("Two-factor authentication is off."))
+        elif op == "password":
+            from django.contrib.auth import update_session_auth_hash
+
+            services.password_change(user=user, keep_session_key=request.session.session_key, **data)
+            old_key = request.session.session_key
+            update_session_auth_hash(request, user)  # a new session key: the session list follows it
+            services.session_rekey(old_key=old_key, new_key=request.session.session_key)
+            messages.success(request, _("Your password was changed."))
+        elif op == "token_create":
+            _token, key = services.token_create(user=user, **data)
+            return {"new_token_key": key}
+        elif op == "token_revoke":
+            services.token_revoke(user=user, token_id=parse_id(request.POST.get("token_id"), "token_id"))
+            messages.success(request, _("Token revoked."))
+        elif op == "session_revoke":
+            services.session_revoke(user=user, session_id=parse_id(request.POST.get("session_id"), "session_id"))
+            messages.success(request, _("Session ended."))
+        return {}
 
 
 class DashboardView(ShopPageMixin, View):
@@ -361,6 +390,7 @@ class StaffCreateView(ShopPageMixin, View):
         if (resp := _needs_reauth(request)) is not None:
             return resp
         form = f.StaffForm(request.POST, **_staff_form_kwargs(self))
+        refusal = None
         if form.is_valid():
             data = form.cleaned_data
             try:
@@ -379,10 +409,11 @@ class StaffCreateView(ShopPageMixin, View):
                 )
             except ServiceError as exc:
                 apply_service_error(form, exc)
+                refusal = exc
             else:
                 messages.success(request, _("%(user)s was added.") % {"user": membership.user.username})
                 return redirect("accounts:staff_list", shop=self.shop.pk)
-        return render(request, self.template, {"form": form, "creating": True}, status=400)
+        return render(request, self.template, {"form": form, "creating": True}, status=_refused(refusal))
 
 
 class StaffDetailView(ShopPageMixin, View):
@@ -411,6 +442,7 @@ class StaffDetailView(ShopPageMixin, View):
     def post(self, request, shop, pk):
         member = self._member(pk)
         form = f.StaffForm(request.POST, editing=True, **_staff_form_kwargs(self))
+        refusal = None
         if form.is_valid():
             data = form.cleaned_data
             try:
@@ -427,10 +459,11 @@ class StaffDetailView(ShopPageMixin, View):
                 )  # fmt: skip
             except ServiceError as exc:
                 apply_service_error(form, exc)
+                refusal = exc
             else:
                 messages.success(request, _("Changes saved."))
                 return redirect("accounts:staff_detail", shop=self.shop.pk, pk=member.pk)
-        return render(request, self.template, self._context(member, form), status=400)
+        return render(request, self.template, self._context(member, form), status=_refused(refusal))
 
 
 class StaffDeactivateView(ShopPageMixin, View):
@@ -458,13 +491,13 @@ class StaffReactivateView(ShopPageMixin, View):
         member = get_object_or_404(self.scoped(Membership).select_related("user"), pk=pk)
         if (resp := _needs_reauth(request)) is not None:
             return resp
-        try:
-            services.staff_reactivate(actor=self.actor, membership=member)
-        except ServiceError as exc:
-            messages.error(request, exc.message)
-        else:
-            messages.success(request, _("%(user)s is active again.") % {"user": member.user.username})
+        # A refusal (already active, the quota, not your report) goes to the kernel: its reason and a 4xx.
+        services.staff_reactivate(actor=self.actor, membership=member)
+        messages.success(request, _("%(user)s is active again.") % {"user": member.user.username})
         return redirect("accounts:staff_detail", shop=self.shop.pk, pk=member.pk)
+
+    def refusal_back_url(self) -> str:
+        return reverse("accounts:staff_detail", kwargs={"shop": self.shop.pk, "pk": self.kwargs["pk"]})
 
 
 class RoleListView(ShopPageMixin, View):
@@ -501,6 +534,7 @@ class RoleFormView(ShopPageMixin, View):
             return resp
         role = self._role(pk)
         form = f.RoleForm(request.POST, grantable=selectors.grantable_actions(actor=self.actor))
+        refusal = None
         if form.is_valid():
             try:
                 if role is None:
@@ -509,28 +543,28 @@ class RoleFormView(ShopPageMixin, View):
                     services.role_update(actor=self.actor, role=role, **form.cleaned_data)
             except ServiceError as exc:
                 apply_service_error(form, exc)
+                refusal = exc
             else:
                 messages.success(request, _("Role saved."))
                 return redirect("accounts:role_list", shop=self.shop.pk)
-        return render(request, self.template, {"form": form, "role": role}, status=400)
+        return render(request, self.template, {"form": form, "role": role}, status=_refused(refusal))
 
 
 class AuditLogView(ShopPageMixin, View):
     required_action = "accounts.view_audit"
-
-    def _entries(self, request):
-        form = f.AuditFilterForm(request.GET)
-        filters = form.cleaned_data if form.is_valid() else {}
-        qs = selectors.audit_list(
-            shop=self.shop, actor=self.actor,
-            actor_user=filters.get("actor") or None, action=filters.get("action") or None,
-            target_type=filters.get("target_type") or None,
-            date_from=filters.get("date_from"), date_to=filters.get("date_to"),
-        )  # fmt: skip
-        return form, qs
+    template = "accounts/audit_log.html"
 
     def get(self, request, shop):
-        form, qs = self._entries(request)
+        form = f.AuditFilterForm(request.GET)
+        try:
+            qs = selectors.audit_list(shop=self.shop, actor=self.actor, filters=request.GET)
+        except ValidationFailed as exc:
+            # A bad filter (a date that does not exist, an id past a bigint) is named on its field, with
+            # no rows and no download: never the unfiltered log passed off as the filtered one.
+            form.is_valid()
+            apply_service_error(form, exc)
+            page = Paginator([], PAGE_SIZE).get_page(1)
+            return render(request, self.template, {"form": form, "page": page, "querystring": ""}, status=400)
         if request.GET.get("format") == "csv":
             rows = selectors.audit_rows(entries=qs, actor=self.actor)
             return stream_csv(f"audit-shop-{self.shop.pk}.csv", selectors.AUDIT_COLUMNS, rows)
@@ -539,7 +573,7 @@ class AuditLogView(ShopPageMixin, View):
         for entry in page.object_list:
             entry.changes = redact(entry.changes)
         querystring = urlencode({k: v for k, v in request.GET.items() if k != "page"})
-        return render(request, "accounts/audit_log.html", {"form": form, "page": page, "querystring": querystring})
+        return render(request, self.template, {"form": form, "page": page, "querystring": querystring})
 
 
 class ShopSettingsView(ShopPageMixin, View):
@@ -555,16 +589,18 @@ class ShopSettingsView(ShopPageMixin, View):
 
     def post(self, request, shop):
         form = self._form(request.POST)
+        refusal = None
         if form.is_valid():
             changes = {k: form.cleaned_data[k] for k in form.changed_data}
             try:
                 services.shop_update(actor=self.actor, **changes)
             except ServiceError as exc:
                 apply_service_error(form, exc)
+                refusal = exc
             else:
                 messages.success(request, _("Settings saved."))
                 return redirect("accounts:shop_settings", shop=self.shop.pk)
-        return render(request, self.template, {"form": form}, status=400)
+        return render(request, self.template, {"form": form}, status=_refused(refusal))
 
 
 class NotificationListView(ShopPageMixin, View):
@@ -584,12 +620,12 @@ class NotificationListView(ShopPageMixin, View):
         )
 
     def post(self, request, shop):
-        try:
-            note_id = parse_optional_id(request.POST.get("id"), "id")
-        except ServiceError as exc:
-            messages.error(request, exc.message)
-            return redirect("accounts:notifications", shop=self.shop.pk)
+        # A bad id is a refusal for the kernel (its reason and a 400); an id that is not one of your
+        # notifications here is a 404, not a quiet "done".
+        note_id = parse_optional_id(request.POST.get("id"), "id")
         ids = [note_id] if note_id is not None else None
+        if ids and not selectors.notification_list(shop=self.shop, actor=self.actor).filter(pk=note_id).exists():
+            raise Http404
         services.notifications_mark_read(actor=self.actor, ids=ids)
         target = request.POST.get("next")
         if ids and target and url_has_allowed_host_and_scheme(target, {request.get_host()}):
