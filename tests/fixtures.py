@@ -78,7 +78,6 @@ def totp_code(device) -> str:
 
 def api_client_for(user, *, reauth: bool = True) -> APIClient:
     client = APIClient()
-    client.force_authenticate(user=None)
     _token, key = services.token_create(user=user, name="test")
     client.credentials(HTTP_AUTHORIZATION=f"Token {key}")
     if reauth:

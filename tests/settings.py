@@ -10,6 +10,9 @@ INSTALLED_APPS = [*INSTALLED_APPS, "tests.scopeapp"]
 
 # Hashing a password is the slow part of making a user; tests make thousands. Production keeps its own list.
 PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+# Every test client loads the middleware afresh; WhiteNoise would list every static file each time
+# (about 0.1 s a client). Looked up per request instead.
+WHITENOISE_AUTOREFRESH = True
 
 # Tasks run in-process unless a test starts a real worker (the ``celery_worker`` fixture), so
 # nothing a test enqueues is left on the shared Redis broker for another test's worker to pick up.

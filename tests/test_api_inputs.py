@@ -8,7 +8,7 @@ from __future__ import annotations
 import pytest
 
 from tests.fixtures import api_client_for
-from tests.shop_routes import PROBES, World
+from tests.shop_routes import PROBES
 
 pytestmark = pytest.mark.django_db
 
@@ -46,8 +46,7 @@ def _id_keys(body) -> list[str]:
     return keys
 
 
-def test_hostile_numbers_in_every_api_body_answer_4xx():
-    world = World.build()
+def test_hostile_numbers_in_every_api_body_answer_4xx(world):
     api = api_client_for(world.shop.owner)
     api.raise_request_exception = False
     failures, tried = [], 0
@@ -66,8 +65,7 @@ def test_hostile_numbers_in_every_api_body_answer_4xx():
     assert failures == [], failures
 
 
-def test_hostile_filters_in_every_api_list_answer_without_a_server_error():
-    world = World.build()
+def test_hostile_filters_in_every_api_list_answer_without_a_server_error(world):
     api = api_client_for(world.shop.owner)
     api.raise_request_exception = False
     failures, tried = [], 0

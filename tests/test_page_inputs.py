@@ -6,7 +6,7 @@ from __future__ import annotations
 import pytest
 
 from tests.fixtures import web_client_for
-from tests.shop_routes import PROBES, World
+from tests.shop_routes import PROBES
 
 pytestmark = pytest.mark.django_db
 
@@ -28,8 +28,7 @@ NONSENSE = [
 HUGE = 10**20
 
 
-def test_pages_survive_nonsense_in_the_address():
-    world = World.build()
+def test_pages_survive_nonsense_in_the_address(world):
     web = web_client_for(world.shop.owner, reauth=False)
     web.raise_request_exception = False  # report every failing page, not just the first
     failures = []
@@ -53,12 +52,11 @@ def test_a_nul_character_in_the_address_is_refused(shop):
     assert api.status_code == 400 and api.json()["error"]["code"] == "bad_request"
 
 
-def test_ids_past_a_bigint_in_any_path_name_nothing():
+def test_ids_past_a_bigint_in_any_path_name_nothing(world):
     """Every route of the probe table (API and pages, every method), with each id of its path — the shop's
     included — replaced by a 20-digit number: 404, never a server error."""
     from tests.fixtures import api_client_for
 
-    world = World.build()
     web = web_client_for(world.shop.owner, reauth=False)
     api = api_client_for(world.shop.owner)
     web.raise_request_exception = api.raise_request_exception = False

@@ -147,8 +147,17 @@ class AccessRowSerializer(serializers.Serializer):
     sources = serializers.ListField(child=serializers.CharField())
 
 
+class MemberAccessSerializer(serializers.Serializer):
+    """What a member may do and why (role, extra grants), with the objects their scopes allow."""
+
+    member = MembershipSerializer(read_only=True)
+    permissions = AccessRowSerializer(many=True, read_only=True)
+    scopes = serializers.DictField(child=serializers.ListField(child=serializers.IntegerField()), read_only=True)
+
+
 class AuditEntrySerializer(serializers.ModelSerializer):
-    actor = serializers.CharField(source="actor.username", default=None, read_only=True)
+    # None for what the platform or a background task did (no person acted).
+    actor = serializers.CharField(source="actor.username", default=None, allow_null=True, read_only=True)
 
     class Meta:
         model = AuditEntry

@@ -295,8 +295,8 @@ class StaffViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, ShopViewSet
         membership = services.staff_reactivate(actor=self.actor, membership=self.get_object(), **kwargs)
         return Response(s.MembershipSerializer(membership).data)
 
-    @extend_schema(responses=s.AccessRowSerializer(many=True))
-    @action(detail=True, methods=["get"])
+    @extend_schema(responses=s.MemberAccessSerializer)
+    @action(detail=True, methods=["get"], pagination_class=None, filter_backends=[])
     def access(self, request, shop: int, pk: int):
         membership = self.get_object()
         return Response({"member": s.MembershipSerializer(membership).data, "permissions": selectors.access_explained(membership=membership),

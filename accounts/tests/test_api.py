@@ -8,19 +8,13 @@ from datetime import timedelta
 import pytest
 import time_machine
 from django.utils import timezone
-from django_otp.oath import totp
-from django_otp.plugins.otp_totp.models import TOTPDevice
 from rest_framework.test import APIClient
 
 from accounts import services
 from accounts.models import ApiToken, Membership
-from tests.fixtures import PASSWORD, api_client_for, make_member, make_shop, owner_actor
+from tests.fixtures import PASSWORD, api_client_for, make_member, make_shop, owner_actor, totp_code
 
 pytestmark = pytest.mark.django_db
-
-
-def totp_code(device: TOTPDevice) -> str:
-    return f"{totp(device.bin_key, device.step, device.t0, device.digits, device.drift):06d}"
 
 
 def test_signup_token_me_contract():

@@ -8,7 +8,6 @@ import time_machine
 from django.contrib.sessions.models import Session
 from django.test import Client
 from django.utils import timezone
-from django_otp.oath import totp
 from django_otp.plugins.otp_totp.models import TOTPDevice
 from rest_framework.test import APIClient
 
@@ -16,13 +15,9 @@ from accounts import services
 from accounts.models import ApiToken, AuditEntry, Membership, Role, UserSession
 from backoffice.authz import load_actor
 from backoffice.errors import Forbidden, ValidationFailed
-from tests.fixtures import PASSWORD, api_client_for, make_member, owner_actor, web_client_for
+from tests.fixtures import PASSWORD, api_client_for, make_member, owner_actor, totp_code, web_client_for
 
 pytestmark = pytest.mark.django_db
-
-
-def code_for(device: TOTPDevice) -> str:
-    return f"{totp(device.bin_key, device.step, device.t0, device.digits, device.drift):06d}"
 
 
 def _confirmed_device(user) -> TOTPDevice:
@@ -49,13 +44,13 @@ def test_stolen_session_chain_stops_at_the_first_step(shop):
 
     # Step 2: confirm a device (it deleted the owner's). Even with a pending device the owner left behind.
     pending = TOTPDevice.objects.create(user=owner, name="authenticator", confirmed=False)
-    r = thief.post("/accounts/security/", {"op": "2fa_confirm", "otp": code_for(pending)})
+    r = thief.post("/accounts/security/", {"op": "2fa_confirm", "otp": totp_code(pending)})
     assert r.status_code == 302 and r["Location"].startswith("/accounts/reauth/")
     assert list(TOTPDevice.objects.filter(user=owner, confirmed=True)) == [owners_device]
 
     # Step 3: re-authenticate with the code of a device being set up: not the current factor.
     with time_machine.travel(timezone.now() + timedelta(seconds=31)):
-        r = thief.post("/accounts/reauth/", {"otp": code_for(pending), "next": "/"})
+        r = thief.post("/accounts/reauth/", {"otp": totp_code(pending), "next": "/"})
     assert r.status_code == 400
 
     # Step 4: create an admin sub-account.
@@ -81,7 +76,7 @@ def test_stolen_session_chain_stops_at_the_first_step(shop):
     with time_machine.travel(timezone.now() + timedelta(seconds=62)):
         r = APIClient().post(
             "/api/v1/auth/token/",
-            {"username": owner.username, "password": PASSWORD, "otp": code_for(owners_device)},
+            {"username": owner.username, "password": PASSWORD, "otp": totp_code(owners_device)},
             format="json",
         )
     assert r.status_code == 200
@@ -94,13 +89,13 @@ def test_replacing_a_device_needs_the_current_one_and_emails_the_owner(
     old = _confirmed_device(owner)
     client = web_client_for(owner, reauth=False)
     # The password alone is a current factor; so is the code of the confirmed device.
-    r = client.post("/accounts/reauth/", {"otp": code_for(old), "next": "/accounts/security/"})
+    r = client.post("/accounts/reauth/", {"otp": totp_code(old), "next": "/accounts/security/"})
     assert r.status_code == 302
     client.post("/accounts/security/", {"op": "2fa_start"})
     assert TOTPDevice.objects.filter(user=owner, confirmed=True).get() == old, "starting deletes nothing"
     new = TOTPDevice.objects.get(user=owner, confirmed=False)
     with django_capture_on_commit_callbacks(execute=True):
-        r = client.post("/accounts/security/", {"op": "2fa_confirm", "otp": code_for(new)})
+        r = client.post("/accounts/security/", {"op": "2fa_confirm", "otp": totp_code(new)})
     assert r.status_code == 302
     assert list(TOTPDevice.objects.filter(user=owner)) == [new]
     assert [m.to for m in mailoutbox] == [[owner.email]] and "replaced" in mailoutbox[0].subject

@@ -11,19 +11,14 @@ import time_machine
 from django.conf import settings
 from django.test import Client
 from django.utils import timezone
-from django_otp.oath import totp
 from django_otp.plugins.otp_totp.models import TOTPDevice
 
 from accounts import security
 from accounts.models import ApiToken, AuditEntry, Membership, Role, UserSession
-from tests.fixtures import PASSWORD, make_member, make_shop, web_client_for
+from tests.fixtures import PASSWORD, make_member, make_shop, totp_code, web_client_for
 
 pytestmark = pytest.mark.django_db
 BASE_DIR = Path(settings.BASE_DIR)
-
-
-def code_for(device: TOTPDevice) -> str:
-    return f"{totp(device.bin_key, device.step, device.t0, device.digits, device.drift):06d}"
 
 
 def test_login_records_the_session_and_lands_on_the_shop(shop):
@@ -70,7 +65,7 @@ def test_login_with_2fa_asks_for_a_code(shop):
     assert r.status_code == 400 and "not right" in r.content.decode()
     # django-otp throttles guessing: after a failure the next try must wait a little.
     with time_machine.travel(timezone.now() + timedelta(seconds=5)):
-        r = client.post("/accounts/login/otp/", {"otp": code_for(device)})
+        r = client.post("/accounts/login/otp/", {"otp": totp_code(device)})
     assert r.status_code == 302
     assert client.get(f"/shops/{shop.pk}/").status_code == 200
 
@@ -85,7 +80,7 @@ def test_enrol_2fa_from_the_security_page(shop):
     r = client.post("/accounts/security/", {"op": "2fa_confirm", "otp": "123"})
     assert r.status_code == 400 and not security.has_2fa(shop.owner)
     with time_machine.travel(timezone.now() + timedelta(seconds=5)):
-        r = client.post("/accounts/security/", {"op": "2fa_confirm", "otp": code_for(device)})
+        r = client.post("/accounts/security/", {"op": "2fa_confirm", "otp": totp_code(device)})
     assert r.status_code == 302 and security.has_2fa(shop.owner)
 
 

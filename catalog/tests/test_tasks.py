@@ -12,7 +12,7 @@ from django.test.utils import CaptureQueriesContext
 from backoffice.authz import load_actor
 from backoffice.celery import app
 from catalog import selectors, services
-from catalog.models import LowStockAlert
+from catalog.models import SKU, LowStockAlert
 from catalog.tasks import build_export, run_import, scan_low_stock, scan_low_stock_for_shop
 from catalog.tests.factories import first_sku, make_product, make_warehouse
 from tests.fixtures import make_member, make_shop
@@ -111,8 +111,10 @@ def test_beat_entry_fans_out_over_shops(shop, django_capture_on_commit_callbacks
     owner = load_actor(shop.owner, shop)
     make_product(owner)
     make_shop()  # no SKUs: not scanned
+    # Every shop with SKUs in this test database (the probe worlds built once per process included).
+    with_skus = SKU.unscoped.values("shop_id").distinct().count()
     with django_capture_on_commit_callbacks(execute=True):
-        assert scan_low_stock.delay().get() == 1
+        assert scan_low_stock.delay().get() == with_skus
     assert LowStockAlert.objects.for_shop(shop).filter(status="open").count() == 1
 
 
