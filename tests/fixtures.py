@@ -94,6 +94,16 @@ def web_client_for(user, *, reauth: bool = True) -> Client:
     return client
 
 
+def wait_until(condition, timeout: float = 30, every: float = 0.1) -> None:
+    """Poll ``condition`` (work a real worker is doing) until it holds; fail after ``timeout`` seconds."""
+    import time
+
+    deadline = time.monotonic() + timeout
+    while not condition():
+        assert time.monotonic() < deadline, f"still not true after {timeout:.0f} s"
+        time.sleep(every)
+
+
 def count_queries(client, url: str, **params) -> tuple[int, object]:
     """Queries one GET costs, with the access cache warm (as for every request but the first after a
     change of access): a first, uncounted GET warms it."""

@@ -1,7 +1,6 @@
 """The expiry of temporary sub-accounts, run by a real Celery worker over Redis (not eager): the beat
 task queues one task per shop (``fan_out``), which ends that shop's expired accounts."""
 
-import time
 from datetime import timedelta
 
 import pytest
@@ -17,14 +16,7 @@ from accounts.tasks import (
     notify_expiring_members_in_shop,
 )
 from backoffice.celery import app
-from tests.fixtures import make_member, make_shop
-
-
-def _wait_until(condition, timeout: float = 30) -> None:
-    deadline = time.monotonic() + timeout
-    while not condition():
-        assert time.monotonic() < deadline, "the per-shop task did not run"
-        time.sleep(0.1)
+from tests.fixtures import make_member, make_shop, wait_until
 
 
 @pytest.mark.worker
@@ -40,7 +32,7 @@ def test_worker_expires_temporary_members(celery_worker):
     assert expire_temporary_members.delay().get(timeout=30) == 0
     with time_machine.travel(now + timedelta(hours=2)):
         assert expire_temporary_members.delay().get(timeout=30) == 1  # one shop queued
-        _wait_until(lambda: not Membership.objects.for_shop(shop).get(pk=temp.pk).is_active)
+        wait_until(lambda: not Membership.objects.for_shop(shop).get(pk=temp.pk).is_active)
         # A redelivery (or a second beat tick) changes nothing.
         assert expire_temporary_members_in_shop.delay(shop_id=shop.pk).get(timeout=30) == 0
         assert expire_temporary_members.delay().get(timeout=30) == 0

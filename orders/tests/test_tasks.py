@@ -1,7 +1,5 @@
 """The export job, built by a real Celery worker over Redis (not eager)."""
 
-import time
-
 import pytest
 
 from backoffice.authz import load_actor, system_actor
@@ -10,7 +8,7 @@ from orders import services
 from orders.models import ExportJob, Order
 from orders.tasks import build_export
 from orders.tests.factories import order_in
-from tests.fixtures import make_member, make_shop
+from tests.fixtures import make_member, make_shop, wait_until
 
 
 @pytest.mark.worker
@@ -21,12 +19,8 @@ def test_worker_builds_the_export(celery_worker, settings, tmp_path):
     order_in(shop, Order.State.DELIVERED)
     actor = load_actor(make_member(shop, "finance").user, shop)
     job = services.export_create(actor=actor, fmt="xlsx", filters={"state": "delivered"})
-    deadline = time.monotonic() + 30
-    while time.monotonic() < deadline:
-        job.refresh_from_db()
-        if job.status in (ExportJob.Status.DONE, ExportJob.Status.FAILED):
-            break
-        time.sleep(0.2)
+    wait_until(lambda: ExportJob.objects.for_shop(shop).get(pk=job.pk).status in ("done", "failed"))
+    job.refresh_from_db()
     assert job.status == ExportJob.Status.DONE and job.rows == 1 and not job.contact_visible
     # A redelivery leaves a finished job alone.
     assert build_export.delay(shop_id=shop.pk, job_id=job.pk).get(timeout=30) == 1
@@ -63,10 +57,9 @@ def test_worker_reports_overdue_orders_once_to_those_who_process_them(celery_wor
     viewer = make_member(shop, "viewer")
 
     assert scan_overdue.delay().get(timeout=30) == 1  # one shop queued
-    deadline = time.monotonic() + 30
-    while time.monotonic() < deadline and not Notification.objects.for_shop(shop).exists():
-        time.sleep(0.2)
-    time.sleep(0.5)
+    # The worker's scan has finished when both notices and both timeline events are written.
+    wait_until(lambda: Notification.objects.for_shop(shop).filter(kind="overdue_orders").count() == 2
+               and OrderEvent.objects.for_shop(shop).filter(kind="overdue").count() == 2)  # fmt: skip
     notes = {n.recipient_id: n for n in Notification.objects.for_shop(shop).filter(kind="overdue_orders")}
     assert set(notes) == {shop.owner_id, north_operator.user_id}  # not the viewer: they don't process orders
     assert notes[shop.owner_id].title == "2 orders are past their ship-by time"
