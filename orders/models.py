@@ -12,7 +12,8 @@ from typing import NamedTuple
 
 from django.conf import settings
 from django.db import models
-from django.db.models import Q
+from django.db.models import F, Q
+from django.db.models.functions import Lower
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
@@ -114,6 +115,17 @@ class Order(ShopOwnedModel):
                 ),
                 name="order_state_valid",
             ),  # fmt: skip
+            # A carrier's tracking number names one parcel: two live orders of a shop never share one
+            # (letter case aside). A cancelled order leaves it free: its parcel never went out. The
+            # services check first, under a lock, for a message naming the field (and for package numbers,
+            # which live in JSON); this is the guarantee for the main number whatever writes.
+            models.UniqueConstraint(
+                F("shop"),
+                Lower("tracking_number"),
+                Lower("carrier"),
+                name="order_unique_tracking_per_carrier",
+                condition=~Q(tracking_number="") & ~Q(state="cancelled"),
+            ),
         ]
         indexes = [
             models.Index(fields=["shop", "-id"], name="order_shop_list"),
@@ -246,9 +258,28 @@ class OrderEvent(ShopOwnedModel):
     def to_label(self) -> str:
         return _state_label(self.to_state)
 
+    @property
+    def status_label(self) -> str:
+        """A tracking event's carrier status in words (the code itself for one this version does not know)."""
+        status = (self.data or {}).get("status") or ""
+        return str(TrackingStatus(status).label) if status in TrackingStatus.values else str(status)
+
 
 def _state_label(value: str) -> str:
     return str(Order.State(value).label) if value in Order.State.values else value
+
+
+class TrackingStatus(models.TextChoices):
+    """A carrier's status in a tracking event (the integration API sends the code; pages show the label)."""
+
+    ACCEPTED = "accepted", _("Accepted by the carrier")
+    IN_TRANSIT = "in_transit", _("In transit")
+    ARRIVED = "arrived", _("Arrived")
+    OUT_FOR_DELIVERY = "out_for_delivery", _("Out for delivery")
+    DELIVERED = "delivered", _("Delivered")
+    FAILED_ATTEMPT = "failed_attempt", _("Delivery attempt failed")
+    RETURNED_TO_SENDER = "returned_to_sender", _("Returned to sender")
+    OTHER = "other", _("Other")
 
 
 EVENT_LABELS = {

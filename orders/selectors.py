@@ -4,10 +4,12 @@ them, and the buyer-contact masking every edge uses (API, pages, packing slips, 
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Mapping, Sequence
+from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 
-from django.db.models import Count, Exists, OuterRef, Prefetch, Q, QuerySet
+from django.db.models import Count, Exists, OuterRef, Prefetch, Q, QuerySet, TextField
+from django.db.models.functions import Cast, Lower
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
@@ -15,6 +17,7 @@ from backoffice.authz import Actor, can, in_scope, restrict
 from backoffice.errors import ValidationFailed
 from backoffice.lookups import in_array
 from backoffice.parsing import BIGINT_MAX, parse_day_or_moment, parse_optional_id
+from catalog import selectors as catalog_selectors
 from orders.models import (
     ORDER_STEPS,
     RETURN_STEPS,
@@ -83,6 +86,20 @@ def _pk(value: Any) -> int | None:
     return pk if 0 < pk <= BIGINT_MAX else None
 
 
+def _moment(value: Any, field: str, *, end_of_day: bool = False) -> datetime | None:
+    """A date filter (``parse_day_or_moment``) that also exists in UTC: ``0001-01-01T00:00+14:00`` is a real
+    calendar moment but falls before year 1 in UTC, which SQLite's adapter cannot write (an OverflowError,
+    a 500); it is refused as the impossible dates are."""
+    moment = parse_day_or_moment(value, field, end_of_day=end_of_day)
+    if moment is not None:
+        try:
+            moment.astimezone(UTC)
+        except OverflowError:
+            message = _("Use a real date, YYYY-MM-DD, or an ISO date-time.")
+            raise ValidationFailed(message, fields={field: [message]}) from None
+    return moment
+
+
 def _filtered(qs: QuerySet[Order], actor: Actor | None, filters: Filters | None) -> QuerySet[Order]:
     filters = filters or {}
     get = filters.get
@@ -97,9 +114,9 @@ def _filtered(qs: QuerySet[Order], actor: Actor | None, filters: Filters | None)
         if get("delivery_method") not in DeliveryMethod.values:
             raise ValidationFailed(_("Unknown delivery method."), fields={"delivery_method": [_("Unknown.")]})
         qs = qs.filter(delivery_method=get("delivery_method"))
-    if (start := parse_day_or_moment(get("date_from"), "date_from")) is not None:
+    if (start := _moment(get("date_from"), "date_from")) is not None:
         qs = qs.filter(created_at__gte=start)
-    if (end := parse_day_or_moment(get("date_to"), "date_to", end_of_day=True)) is not None:
+    if (end := _moment(get("date_to"), "date_to", end_of_day=True)) is not None:
         qs = qs.filter(created_at__lte=end)
     overdue = _truthy(get("overdue"))
     if overdue is not None:
@@ -222,6 +239,49 @@ def return_actions(*, actor: Actor | None, ret: Return) -> dict[str, bool]:
 
 
 # ---------------------------------------------------------------------------------------------
+# tracking numbers
+
+
+def tracking_key(carrier: str, tracking_number: str) -> tuple[str, str]:
+    """How two tracking numbers are compared: per carrier, trimmed, letter case aside (as the unique index
+    ``order_unique_tracking_per_carrier`` compares them)."""
+    return (carrier or "").strip().lower(), (tracking_number or "").strip().lower()
+
+
+def tracking_numbers_taken(*, shop: Shop, pairs: Iterable[tuple[str, str]],
+                           exclude_order_id: int | None = None) -> set[tuple[str, str]]:  # fmt: skip
+    """Which of these (carrier, tracking number) pairs a live (not cancelled) order of the shop other than
+    ``exclude_order_id`` already uses, as its tracking number or one of its packages'; the answer is in
+    ``tracking_key`` form.
+
+    Shop-wide on purpose, not narrowed by a member's scope: the numbers are the carrier's, whoever packed
+    the other order. Callers name the number, never the order that holds it (nothing out of scope leaks)."""
+    wanted = {tracking_key(c, t) for c, t in pairs if (c or "").strip() and (t or "").strip()}
+    if not wanted:
+        return set()
+    numbers = {t for _c, t in wanted}
+    live = Order.objects.for_shop(shop).exclude(state=Order.State.CANCELLED)
+    if exclude_order_id is not None:
+        live = live.exclude(pk=exclude_order_id)
+    main = (live.exclude(tracking_number="").annotate(t=Lower("tracking_number"))
+            .filter(t__in=numbers).values_list("carrier", "tracking_number"))  # fmt: skip
+    taken = {tracking_key(c, t) for c, t in main} & wanted
+    # Package numbers live in JSON: a substring match on its text finds the few candidates, Python decides.
+    in_packages = Q()
+    for number in numbers:
+        in_packages |= Q(packages_text__icontains=number)
+    candidates = (live.exclude(packages=[]).annotate(packages_text=Cast("packages", TextField()))
+                  .filter(in_packages).values_list("carrier", "packages"))  # fmt: skip
+    for carrier, packages in candidates:
+        for package in packages if isinstance(packages, list) else []:
+            if isinstance(package, dict):
+                key = tracking_key(str(package.get("carrier") or carrier), str(package.get("tracking_number") or ""))
+                if key in wanted:
+                    taken.add(key)
+    return taken
+
+
+# ---------------------------------------------------------------------------------------------
 # returns and refunds
 
 
@@ -253,6 +313,45 @@ def refund_list(*, shop: Shop, actor: Actor | None, filters: Filters | None = No
 
 # ---------------------------------------------------------------------------------------------
 # exports
+
+
+def order_filters_text(*, filters: Filters | None, warehouse_names: Mapping[int, str] | None = None) -> str:
+    """An order list's filters in words, as the export page shows them ("State: Delivered · From
+    2026-11-01"); a warehouse by its name when ``warehouse_names`` has it (the caller reads the names the
+    member may see), else by its id."""
+    filters = filters or {}
+    get = filters.get
+    parts = []
+    states = [s for s in str(get("state") or "").split(",") if s]
+    if states:
+        labels = [str(Order.State(s).label) if s in Order.State.values else s for s in states]
+        parts.append(_("State: %(states)s") % {"states": ", ".join(labels)})
+    if get("date_from"):
+        parts.append(_("From %(date)s") % {"date": get("date_from")})
+    if get("date_to"):
+        parts.append(_("To %(date)s") % {"date": get("date_to")})
+    if method := get("delivery_method"):
+        label = DeliveryMethod(method).label if method in DeliveryMethod.values else method
+        parts.append(_("Delivery: %(method)s") % {"method": label})
+    overdue = _truthy(get("overdue"))
+    if overdue is not None:
+        parts.append(_("Overdue only") if overdue else _("Not overdue"))
+    if warehouse := get("warehouse"):
+        name = (warehouse_names or {}).get(_pk(warehouse) or 0) or f"#{warehouse}"
+        parts.append(_("Warehouse: %(name)s") % {"name": name})
+    if search := str(get("search") or "").strip():
+        parts.append(_("Search: “%(text)s”") % {"text": search})
+    return " · ".join(parts) or _("All orders")
+
+
+def order_filters_texts(*, shop: Shop, actor: Actor, filter_sets: Sequence[Filters]) -> list[str]:
+    """``order_filters_text`` of each set of filters, naming the warehouses the member may see (one query)."""
+    ids = {pk for filters in filter_sets if (pk := _pk((filters or {}).get("warehouse")))}
+    names: dict[int, str] = {}
+    if ids:
+        visible = catalog_selectors.warehouse_list(shop=shop, actor=actor, action="orders.export")
+        names = dict(visible.filter(pk__in=ids).values_list("pk", "name"))
+    return [order_filters_text(filters=filters, warehouse_names=names) for filters in filter_sets]
 
 
 def export_list(*, shop: Shop, actor: Actor | None) -> QuerySet[ExportJob]:

@@ -23,6 +23,7 @@ from orders.services.fulfilment import (
     order_pack_many,
     order_ship,
     order_tracking_event,
+    tracking_number_taken,
 )
 from orders.services.intake import order_intake
 from orders.services.refunds import refund_create
@@ -59,4 +60,5 @@ __all__ = [
     "return_refund",
     "return_reject",
     "return_request",
+    "tracking_number_taken",
 ]

@@ -3,9 +3,11 @@ stock effects."""
 
 from __future__ import annotations
 
+import hashlib
+from collections.abc import Iterable
 from typing import TYPE_CHECKING, Any
 
-from django.db import transaction
+from django.db import connection, transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
@@ -25,6 +27,19 @@ def locked_order(actor: Actor, order: Order) -> Order:
     if locked is None:
         raise NotFound(_("Not found."))
     return locked
+
+
+def lock_tracking_numbers(shop_id: int, carriers: Iterable[str]) -> None:
+    """Serialise, until the transaction ends, the packs of one shop that name these carriers, so that the
+    check for a tracking number already in use cannot race: a transaction-level advisory lock per shop and
+    carrier, taken in a fixed order (no deadlock between two packs). SQLite needs none: its IMMEDIATE
+    transactions already run writers one at a time."""
+    if connection.vendor != "postgresql":
+        return
+    with connection.cursor() as cursor:
+        for carrier in sorted({(c or "").strip().lower() for c in carriers}):
+            digest = hashlib.blake2b(f"orders.tracking:{shop_id}:{carrier}".encode(), digest_size=8).digest()
+            cursor.execute("SELECT pg_advisory_xact_lock(%s)", [int.from_bytes(digest, "big", signed=True)])
 
 
 def stock_actor(actor: Actor) -> SystemActor:

@@ -69,8 +69,10 @@ def export_build(*, actor: Actor, job_id: int) -> ExportJob:
     job = job_claim(ExportJob, shop_id=shop.pk, job_id=job_id, stale_after=EXPORT_STALE_AFTER)
     if job is None:  # finished, or another worker is on it
         return ExportJob.objects.for_shop(shop).get(pk=job_id)
-    member = load_actor(job.created_by, shop)
     try:
+        # Everything after the claim is inside the try: a job this worker holds ends done or failed, never
+        # left ``running`` (reading the member's access can fail too, say with the cache unreachable).
+        member = load_actor(job.created_by, shop)
         with transaction.atomic():
             job = ExportJob.objects.for_shop(shop).select_for_update().get(pk=job_id)
             if member is None or not can(member, "orders.export"):

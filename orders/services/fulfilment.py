@@ -19,10 +19,11 @@ from backoffice.authz import Actor, require
 from backoffice.errors import Conflict, Forbidden, NotFound, ValidationFailed
 from catalog import services as catalog
 from orders import selectors
-from orders.models import ORDER_STEPS, Order, OrderEvent, OrderLine
+from orders.models import ORDER_STEPS, Order, OrderEvent, OrderLine, TrackingStatus
 from orders.services._common import (
     allocations_of,
     illegal,
+    lock_tracking_numbers,
     locked_order,
     order_event,
     order_step,
@@ -48,6 +49,7 @@ def _clean_packages(order: Order, packages, carrier: str) -> list[dict]:
     lines = {line.pk: line.quantity for line in OrderLine.objects.for_shop(order.shop_id).filter(order=order)}
     packed: dict[int, int] = dict.fromkeys(lines, 0)
     out = []
+    seen: set[tuple[str, str]] = set()
     for i, pkg in enumerate(packages):
         pkg = pkg if isinstance(pkg, dict) else {}
         tracking = str(pkg.get("tracking_number") or "").strip()
@@ -66,9 +68,13 @@ def _clean_packages(order: Order, packages, carrier: str) -> list[dict]:
         if not items:
             raise ValidationFailed(_("A package holds at least one line."),
                                    fields={f"packages.{i}.lines": [_("Empty.")]})  # fmt: skip
-        out.append(
-            {"carrier": str(pkg.get("carrier") or carrier)[:80], "tracking_number": tracking[:80], "lines": items}
-        )
+        package = {"carrier": str(pkg.get("carrier") or carrier)[:80], "tracking_number": tracking[:80], "lines": items}
+        key = selectors.tracking_key(package["carrier"], package["tracking_number"])
+        if key in seen:
+            raise ValidationFailed(_("Each package needs its own tracking number."),
+                                   fields={f"packages.{i}.tracking_number": [_("Each package needs its own tracking number.")]})  # fmt: skip
+        seen.add(key)
+        out.append(package)
     if packed != lines:
         raise ValidationFailed(_("The packages must hold every unit of every line exactly once."),
                                fields={"packages": [_("Quantities do not add up to the order.")]})  # fmt: skip
@@ -89,10 +95,31 @@ def order_pack(*, actor: Actor, order: Order, carrier: str, tracking_number: str
         errors["tracking_number"] = [_("This field is required.")]
     if errors:
         raise ValidationFailed(_("Give the carrier and the tracking number."), fields=errors)
+    carrier, tracking_number = carrier[:80], tracking_number[:80]
     split = _clean_packages(order, packages, carrier) if packages else []
-    return order_step(actor=actor, order=order, step="pack", verb=_("pack"), kind="packed",
-                      fields={"carrier": carrier[:80], "tracking_number": tracking_number[:80], "packages": split,
+    # Every number this order will carry, by the field that named it (the main one first).
+    numbers = {"tracking_number": (carrier, tracking_number)}
+    for i, package in enumerate(split):
+        numbers.setdefault(f"packages.{i}.tracking_number", (package["carrier"], package["tracking_number"]))
+
+    def tracking_free(locked: Order) -> None:
+        # Under the order's row lock and the shop+carrier lock: no other pack can take a number meanwhile.
+        lock_tracking_numbers(locked.shop_id, [c for c, _t in numbers.values()])
+        taken = selectors.tracking_numbers_taken(shop=actor.shop, pairs=numbers.values(), exclude_order_id=locked.pk)
+        for field, (c, t) in numbers.items():
+            if selectors.tracking_key(c, t) in taken:
+                raise tracking_number_taken(field, carrier=c, tracking_number=t)
+
+    return order_step(actor=actor, order=order, step="pack", verb=_("pack"), kind="packed", before_save=tracking_free,
+                      fields={"carrier": carrier, "tracking_number": tracking_number, "packages": split,
                               "packed_at": timezone.now()})  # fmt: skip
+
+
+def tracking_number_taken(field: str, *, carrier: str, tracking_number: str) -> Conflict:
+    """The refusal of a tracking number another live order of the shop already has with this carrier."""
+    message = _("Tracking number %(number)s is already used with carrier %(carrier)s.") % {
+        "number": tracking_number, "carrier": carrier}  # fmt: skip
+    return Conflict(message, code="tracking_number_taken", fields={field: [message]})
 
 
 def _each_order(*, actor: Actor, items: Sequence[dict], apply: Callable[[Order, dict], Any]) -> dict[str, Any]:
@@ -171,8 +198,7 @@ def order_cancel(*, actor: Actor, order: Order, reason: str, comment: str = "") 
                               "cancelled_at": timezone.now()})  # fmt: skip
 
 
-TRACKING_STATUSES = ("accepted", "in_transit", "arrived", "out_for_delivery", "delivered", "failed_attempt",
-                     "returned_to_sender", "other")  # fmt: skip
+TRACKING_STATUSES = tuple(TrackingStatus.values)
 
 
 def order_tracking_event(*, actor: Actor, order: Order, status: str, message: str = "", location: str = "",

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections import Counter
 from urllib.parse import urlencode
 
 from django.contrib import messages
@@ -11,6 +12,7 @@ from django.http import FileResponse, Http404
 from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
 from django.views import View
 
 from backoffice.authz import can
@@ -29,6 +31,30 @@ TABS = ["awaiting_confirmation", "awaiting_packaging", "awaiting_deliver", "deli
 # The catalog's warehouse model, reached through orders' own foreign key (orders imports the catalog
 # only through its services and selectors).
 Warehouse = ReturnLine._meta.get_field("warehouse").related_model
+
+
+# The query-string filters of the orders pages, in the words the filter bar shows them.
+FILTER_LABELS = {"state": gettext_lazy("State"), "date_from": gettext_lazy("From"), "date_to": gettext_lazy("To"),
+                 "delivery_method": gettext_lazy("Delivery method"), "warehouse": gettext_lazy("Warehouse"),
+                 "search": gettext_lazy("Search"), "sort": gettext_lazy("Sort"), "order": gettext_lazy("Order")}  # fmt: skip
+
+
+def _filter_problems(exc: ServiceError) -> str:
+    """A refused filter named in words ("From: Use a real date, …"): the list has no form field to put
+    the error on, so the message must say which filter was wrong."""
+    named = [f"{FILTER_LABELS.get(field, field)}: {' '.join(map(str, problems))}"
+             for field, problems in (exc.fields or {}).items()]  # fmt: skip
+    return "; ".join(named) or exc.message
+
+
+def _without_csrf_token(request):
+    """A page still open from before the bulk buttons changed may send the CSRF token in a GET: answer
+    with the same address without it, so it stays out of the address bar and the history."""
+    if "csrfmiddlewaretoken" not in request.GET:
+        return None
+    query = request.GET.copy()
+    query.pop("csrfmiddlewaretoken")
+    return redirect(f"{request.path}?{query.urlencode()}" if query else request.path)
 
 
 class _OrderPage(ShopPageMixin, View):
@@ -75,8 +101,8 @@ class OrderListView(ShopPageMixin, View):
             qs = selectors.order_list(shop=self.shop, actor=self.actor, filters=params)
             qs = qs.order_by(*selectors.order_sort(value=params.get("sort")))
             counts = selectors.state_counts(shop=self.shop, actor=self.actor, filters=params)
-        except ServiceError as exc:
-            messages.error(request, exc.message)
+        except ServiceError as exc:  # a bad filter: back to the list, saying which filter and why
+            messages.error(request, _filter_problems(exc))
             return redirect("orders:order_list", shop=self.shop.pk)
         page = Paginator(qs, PAGE_SIZE).get_page(params.get("page"))
         tab_query = urlencode({k: v for k, v in params.items() if k not in ("page", "state")})
@@ -257,6 +283,8 @@ class OrderBulkPackView(ShopPageMixin, View):
         }, status=status)  # fmt: skip
 
     def get(self, request, shop):
+        if stale := _without_csrf_token(request):
+            return stale
         ids = _ticked_ids(request)
         return self._render(request, ids, self._orders(ids))
 
@@ -268,6 +296,8 @@ class OrderBulkPackView(ShopPageMixin, View):
         errors: dict = {o.pk: _("Enter the tracking number.") for o in orders if not tracking[o.pk]}
         if not carrier:
             errors["carrier"] = _("Name the carrier.")
+        else:
+            errors.update(self._tracking_problems(carrier, orders, tracking, skip=errors))
         if errors or not orders:
             return self._render(request, ids, orders, carrier=carrier, tracking=tracking, errors=errors, status=400)
         items = [{"id": o.pk, "carrier": carrier, "tracking_number": tracking[o.pk]} for o in orders]
@@ -276,6 +306,23 @@ class OrderBulkPackView(ShopPageMixin, View):
                       _named_failures(result["failed"], {o.pk: o.number for o in orders}))  # fmt: skip
         return redirect(reverse("orders:order_list", args=[self.shop.pk]) + "?state=awaiting_deliver")
 
+    def _tracking_problems(self, carrier: str, orders: list[Order], tracking: dict[int, str], *,
+                           skip: dict) -> dict[int, str]:  # fmt: skip
+        """Rows whose tracking number is typed twice in the batch or already used with this carrier in
+        the shop: named on their row before anything is packed (the service checks again, under a lock)."""
+        typed = {o.pk: tracking[o.pk] for o in orders if o.pk not in skip}
+        repeated = Counter(selectors.tracking_key(carrier, t) for t in typed.values())
+        taken = selectors.tracking_numbers_taken(shop=self.shop, pairs=[(carrier, t) for t in typed.values()])
+        problems = {}
+        for pk, number in typed.items():
+            key = selectors.tracking_key(carrier, number)
+            if repeated[key] > 1:
+                problems[pk] = _("Each package needs its own tracking number.")
+            elif key in taken:
+                problems[pk] = services.tracking_number_taken("tracking_number", carrier=carrier,
+                                                              tracking_number=number).message  # fmt: skip
+        return problems
+
 
 class PackingSlipView(ShopPageMixin, View):
     """Printable packing slips and labels: one order (``pk``) or a batch (``?ids=1,2,3``)."""
@@ -283,6 +330,8 @@ class PackingSlipView(ShopPageMixin, View):
     required_action = "orders.process"
 
     def get(self, request, shop, pk=None):
+        if stale := _without_csrf_token(request):
+            return stale
         ids = [pk] if pk is not None else _ticked_ids(request)
         orders = list(
             selectors.order_detail_queryset(shop=self.shop, actor=self.actor, action=self.required_action)
@@ -305,7 +354,7 @@ class ReturnListView(ShopPageMixin, View):
         try:
             qs = selectors.return_list(shop=self.shop, actor=self.actor, filters=request.GET).order_by("-id")
         except ServiceError as exc:
-            messages.error(request, exc.message)
+            messages.error(request, _filter_problems(exc))
             return redirect("orders:return_list", shop=self.shop.pk)
         page = Paginator(qs, PAGE_SIZE).get_page(request.GET.get("page"))
         return render(request, "orders/return_list.html", {
@@ -390,34 +439,55 @@ class ReturnRefundView(_ReturnActionView):
 
 
 class ExportListView(ShopPageMixin, View):
-    """Start an export of the orders matching the list's filters; see the jobs and download them."""
+    """Start an export of the orders matching the list's filters (whatever the format, the filters go
+    with it and stay on the page after it started); see the jobs, with their filters in words, and
+    download them."""
 
     required_action = "orders.export"
 
-    def _render(self, request, form, status=200):
+    def _filters(self, source) -> dict[str, str]:
+        return {k: source.get(k, "") for k in services.EXPORT_FILTER_KEYS if source.get(k, "")}
+
+    def _render(self, request, form, filters: dict[str, str], status=200):
         jobs = Paginator(selectors.export_list(shop=self.shop, actor=self.actor).order_by("-id"), PAGE_SIZE)
         page = jobs.get_page(request.GET.get("page"))
+        filters_text, *texts = selectors.order_filters_texts(shop=self.shop, actor=self.actor,
+                                                             filter_sets=[filters, *(j.filters for j in page)])  # fmt: skip
         return render(request, "orders/export_list.html", {
-            "form": form, "page": page, "filters": {k: v for k, v in request.GET.items() if k != "page"},
-            "querystring": urlencode({k: v for k, v in request.GET.items() if k != "page"}),
+            "form": form, "page": page, "rows": [{"job": j, "filters": t} for j, t in zip(page, texts, strict=True)],
+            "filters": filters, "filters_text": filters_text,
+            "querystring": urlencode(filters),
             "contact_visible": selectors.may_see_contact(actor=self.actor),
             "busy": any(j.status in (ExportJob.Status.PENDING, ExportJob.Status.RUNNING) for j in page),
         }, status=status)  # fmt: skip
 
     def get(self, request, shop):
-        return self._render(request, f.ExportForm())
+        filters = self._filters(request.GET)
+        # The filters are checked when the page opens, as the list checks them: an impossible date is
+        # refused now (the message names it), not after the member has chosen a format.
+        try:
+            selectors.order_list(shop=self.shop, actor=self.actor, filters=filters, prefetch=False)
+        except ServiceError as exc:
+            messages.error(request, _filter_problems(exc))
+            return redirect("orders:export_list", shop=self.shop.pk)
+        return self._render(request, f.ExportForm(), filters)
 
     def post(self, request, shop):
         form = f.ExportForm(request.POST)
+        filters = self._filters(request.POST)
         if form.is_valid():
-            filters = {k: request.POST.get(k, "") for k in services.EXPORT_FILTER_KEYS}
             try:
                 services.export_create(actor=self.actor, fmt=form.cleaned_data["format"], filters=filters)
                 messages.success(request, _("Export started; it appears below when ready."))
-                return redirect("orders:export_list", shop=self.shop.pk)
+                # Back to the same filters: a second export (say, XLSX after CSV) exports the same orders.
+                url = reverse("orders:export_list", args=[self.shop.pk])
+                return redirect(f"{url}?{urlencode(filters)}" if filters else url)
             except ServiceError as exc:
-                apply_service_error(form, exc)
-        return self._render(request, form, status=400)
+                if set(exc.fields) <= set(form.fields):
+                    apply_service_error(form, exc)
+                else:
+                    form.add_error(None, _filter_problems(exc))
+        return self._render(request, form, filters, status=400)
 
 
 class ExportDownloadView(ShopPageMixin, View):
