@@ -22,9 +22,13 @@ def currency_choices() -> list[tuple[str, str]]:
     return [(code, code) for code in sorted(ISO_4217)]
 
 
+# Names that are not a place: "localtime" follows whatever the server is set to, "Factory" is a placeholder.
+NOT_A_PLACE = frozenset({"localtime", "Factory"})
+
+
 @cache
 def time_zones() -> frozenset[str]:
-    return frozenset(zoneinfo.available_timezones())
+    return frozenset(zoneinfo.available_timezones()) - NOT_A_PLACE
 
 
 def time_zone_choices() -> list[tuple[str, str]]:

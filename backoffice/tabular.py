@@ -20,6 +20,7 @@ from decimal import Decimal
 from typing import Any
 
 from django.http import StreamingHttpResponse
+from django.utils import timezone
 
 FORMATS = ("csv", "xlsx")
 CONTENT_TYPES = {
@@ -47,6 +48,8 @@ def safe_cell(value: Any) -> Any:
 def _csv_cell(value: Any) -> Any:
     cell = safe_cell(value)
     if isinstance(cell, datetime):
+        if timezone.is_aware(cell):
+            cell = timezone.localtime(cell)  # the shop's zone: pages, API and tasks activate it
         return cell.isoformat(sep=" ", timespec="seconds")
     return cell
 
@@ -99,6 +102,6 @@ def write_file(
 def _xlsx_cell(value: Any) -> Any:
     cell = safe_cell(value)
     if isinstance(cell, datetime) and cell.tzinfo is not None:
-        # XLSX has no time zones: write the wall-clock time the caller chose (localtime) without it.
-        return cell.replace(tzinfo=None)
+        # XLSX has no time zones: the wall-clock time in the active zone (the shop's), without it.
+        return timezone.localtime(cell).replace(tzinfo=None)
     return cell

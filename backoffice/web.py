@@ -1,4 +1,5 @@
-"""Base classes for shop pages: the shop from the URL, membership (404), 2FA, the action (403)."""
+"""Base classes for shop pages: the shop from the URL, membership (404), 2FA, the action (403), and the
+shop's time zone for everything the page shows and every day it is given."""
 
 from __future__ import annotations
 
@@ -8,11 +9,13 @@ from django.core.exceptions import ImproperlyConfigured, PermissionDenied
 from django.http import Http404
 from django.shortcuts import redirect, render
 from django.urls import reverse
+from django.utils import timezone
 from django.utils.http import url_has_allowed_host_and_scheme
 
 from backoffice.authz import Actor, can, load_actor, restrict, two_factor_required
 from backoffice.errors import Conflict, Forbidden, NotFound, ServiceError
 from backoffice.tenancy.refs import path_ids_or_404
+from backoffice.tenancy.zones import finish_in_zone, shop_zone
 
 ANY_MEMBER = "__any_member__"
 
@@ -41,10 +44,16 @@ class ShopPageMixin(LoginRequiredMixin):
             raise ImproperlyConfigured(f"{type(self).__name__} must name its required_action")
         if action != ANY_MEMBER and not can(actor, action):
             raise PermissionDenied
-        try:
-            return super().dispatch(request, *args, **kwargs)
-        except ServiceError as exc:
-            return refusal_response(request, exc, back=self.refusal_back_url())
+        # Times shown, and days named in filters, are the shop's: its zone is active for the view and what
+        # the view leaves to be produced later (a template response, a streamed download), and whatever was
+        # active before (nothing, in a server) is back afterwards, so no zone leaks into the next request.
+        zone = shop_zone(shop)
+        with timezone.override(zone):
+            try:
+                response = super().dispatch(request, *args, **kwargs)
+            except ServiceError as exc:
+                response = refusal_response(request, exc, back=self.refusal_back_url())
+            return finish_in_zone(response, zone)
 
     def refusal_back_url(self) -> str:
         """Where the refusal page's Back button leads when the request came from no page of ours."""

@@ -1,7 +1,11 @@
+from datetime import datetime
+from zoneinfo import ZoneInfo
+
 from django import forms
+from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
-from accounts.currencies import currency_choices, time_zone_choices
+from accounts.currencies import currency_choices, is_time_zone, time_zones
 from accounts.models import Shop
 from accounts.services import normalize_username
 from backoffice.authz.actions import ACTIONS
@@ -88,9 +92,44 @@ class RoleForm(forms.Form):
         self.fields["permissions"].choices = action_choices(grantable)
 
 
+# Names the tz database knows that are no place a shop is in: the server's own zone (a link to whatever the
+# host is set to) and the "unspecified" zone. The list does not offer them (a shop that has one keeps it).
+NOT_OFFERED_ZONES = frozenset({"localtime", "Factory"})
+
+
+def _utc_offset(name: str, now: datetime) -> str:
+    offset = now.astimezone(ZoneInfo(name)).utcoffset()
+    minutes = int(offset.total_seconds() // 60)
+    sign = "+" if minutes >= 0 else "-"
+    return f"UTC{sign}{abs(minutes) // 60:02d}:{abs(minutes) % 60:02d}"
+
+
+def grouped_time_zone_choices(current: str | None = None) -> list:
+    """The zones a shop may choose, grouped by region (Africa, America, …, Europe, …) and sorted, each with
+        its offset now ("Europe/Moscow (UTC+03:00)"); UTC first, names without a region (legacy aliases such as
+        "W-SU") last. The names the service accepts (``accounts.currencies.time_zones``) but the two above,
+    unless the shop already has one (a select without its current value would change it on the next save)."""
+    now = timezone.now()
+    names = set(time_zones()) - NOT_OFFERED_ZONES
+    if current and is_time_zone(current):
+        names.add(current)
+    groups: dict[str, list[tuple[str, str]]] = {}
+    loose: list[tuple[str, str]] = []
+    for name in sorted(names):
+        if name == "UTC":
+            continue
+        choice = (name, f"{name} ({_utc_offset(name, now)})")
+        if "/" in name:
+            groups.setdefault(name.split("/", 1)[0], []).append(choice)
+        else:
+            loose.append(choice)
+    head = [("UTC", "UTC")] if "UTC" in names else []
+    return head + list(groups.items()) + loose
+
+
 class ShopSettingsForm(forms.ModelForm):
     currency = forms.ChoiceField(label=_("Currency"), choices=currency_choices)
-    timezone = forms.ChoiceField(label=_("Time zone"), choices=time_zone_choices)
+    timezone = forms.ChoiceField(label=_("Time zone"))
     require_2fa_roles = forms.MultipleChoiceField(
         label=_("Require 2FA for roles"), required=False, widget=forms.CheckboxSelectMultiple
     )
@@ -111,6 +150,8 @@ class ShopSettingsForm(forms.ModelForm):
     def __init__(self, *args, role_choices=(), **kwargs):
         super().__init__(*args, **kwargs)
         self.fields["require_2fa_roles"].choices = [("owner", _("Owner"))] + list(role_choices)
+        # Built once per form (labels carry today's offsets), not on every look-up of a choice.
+        self.fields["timezone"].choices = grouped_time_zone_choices(getattr(self.instance, "timezone", None))
 
 
 class PasswordChangeForm(forms.Form):

@@ -4,7 +4,9 @@
 - each viewset action names the catalog action it needs (``action_permissions``); an action
   that is not named is refused (fail closed);
 - querysets are built from the resolved shop and narrowed by ``restrict``;
-- POSTs honour ``Idempotency-Key``.
+- POSTs honour ``Idempotency-Key``;
+- the shop's time zone is active once the shop is known: datetimes come out in ISO 8601 with the shop's
+  offset, and a day in a filter (``date_from=2026-03-02``) is the shop's day.
 """
 
 from __future__ import annotations
@@ -16,6 +18,7 @@ from typing import NoReturn
 from django.core.files.uploadedfile import UploadedFile
 from django.db import IntegrityError, transaction
 from django.http import Http404
+from django.utils import timezone
 from django.utils.crypto import salted_hmac
 from rest_framework import permissions, viewsets
 from rest_framework.exceptions import PermissionDenied
@@ -25,6 +28,7 @@ from backoffice.authz import Actor, can, load_actor, restrict, two_factor_requir
 from backoffice.errors import Conflict
 from backoffice.models import IdempotencyKey
 from backoffice.tenancy.refs import path_ids_or_404
+from backoffice.tenancy.zones import finish_in_zone, shop_zone
 
 ANY_MEMBER = "__any_member__"
 
@@ -182,6 +186,14 @@ class ShopScopedViewMixin(IdempotentPostMixin):
                     request, message=getattr(permission, "message", None), code=getattr(permission, "code", None)
                 )
 
+    def dispatch(self, request, *args, **kwargs):
+        # The shop's zone is activated by ``_resolve_shop`` once the membership is known; whatever was active
+        # before (nothing, in a server) is back when the answer leaves, so no zone leaks into the next request.
+        self._shop_zone = None
+        with timezone.override(None):
+            response = super().dispatch(request, *args, **kwargs)
+            return response if self._shop_zone is None else finish_in_zone(response, self._shop_zone)
+
     def _resolve_shop(self, request) -> None:
         if getattr(request, "actor", None) is not None:
             return
@@ -192,6 +204,9 @@ class ShopScopedViewMixin(IdempotentPostMixin):
             raise Http404
         request.actor = actor
         self.shop = actor.shop
+        # Inside dispatch's override: put back when the answer leaves.
+        self._shop_zone = shop_zone(actor.shop)
+        timezone.activate(self._shop_zone)
         if two_factor_required()(actor):
             raise PermissionDenied(
                 "This shop requires two-factor authentication for your role: enrol first.", code="2fa_required"

@@ -1,9 +1,14 @@
 """Deadlines: the overdue scan (beat, one task per shop) puts late orders on their timelines once and
-tells the members who process them."""
+tells the members who process them; what is due on the shop's "today".
+
+"Overdue" compares instants (ship-by before now) and means the same in every zone. "Today" is a calendar
+day, and it is the shop's (``shop_zone``): a worker has no request to take a zone from, so these functions
+name the shop's zone themselves rather than rely on the one that happens to be active."""
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import date, datetime
+from typing import TYPE_CHECKING
 
 from django.db import transaction
 from django.urls import reverse
@@ -13,8 +18,12 @@ from django.utils.translation import ngettext
 from accounts import selectors as accounts_selectors
 from accounts import services as accounts
 from backoffice.authz import Actor, require, tenant_model
+from backoffice.tenancy.zones import day_bounds, local_today, shop_zone
 from orders import selectors
 from orders.models import Order, OrderEvent
+
+if TYPE_CHECKING:
+    from accounts.models import Shop
 
 OVERDUE_BATCH = 5000
 
@@ -59,12 +68,32 @@ def overdue_scan(*, actor: Actor, now: datetime | None = None) -> dict[str, int]
         if not due:
             return {"overdue": 0, "notified": 0}
         ids = [pk for pk, _ship_by in due]
+        zone = shop_zone(shop)
         Order.objects.for_shop(shop).filter(pk__in=ids).update(overdue_notified_at=now)
+        # The deadline as the shop reads it (ISO 8601 with the shop's offset: the same instant).
         OrderEvent.objects.for_shop(shop).bulk_create(
-            [OrderEvent(shop=shop, order_id=pk, kind="overdue", data={"ship_by": ship_by.isoformat()}, created_at=now)
+            [OrderEvent(shop=shop, order_id=pk, kind="overdue", created_at=now,
+                        data={"ship_by": timezone.localtime(ship_by, zone).isoformat()})
              for pk, ship_by in due]
         )  # fmt: skip
-        with translation.override(shop.language):  # written by a worker: in the shop's language
+        # Written by a worker: in the shop's language, and any time in it in the shop's zone.
+        with translation.override(shop.language), timezone.override(zone):
             notices = _overdue_notices(shop, ids)
         accounts.notifications_send(actor=actor, notices=notices)
     return {"overdue": len(ids), "notified": len(notices)}
+
+
+def shop_today(*, shop: Shop, now: datetime | None = None) -> date:
+    """The date it is now where the shop is (its zone, not the server's nor the active one)."""
+    return local_today(shop_zone(shop), now=now)
+
+
+def due_today_count(*, actor: Actor, now: datetime | None = None) -> int:
+    """Open orders the actor may see whose ship-by time falls on the shop's today (a dashboard figure
+    and the "due today" a scan may report): 22:30 UTC on the 1st is due on the 2nd in Moscow."""
+    require(actor, "orders.view")
+    shop = actor.shop
+    zone = shop_zone(shop)
+    start, end = day_bounds(local_today(zone, now=now), zone)
+    orders = selectors.order_list(shop=shop, actor=actor, prefetch=False)
+    return orders.filter(state__in=Order.OPEN_STATES, ship_by__gte=start, ship_by__lt=end).count()

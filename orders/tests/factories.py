@@ -6,14 +6,12 @@ import itertools
 from decimal import Decimal
 from typing import TYPE_CHECKING
 
-from django.contrib.auth import get_user_model
-
 from backoffice.authz import system_actor
 from catalog import selectors as catalog_selectors
 from catalog import services as catalog
 from orders import services
 from orders.models import Order, Return
-from tests.fixtures import owner_actor
+from tests.fixtures import make_platform_user, owner_actor
 
 if TYPE_CHECKING:
     from catalog.models import SKU, Category, Warehouse
@@ -37,10 +35,8 @@ def make_sku(shop, *, stock: int = 10, price: str = "990.00", warehouse: Warehou
     return sku, warehouse
 
 
-def platform_user():
-    n = next(_seq)
-    return get_user_model().objects.create_user(username=f"platform{n}", email=f"platform{n}@example.com",
-                                    password="s3cret-Pass-1", is_staff=True)  # fmt: skip
+# The marketplace side (integration API): one factory for platform staff, in tests/fixtures.py.
+platform_user = make_platform_user
 
 
 BUYER = {"name": "Ivan Petrov", "phone": "+7 912 345-67-89", "address": "Moscow, Tverskaya 1, apt 5"}
