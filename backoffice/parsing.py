@@ -10,7 +10,7 @@ shows the message; nothing here can raise ``ValueError``, ``OverflowError`` or a
 from __future__ import annotations
 
 import re
-from datetime import date, datetime, time
+from datetime import UTC, date, datetime, time
 
 from django.utils import timezone
 from django.utils.dateparse import parse_datetime
@@ -89,6 +89,11 @@ def parse_day_or_moment(value, field: str, *, end_of_day: bool = False, tz=None)
             moment = None
         if moment is None:
             _fail(field, message)
-    if timezone.is_naive(moment):
-        moment = timezone.make_aware(moment, tz or timezone.get_current_timezone())
+    try:
+        if timezone.is_naive(moment):
+            moment = timezone.make_aware(moment, tz or timezone.get_current_timezone())
+        # Stored and compared in UTC: a moment at the edge of the calendar (0001-01-01T00:00+14:00) has none.
+        moment.astimezone(UTC)
+    except (OverflowError, ValueError):
+        _fail(field, message)
     return moment

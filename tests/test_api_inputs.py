@@ -32,7 +32,11 @@ HOSTILE_QUERY = [
         )
     }  # fmt: skip
     for value in ("²", "１２", "99999999999999999999")
-] + [{"date_from": "2026-02-30", "date_to": "2026-02-29"}, {"date_from": "2026-13-01"}]
+] + [
+    {"date_from": "2026-02-30", "date_to": "2026-02-29"},
+    {"date_from": "2026-13-01"},
+    {"date_from": "0001-01-01T00:00+14:00", "date_to": "9999-12-31T23:59-14:00"},
+]
 
 
 def _id_keys(body) -> list[str]:

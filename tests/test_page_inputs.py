@@ -24,6 +24,9 @@ NONSENSE = [
     {"order": "99999999999999999999", "actor": "99999999999999999999", "sku": "99999999999999999999",
      "product": "99999999999999999999", "threshold": "99999999999999999999", "page_size": "99999999999999999999",
      "date_from": "2026-02-30", "date_to": "2026-02-29"},
+    # Moments at the edge of the calendar (no UTC equivalent) and a year past 9999.
+    {"date_from": "0001-01-01T00:00+14:00", "date_to": "9999-12-31T23:59-14:00"},
+    {"date_from": "10000-01-01", "date_to": "0001-01-01"},
 ]  # fmt: skip
 HUGE = 10**20
 

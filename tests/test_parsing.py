@@ -35,7 +35,9 @@ def test_bounds_and_lists():
         parse_ids(list(range(1, 1002)), "ids")
 
 
-@pytest.mark.parametrize("value", ["2026-02-30", "2026-13-01", "2026-02-29T10:00", "2026-1-1x", "0000-01-01", "²"])
+@pytest.mark.parametrize(
+    "value", ["2026-02-30", "2026-13-01", "2026-02-29T10:00", "2026-1-1x", "0000-01-01", "²", "0001-01-01T00:00+14:00"]
+)
 def test_calendar_invalid_dates_are_refused(value):
     with pytest.raises(ValidationFailed) as exc:
         parse_day_or_moment(value, "date_from")
