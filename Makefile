@@ -30,9 +30,13 @@ migrate: install
 demo: migrate
 	$(PY) manage.py load_demo
 
+# DEBUG stays off (the app's own error pages, static files through whitenoise) unless asked for:
+# `make run DEBUG=1`, or DEBUG=1 in the environment. With no broker, background jobs (imports, exports)
+# run on threads of this process, and Ctrl-C lets the running ones finish (the autoreloader would kill
+# them half-way, hence --noreload); with REDIS_URL set, start `make worker` beside it.
 run: demo
 	@echo "Serving on http://$(HOST):$(PORT)/  (Ctrl-C to stop)"
-	$(PY) manage.py runserver $(HOST):$(PORT)
+	DEBUG=$(or $(DEBUG),0) $(PY) manage.py runserver --noreload $(HOST):$(PORT)
 
 services:
 	@./scripts/test-services.sh up
@@ -61,6 +65,8 @@ format: install-dev
 	$(VENV)/bin/ruff check --fix .
 
 worker: install
+	@$(PY) manage.py shell -v 0 -c "import sys; from django.conf import settings; sys.exit(0 if settings.CELERY_BROKER_URL \
+	  else 'make worker: no broker (set REDIS_URL or CELERY_BROKER_URL). Without one, make run runs the jobs itself.')"
 	$(VENV)/bin/celery -A backoffice worker -l info
 
 beat: install

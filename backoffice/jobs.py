@@ -4,19 +4,34 @@ A job row is created by the request (``pending``), claimed by exactly one worker
 ends ``done`` or ``failed`` with a message; the UI polls it. ``job_claim`` is the only way a worker
 starts one, so a redelivered task or a second worker never runs it twice, and a job whose worker died
 is picked up again once it has been silent for ``stale_after``.
+
+Where a queued task runs: on the Celery broker when one is configured (``make worker``). With no broker
+(the embedded default, ``BACKGROUND_THREADS`` > 0) it runs on a small pool of threads in the web
+process itself, so the request that queued it returns at once and the page polls the job as it would
+with a worker; running it eagerly inside the request would block the browser for the whole import.
 """
 
 from __future__ import annotations
 
 import importlib
+import logging
+import os
+import threading
+import time
+from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
 from datetime import timedelta
+from typing import TypeVar
 
 from django.conf import settings
-from django.db import models, transaction
+from django.db import OperationalError, close_old_connections, connections, models, transaction
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
 from backoffice.tenancy.models import ShopOwnedModel
+
+logger = logging.getLogger(__name__)
+T = TypeVar("T")
 
 
 class JobStatus(models.TextChoices):
@@ -65,17 +80,74 @@ def enqueue(task_name: str, /, *, robust: bool = False, **kwargs) -> None:
 
     Services enqueue by name so that ``services`` never imports ``tasks`` (which imports ``services``);
     the task module is imported here, at send time, to register it. ``robust``: a failure to send (or,
-    with no broker, of the task itself, which then runs in-process) is logged instead of raised, so one
-    shop's failing scan does not stop the others'."""
+    when Celery runs tasks eagerly, of the task itself) is logged instead of raised, so one shop's
+    failing scan does not stop the others'. With ``BACKGROUND_THREADS`` the task goes to the in-process
+    pool instead (see the module docstring); its failure is logged there."""
     from celery import current_app
 
     module = task_name.rsplit(".", 1)[0]
 
     def send() -> None:
         importlib.import_module(module)
-        current_app.tasks[task_name].apply_async(kwargs=kwargs)
+        task = current_app.tasks[task_name]
+        if getattr(settings, "BACKGROUND_THREADS", 0):
+            _executor().submit(_run_in_thread, task, kwargs)
+        else:
+            task.apply_async(kwargs=kwargs)
 
     transaction.on_commit(send, robust=robust)
+
+
+_pool: ThreadPoolExecutor | None = None
+_pool_lock = threading.Lock()
+_unfinished = [0]  # tasks queued on or running in this process's pool (under _pool_lock)
+
+
+def _executor() -> ThreadPoolExecutor:
+    global _pool
+    with _pool_lock:
+        if _pool is None:
+            _pool = ThreadPoolExecutor(max_workers=settings.BACKGROUND_THREADS, thread_name_prefix="background-job")
+            # Stopping the process (Ctrl-C) waits for the pool's jobs, which then end done or failed
+            # instead of staying "running"; say so, or the wait looks like a hang. (Runs before the pool's
+            # own exit hook, which does the waiting: these hooks run last registered, first.)
+            register = getattr(threading, "_register_atexit", None)
+            if register is not None:
+                register(_announce_wait)
+        _unfinished[0] += 1
+        return _pool
+
+
+def _announce_wait() -> None:
+    if _unfinished[0]:
+        logger.warning("Waiting for %s background job(s) to finish; press Ctrl-C again to abandon them.",
+                       _unfinished[0])  # fmt: skip
+
+
+def _forget_pool() -> None:
+    # A forked process (a server that preloads the app, then forks workers) has none of the parent's
+    # threads: it starts a pool of its own on its first job.
+    global _pool, _pool_lock
+    _pool, _pool_lock = None, threading.Lock()
+    _unfinished[0] = 0
+
+
+os.register_at_fork(after_in_child=_forget_pool)
+
+
+def _run_in_thread(task, kwargs: dict) -> None:
+    """Run one queued task on a pool thread, as a worker would: its own database connection (closed
+    after, so a long-lived thread never holds a stale one), its failure logged, never raised into the
+    pool. The task itself ends its job ``done`` or ``failed``."""
+    close_old_connections()
+    try:
+        task.apply(kwargs=kwargs, throw=True)
+    except Exception:
+        logger.exception("background task %s%r failed", task.name, kwargs)
+    finally:
+        connections.close_all()
+        with _pool_lock:
+            _unfinished[0] -= 1
 
 
 def fan_out(task_name: str, shop_ids) -> int:
@@ -88,10 +160,35 @@ def fan_out(task_name: str, shop_ids) -> int:
 
 
 def job_claim(model: type[BackgroundJob], *, shop_id: int, job_id: int, stale_after: timedelta):
-    """Start the job for this worker and return it, or None when it is finished or another worker has it."""
-    now = timezone.now()
-    mine = model.unscoped.filter(pk=job_id, shop_id=shop_id)
-    claimed = mine.filter(status=JobStatus.PENDING).update(status=JobStatus.RUNNING, started_at=now) or (
-        mine.filter(status=JobStatus.RUNNING, started_at__lt=now - stale_after).update(started_at=now)
-    )
-    return mine.select_related("shop", "created_by").get() if claimed else None
+    """Start the job for this worker and return it, or None when it is finished or another worker has it.
+    A transient database error is retried (a job whose claim failed would stay pending for good)."""
+
+    def claim():
+        now = timezone.now()
+        mine = model.unscoped.filter(pk=job_id, shop_id=shop_id)
+        claimed = mine.filter(status=JobStatus.PENDING).update(status=JobStatus.RUNNING, started_at=now) or (
+            mine.filter(status=JobStatus.RUNNING, started_at__lt=now - stale_after).update(started_at=now)
+        )
+        return mine.select_related("shop", "created_by").get() if claimed else None
+
+    return retry_transient(claim, what=f"claim of {model.__name__} {job_id}")
+
+
+def retry_transient(fn: Callable[[], T], /, *, what: str, attempts: int = 6, pause: float = 0.2,
+                    before_retry: Callable[[], object] | None = None) -> T:  # fmt: skip
+    """``fn()``, tried again when it fails for a transient reason: Django's ``OperationalError`` (SQLite's
+    "database is locked" once its busy timeout is up, a PostgreSQL deadlock or serialization failure).
+    ``fn`` must be one transaction (or one statement), so that a failed try changed nothing; the pause
+    doubles after each try; ``before_retry`` reloads whatever the caller cached from the rolled-back try.
+    After ``attempts`` tries the error is raised."""
+    for attempt in range(1, attempts + 1):
+        try:
+            return fn()
+        except OperationalError as exc:
+            if attempt == attempts:
+                raise
+            logger.info("%s: %s; retrying (attempt %s)", what, str(exc).splitlines()[0][:150], attempt + 1)
+            time.sleep(pause * 2 ** (attempt - 1))
+            if before_retry is not None:
+                before_retry()
+    raise AssertionError("unreachable")

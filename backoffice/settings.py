@@ -1,10 +1,14 @@
 """One settings module, driven by the environment (django-environ).
 
-With nothing set the app runs on the embedded default: a SQLite file, Celery tasks
-run eagerly in-process, a local-memory cache. ``DJANGO_ENV=production`` switches on
-the deployment hardening that ``manage.py check --deploy`` looks for.
+With nothing set the app runs on the embedded default: a SQLite file, background jobs on a
+few threads of the web process (no broker), a local-memory cache, DEBUG off and a secret key
+generated once and kept in ``.tmp/secret_key``. ``DJANGO_ENV=production`` switches on the
+deployment hardening that ``manage.py check --deploy`` looks for.
 """
 
+import os
+import secrets
+import warnings
 from datetime import timedelta
 from pathlib import Path
 
@@ -19,12 +23,48 @@ environ.Env.read_env(BASE_DIR / ".env", overwrite=False)
 DJANGO_ENV = env.str("DJANGO_ENV", default="development")
 PRODUCTION = DJANGO_ENV == "production"
 
-DEBUG = env.bool("DEBUG", default=not PRODUCTION)
+# Off unless asked for (DEBUG=1, `make run DEBUG=1`): its error pages list every URL and setting.
+DEBUG = env.bool("DEBUG", default=False)
+
+
+def _local_secret_key(path: Path) -> str:
+    """The embedded default's key: generated on first start and kept (mode 600) so sessions survive a
+    restart and no two checkouts share one. Written whole to a temporary file, then linked into place,
+    which only the first process to get there does: processes starting together agree on one key and
+    never read a half-written one. A checkout that cannot be written gets a key per process."""
+    try:
+        if key := path.read_text().strip():
+            return key
+    except FileNotFoundError:
+        pass
+    except OSError:
+        return secrets.token_urlsafe(50)
+    key = secrets.token_urlsafe(50)
+    tmp = path.with_name(f"{path.name}.{os.getpid()}.tmp")
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        with os.fdopen(os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600), "w") as fh:
+            fh.write(key)
+        try:
+            os.link(tmp, path)
+        except FileExistsError:
+            if existing := path.read_text().strip():
+                return existing
+            os.replace(tmp, path)  # an empty file (a crash while writing it before this code): replace it
+    except OSError:
+        pass
+    finally:
+        tmp.unlink(missing_ok=True)
+    return key
+
+
 if PRODUCTION:
     SECRET_KEY = env.str("SECRET_KEY")
 else:
-    SECRET_KEY = env.str("SECRET_KEY", default="dev-only-insecure-key-change-me-0123456789abcdefghijklmnop")
-ALLOWED_HOSTS = env.list("ALLOWED_HOSTS", default=["127.0.0.1", "localhost", "testserver"])
+    SECRET_KEY = env.str("SECRET_KEY", default="") or _local_secret_key(
+        Path(env.str("SECRET_KEY_FILE", default=str(BASE_DIR / ".tmp" / "secret_key")))
+    )
+ALLOWED_HOSTS = env.list("ALLOWED_HOSTS", default=["127.0.0.1", "localhost", "[::1]", "testserver"])
 # Scripts only from this site; inline style attributes stay allowed (they cannot run code).
 CONTENT_SECURITY_POLICY = env.str(
     "CONTENT_SECURITY_POLICY",
@@ -196,6 +236,11 @@ STATIC_ROOT = BASE_DIR / "staticfiles"
 STATICFILES_DIRS = [BASE_DIR / "static"]
 MEDIA_URL = "media/"
 MEDIA_ROOT = env.path("MEDIA_ROOT", default=BASE_DIR / "media")
+# Static files are served by whitenoise with DEBUG on or off; outside production straight from the
+# app and project static folders (no collectstatic step before `make run`).
+WHITENOISE_USE_FINDERS = not PRODUCTION
+if not PRODUCTION:  # so STATIC_ROOT, filled only by collectstatic, may be missing without a warning
+    warnings.filterwarnings("ignore", message="No directory at: ", category=UserWarning)
 STORAGES = {
     "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
     "staticfiles": {
@@ -255,10 +300,13 @@ SPECTACULAR_SETTINGS = {
     },
 }
 
-# Celery: Redis when configured; otherwise tasks run eagerly so the app works end to end.
+# Celery: Redis when configured (`make worker` runs the tasks). With no broker, what backoffice.jobs
+# queues (imports, exports) runs on BACKGROUND_THREADS threads of the web process, so the request that
+# starts a job returns at once and its page polls the progress; a task called directly runs eagerly.
 CELERY_BROKER_URL = env.str("CELERY_BROKER_URL", default=REDIS_URL)
 CELERY_RESULT_BACKEND = env.str("CELERY_RESULT_BACKEND", default=CELERY_BROKER_URL)
 CELERY_TASK_ALWAYS_EAGER = env.bool("CELERY_TASK_ALWAYS_EAGER", default=not CELERY_BROKER_URL)
+BACKGROUND_THREADS = env.int("BACKGROUND_THREADS", default=0 if CELERY_BROKER_URL else 2)
 CELERY_TASK_EAGER_PROPAGATES = True
 CELERY_TASK_SERIALIZER = "json"
 CELERY_RESULT_SERIALIZER = "json"

@@ -1,7 +1,11 @@
 """Django admin for platform staff: every catalog model is read-only here; the one platform decision,
 moderation, is an admin action (approve; reject with a reason on an intermediate form) that calls the
 service as ``system_actor(product.shop, user=<the staff user>)``, so it is checked and audited exactly
-like the platform API."""
+like the platform API.
+
+Who moderates: staff in the "Platform moderators" group (migration ``0004_platform_moderators_group``):
+they see products and their SKUs, and ``catalog.change_product`` lets them run the moderation actions
+(and nothing else: no product is ever edited here)."""
 
 from django import forms
 from django.contrib import admin, messages
@@ -23,6 +27,10 @@ class SKUInline(ReadOnlyInline):
         return self.fields
 
 
+# The platform staff role that moderates products (created by migration 0004_platform_moderators_group).
+MODERATORS_GROUP = "Platform moderators"
+
+
 class RejectForm(forms.Form):
     reason = forms.CharField(label=_("Reason shown to the seller"), widget=forms.Textarea, max_length=2000)
 
@@ -36,6 +44,11 @@ class ProductAdmin(ReadOnlyAdmin):
     inlines = [SKUInline]
     actions = ["approve", "reject"]
 
+    def has_moderate_permission(self, request) -> bool:
+        # The form stays read-only (has_change_permission is False); the change permission is what the
+        # moderators' group holds to decide on products, through the actions below.
+        return request.user.is_active and request.user.has_perm("catalog.change_product")
+
     def _moderate(self, request, queryset, service, **kwargs) -> int:
         done = 0
         for product in queryset.select_related("shop"):
@@ -46,12 +59,12 @@ class ProductAdmin(ReadOnlyAdmin):
                 self.message_user(request, f"{product}: {exc.message}", messages.WARNING)
         return done
 
-    @admin.action(description=_("Approve selected products"))
+    @admin.action(description=_("Approve selected products"), permissions=["moderate"])
     def approve(self, request, queryset):
         done = self._moderate(request, queryset, services.product_approve)
         self.message_user(request, _("%(n)s product(s) approved.") % {"n": done}, messages.SUCCESS)
 
-    @admin.action(description=_("Reject selected products (with a reason)"))
+    @admin.action(description=_("Reject selected products (with a reason)"), permissions=["moderate"])
     def reject(self, request, queryset):
         if "apply" in request.POST:
             form = RejectForm(request.POST)

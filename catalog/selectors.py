@@ -10,7 +10,19 @@ import re
 from collections.abc import Iterable, Iterator, Mapping
 from typing import TYPE_CHECKING, Any
 
-from django.db.models import Exists, F, OuterRef, Prefetch, Q, QuerySet, Subquery, Sum, Value
+from django.db.models import (
+    BigIntegerField,
+    Exists,
+    F,
+    FilteredRelation,
+    OuterRef,
+    Prefetch,
+    Q,
+    QuerySet,
+    Subquery,
+    Sum,
+    Value,
+)
 from django.db.models.functions import Coalesce
 from django.utils.translation import gettext as _
 
@@ -253,6 +265,52 @@ def stock_list(*, shop: Shop, actor: Actor, filters: Filters | None = None,
     return qs
 
 
+def stock_levels(*, shop: Shop, actor: Actor, filters: Filters | None = None,
+                 action: str = "catalog.view") -> QuerySet[SKU]:  # fmt: skip
+    """The stock list: one row per SKU and warehouse it has stock in, and one row for a SKU with none in
+    the warehouses shown (a SKU that never had stock is there, with 0 on hand). With a ``warehouse`` filter
+    every SKU appears once, with its level there (0 when it never had any).
+
+    Rows are SKUs (their product joined) annotated with the level: ``stock_id`` (None without a stock row),
+    ``wh_id``, ``wh_code``, ``wh_name`` (None for a SKU with no stock and no warehouse filter), ``on_hand``,
+    ``reserved``, ``available``, ``stock_updated_at``. Ordered newest SKU first, then by warehouse: the
+    page and the API cursor (``-id`` is nearly unique: at most one row per warehouse shares it).
+
+    Filters as ``stock_list``: ``sku`` (code or id), ``warehouse``, ``product``, ``low_stock``, ``search``.
+    SKUs of archived products appear only where they hold a stock row (nothing to restock otherwise).
+    One query, whatever the page size."""
+    filters = filters or {}
+    # The member's scope: SKUs by category, stock rows by warehouse (the two halves of Stock's scope).
+    warehouses = restrict(Warehouse.objects.for_shop(shop), actor, action)
+    in_scope = Q(stock__warehouse_id__in=Subquery(warehouses.values("pk")))
+    qs = restrict(SKU.objects.for_shop(shop), actor, action).select_related("product")
+    warehouse = _filter_id(filters, "warehouse")
+    if warehouse is not None:
+        # Every SKU once, with its row in that warehouse (or none); a warehouse out of scope shows nothing.
+        qs = qs.filter(Exists(warehouses.filter(pk=warehouse)))
+        in_scope &= Q(stock__warehouse_id=warehouse)
+    qs = qs.annotate(lvl=FilteredRelation("stock", condition=in_scope))
+    wh_id = Value(warehouse) if warehouse is not None else F("lvl__warehouse_id")
+    qs = qs.annotate(
+        stock_id=F("lvl__id"), wh_id=wh_id, on_hand=Coalesce(F("lvl__on_hand"), Value(0)),
+        reserved=Coalesce(F("lvl__reserved"), Value(0)), available=Coalesce(F("lvl__available"), Value(0)),
+        stock_updated_at=F("lvl__updated_at"),
+    )  # fmt: skip
+    # The warehouse's names by subquery: a join through the filtered relation is built in the wrong order.
+    named = Warehouse.objects.for_shop(shop).filter(pk=OuterRef("wh_id"))
+    qs = qs.annotate(wh_code=Subquery(named.values("code")[:1]), wh_name=Subquery(named.values("name")[:1]))
+    qs = qs.filter(Q(stock_id__isnull=False) | ~Q(product__status=Product.Status.ARCHIVED))
+    if sku := filters.get("sku"):
+        qs = qs.filter(Q(code=sku) | Q(pk=maybe_id(sku) or 0))
+    if (product := _filter_id(filters, "product")) is not None:
+        qs = qs.filter(product_id=product)
+    if search := (filters.get("search") or "").strip():
+        qs = qs.filter(Q(code__icontains=search) | Q(barcode=search) | Q(product__title__icontains=search))
+    if _truthy(filters.get("low_stock", "")):
+        qs = qs.filter(_low_stock_q(shop))
+    return qs.order_by("-id", "wh_id")
+
+
 def movement_list(*, shop: Shop, actor: Actor, filters: Filters | None = None,
                   action: str = "catalog.view") -> QuerySet[StockMovement]:  # fmt: skip
     filters = filters or {}
@@ -266,13 +324,25 @@ def movement_list(*, shop: Shop, actor: Actor, filters: Filters | None = None,
     return qs
 
 
-def alert_list(*, shop: Shop, actor: Actor, filters: Filters | None = None,
-               action: str = "catalog.view") -> QuerySet[LowStockAlert]:  # fmt: skip
+def alert_list(*, shop: Shop, actor: Actor, filters: Filters | None = None, action: str = "catalog.view",
+               restock_for: Actor | None = None) -> QuerySet[LowStockAlert]:  # fmt: skip
+    """Low-stock alerts. With ``restock_for`` each carries ``restock_warehouse_id``: where that member
+    would receive the SKU (the open warehouse they manage whose stock of it changed last, else the first open
+    one they manage; None when they manage none), in the same query."""
     filters = filters or {}
     qs = restrict(LowStockAlert.objects.for_shop(shop), actor, action).select_related("sku__product")
     status = filters.get("status", "open")
     if status in ("open", "resolved"):
         qs = qs.filter(status=status)
+    if restock_for is not None:
+        managed = restrict(Warehouse.objects.for_shop(shop), restock_for, "catalog.manage_stock").filter(is_active=True)
+        last_stocked = (
+            Stock.objects.for_shop(shop).filter(sku_id=OuterRef("sku_id"), warehouse__in=managed)
+            .order_by("-updated_at", "-id").values("warehouse_id")[:1]
+        )  # fmt: skip
+        first_managed = managed.order_by("name", "id").values("pk")[:1]
+        qs = qs.annotate(restock_warehouse_id=Coalesce(Subquery(last_stocked), Subquery(first_managed),
+                                                       output_field=BigIntegerField()))  # fmt: skip
     return qs
 
 

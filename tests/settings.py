@@ -17,6 +17,8 @@ WHITENOISE_AUTOREFRESH = True
 # Tasks run in-process unless a test starts a real worker (the ``celery_worker`` fixture), so
 # nothing a test enqueues is left on the shared Redis broker for another test's worker to pick up.
 CELERY_TASK_ALWAYS_EAGER = True
+# No in-process job threads: a test that wants background work starts a real worker (or a subprocess).
+BACKGROUND_THREADS = 0
 
 
 def _own_redis_db(url: str, worker: int) -> str:

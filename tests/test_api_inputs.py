@@ -83,3 +83,27 @@ def test_hostile_filters_in_every_api_list_answer_without_a_server_error(world):
                 failures.append((probe.id, sorted(params), status))
     assert tried >= 100
     assert failures == []
+
+
+@pytest.mark.parametrize(
+    "attributes",
+    [{"a": 2**64}, {"a": "\u0000"}, {"\u0000": "x"}, {"a": {"nested": 1}}, {"a": float("nan")}],
+    ids=["past-64-bits", "nul-value", "nul-key", "nested", "nan"],
+)
+def test_attributes_a_json_reader_cannot_keep_are_refused(world, attributes):
+    """Found by the schema fuzz: a 65-bit integer was stored and then broke every list that showed it
+    (the renderer cannot write it), and a NUL reached the jsonb column (a server error)."""
+    api = api_client_for(world.shop.owner)
+    shop, catalog = world.shop.pk, world.objects["catalog"]
+    product_url = f"/api/v1/shops/{shop}/products/{catalog.product.pk}/"
+    sku_url = f"/api/v1/shops/{shop}/skus/{catalog.sku.pk}/"
+    import json
+
+    body = json.dumps({"attributes": attributes}, allow_nan=True)
+    for url in (product_url, sku_url):
+        r = api.patch(url, body, content_type="application/json")
+        assert r.status_code == 400, (url, r.status_code, r.content[:200])
+        error = r.json()["error"]
+        assert "attributes" in error["fields"] or error["code"] == "parse_error", error
+    for url in (f"/api/v1/shops/{shop}/products/", f"/api/v1/shops/{shop}/skus/", product_url):
+        assert api.get(url).status_code == 200

@@ -23,7 +23,9 @@ from catalog.models import (
 )
 from catalog.services import ADJUSTMENT_REASON_CODES, STOCK_LEVEL_MAX, THRESHOLD_MAX
 
-MONEY = {"max_digits": 12, "decimal_places": 2, "min_value": 0}
+# Shape only: the services say which amounts are allowed (a price above zero, an old price not below it, no
+# negative cost), with one message for the API, the pages and the imports.
+MONEY = {"max_digits": 12, "decimal_places": 2}
 # Every id in a body is a positive bigint: a 20-digit number is a 400 on its field, never a 500.
 ID = {"min_value": 1, "max_value": BIGINT_MAX}
 
@@ -155,6 +157,24 @@ class StockSerializer(serializers.ModelSerializer):
         read_only_fields = fields
 
 
+class StockLevelSerializer(serializers.Serializer):
+    """A row of the stock list (``catalog.selectors.stock_levels``): a SKU's level in one warehouse, or, for
+    a SKU with no stock in the warehouses listed, zeros with ``warehouse`` null (``id`` is the stock row's,
+    null when there is none)."""
+
+    id = serializers.IntegerField(source="stock_id", allow_null=True, read_only=True)
+    sku = serializers.CharField(source="code", read_only=True)
+    sku_id = serializers.IntegerField(source="pk", read_only=True)
+    product = serializers.IntegerField(source="product_id", read_only=True)
+    product_title = serializers.CharField(source="product.title", read_only=True)
+    warehouse = serializers.IntegerField(source="wh_id", allow_null=True, read_only=True)
+    warehouse_code = serializers.CharField(source="wh_code", allow_null=True, read_only=True)
+    on_hand = serializers.IntegerField(read_only=True)
+    reserved = serializers.IntegerField(read_only=True)
+    available = serializers.IntegerField(read_only=True)
+    updated_at = serializers.DateTimeField(source="stock_updated_at", allow_null=True, read_only=True)
+
+
 class AdjustmentSerializer(serializers.Serializer):
     sku = serializers.CharField(max_length=64, help_text=_("SKU code or id"))
     warehouse = serializers.IntegerField(**ID)
@@ -173,7 +193,8 @@ class MovementSerializer(serializers.ModelSerializer):
     sku_id = serializers.IntegerField(read_only=True)
     warehouse = serializers.IntegerField(source="warehouse_id", read_only=True)
     warehouse_code = serializers.CharField(source="warehouse.code", read_only=True)
-    actor = serializers.CharField(source="actor.username", default=None, read_only=True)
+    # None for a movement nobody made by hand (no user recorded).
+    actor = serializers.CharField(source="actor.username", default=None, allow_null=True, read_only=True)
 
     class Meta:
         model = StockMovement

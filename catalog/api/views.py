@@ -257,7 +257,7 @@ class ProductViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, _CatalogV
         return Response(status=status.HTTP_204_NO_CONTENT)
 
     @extend_schema(request=s.ImageOrderSerializer, responses=s.ProductImageSerializer(many=True))
-    @action(detail=True, methods=["post"], url_path="images/reorder")
+    @action(detail=True, methods=["post"], url_path="images/reorder", pagination_class=None)  # a plain list
     def images_reorder(self, request, shop: int, pk: int):
         ser = s.ImageOrderSerializer(data=request.data)
         ser.is_valid(raise_exception=True)
@@ -314,17 +314,27 @@ STOCK_FILTERS = [_param("sku", description="SKU code or id"), _param("warehouse"
                  _param("low_stock", bool), _param("search")]  # fmt: skip
 
 
+class StockLevelPagination(CursorPagination):
+    """The stock list's rows are SKUs (one per warehouse they are stocked in): the cursor runs on the SKU id,
+    nearly unique, with the warehouse as the tie-break (DRF keeps an offset among rows sharing an id)."""
+
+    ordering = ("-id", "wh_id")
+
+
 @extend_schema_view(list=extend_schema(parameters=STOCK_FILTERS))
 class StockViewSet(mixins.ListModelMixin, _CatalogViewSet):
-    """Stock per SKU per warehouse: ``available = on_hand − reserved``. Changes go through ``adjustments``."""
+    """Stock per SKU per warehouse: ``available = on_hand − reserved``; a SKU with no stock in the warehouses
+    listed appears with zeros (``warehouse`` null unless the list is filtered by one). Changes go through
+    ``adjustments``."""
 
     model = Stock
-    serializer_class = s.StockSerializer
+    serializer_class = s.StockLevelSerializer
+    pagination_class = StockLevelPagination
     action_permissions = {"list": "catalog.view", "adjustments": "catalog.manage_stock", "export": "catalog.view"}
 
     def base_queryset(self):
-        return selectors.stock_list(shop=self.shop, actor=self.actor, filters=self.request.query_params,
-                                    action=self.selector_action())  # fmt: skip
+        return selectors.stock_levels(shop=self.shop, actor=self.actor, filters=self.request.query_params,
+                                      action=self.selector_action())  # fmt: skip
 
     @extend_schema(request=s.AdjustmentSerializer, responses={201: s.MovementSerializer})
     @action(detail=False, methods=["post"])

@@ -6,13 +6,16 @@ user it acts for is named in the audit entry)."""
 
 from __future__ import annotations
 
+import math
+import re
 from collections.abc import Iterable, Sequence
-from decimal import Decimal
+from decimal import Decimal, InvalidOperation
 from typing import Any
 
 from django.db import IntegrityError, transaction
 from django.db.models import ProtectedError
 from django.utils import timezone
+from django.utils.text import capfirst
 from django.utils.translation import gettext as _
 
 from backoffice.audit import audit_record, diff
@@ -28,6 +31,49 @@ Status = Product.Status
 THRESHOLD_MAX = 1_000_000_000
 SKU_FIELDS = ("code", "barcode", "attributes", "price", "old_price", "cost", "weight", "length", "width", "height",
               "low_stock_threshold")  # fmt: skip
+
+# The characters a SKU code may hold: Latin letters, digits, "-", "_" and ".", starting with a letter or a digit.
+# Codes travel through integrations, barcode labels, CSV files and URLs (``?sku=``): a space, a "/" or an emoji
+# breaks one of them, a Cyrillic letter that looks Latin makes two codes that read the same, and a code starting
+# with "-" or "." reads as a number or a hidden name in a spreadsheet.
+SKU_CODE_RE = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]*")
+
+
+def _too_long(model, name: str, field: str) -> ValidationFailed:
+    """Text longer than the column: refused (naming the field), never silently cut."""
+    model_field = model._meta.get_field(name)
+    message = _("%(field)s: at most %(n)s characters.") % {
+        "field": capfirst(model_field.verbose_name),
+        "n": model_field.max_length,
+    }
+    return ValidationFailed(message, fields={field: [message]})
+
+
+def _text(model, name: str, value: Any, field: str) -> str:
+    """``value`` as stripped text that fits ``model.name``, or a ValidationFailed naming ``field``."""
+    text = str(value or "").strip()
+    if len(text) > model._meta.get_field(name).max_length:
+        raise _too_long(model, name, field)
+    return text
+
+
+def _price(value: Any, field: str) -> Decimal:
+    """A selling price: an amount of money above zero (a free or negative price is a typo, never a sale)."""
+    try:
+        number = Decimal(str(value).strip())
+    except (InvalidOperation, ValueError, TypeError):
+        number = None
+    if number is not None and number.is_finite() and number <= 0:
+        message = _("The price must be more than zero.")
+        raise ValidationFailed(message, fields={field: [message]})
+    return parse_money(value, field)
+
+
+def check_old_price(price: Decimal | None, old_price: Decimal | None, field: str) -> None:
+    """The old (crossed-out) price is what the buyer is told the item cost before: never below the price."""
+    if price is not None and old_price is not None and old_price < price:
+        message = _("The old price must not be lower than the price.")
+        raise ValidationFailed(message, fields={field: [message]})
 
 
 def _ensure_cost_allowed(actor: Actor, data: dict[str, Any]) -> None:
@@ -47,15 +93,19 @@ def clean_sku_data(data: dict[str, Any], prefix: str, *, partial: bool = False) 
         code = str(data.get("code") or "").strip()
         if not code:
             errors[f"{prefix}code"] = [_("This field is required.")]
-        elif len(code) > 64:
-            errors[f"{prefix}code"] = [_("At most 64 characters.")]
+        elif len(code) > SKU._meta.get_field("code").max_length:
+            errors.update(_too_long(SKU, "code", f"{prefix}code").fields)
+        elif not SKU_CODE_RE.fullmatch(code):
+            errors[f"{prefix}code"] = [
+                _("The SKU code may hold only Latin letters, digits, “-”, “_” and “.”, and must start with a "
+                  "letter or a digit.")]  # fmt: skip
         out["code"] = code
     if "price" in data or not partial:
         if data.get("price") in (None, ""):
             errors[f"{prefix}price"] = [_("This field is required.")]
         else:
             try:
-                out["price"] = parse_money(data["price"], f"{prefix}price")
+                out["price"] = _price(data["price"], f"{prefix}price")
             except ValidationFailed as exc:
                 errors.update(exc.fields)
     for key in ("old_price", "cost"):
@@ -64,6 +114,11 @@ def clean_sku_data(data: dict[str, Any], prefix: str, *, partial: bool = False) 
                 out[key] = parse_money(data[key], f"{prefix}{key}", optional=True)
             except ValidationFailed as exc:
                 errors.update(exc.fields)
+    if "price" in out and "old_price" in out:
+        try:
+            check_old_price(out["price"], out["old_price"], f"{prefix}old_price")
+        except ValidationFailed as exc:
+            errors.update(exc.fields)
     for key in ("weight", "length", "width", "height"):
         if key in data:
             value = data[key]
@@ -79,11 +134,15 @@ def clean_sku_data(data: dict[str, Any], prefix: str, *, partial: bool = False) 
                 continue
             out[key] = number.quantize(Decimal("0.001") if key == "weight" else Decimal("0.1"))
     if "barcode" in data:
-        out["barcode"] = str(data["barcode"] or "").strip()[:64]
+        try:
+            out["barcode"] = _text(SKU, "barcode", data["barcode"], f"{prefix}barcode")
+        except ValidationFailed as exc:
+            errors.update(exc.fields)
     if "attributes" in data:
-        if not isinstance(data["attributes"] or {}, dict):
-            errors[f"{prefix}attributes"] = [_("Give attributes as an object.")]
-        out["attributes"] = data["attributes"] or {}
+        try:
+            out["attributes"] = clean_attributes(data["attributes"], f"{prefix}attributes")
+        except ValidationFailed as exc:
+            errors.update(exc.fields)
     if "low_stock_threshold" in data:
         value = data["low_stock_threshold"]
         if value in (None, ""):
@@ -95,6 +154,37 @@ def clean_sku_data(data: dict[str, Any], prefix: str, *, partial: bool = False) 
     if errors:
         raise ValidationFailed(next(iter(errors.values()))[0], fields=errors)
     return out
+
+
+ATTRIBUTES_MAX = 50
+_CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
+# JSON numbers every client reads exactly (and our JSON renderer writes): past 2**53 they lose digits.
+ATTRIBUTE_INT_MAX = 2**53
+
+
+def clean_attributes(value, field: str) -> dict:
+    """Attributes are a flat object: names (text) to text, numbers, yes/no, or lists of those. A NUL or other
+    control character, a number no JSON reader keeps exactly, or nesting is refused with the field named."""
+    value = value or {}
+    message = _("Attributes are names with text, number or yes/no values.")
+    if not isinstance(value, dict) or len(value) > ATTRIBUTES_MAX:
+        raise ValidationFailed(message, fields={field: [message]})
+
+    def scalar_ok(v) -> bool:
+        if v is None or isinstance(v, bool):
+            return True
+        if isinstance(v, int):
+            return -ATTRIBUTE_INT_MAX <= v <= ATTRIBUTE_INT_MAX
+        if isinstance(v, float):
+            return math.isfinite(v) and abs(v) <= ATTRIBUTE_INT_MAX
+        return isinstance(v, str) and len(v) <= 255 and not _CONTROL.search(v)
+
+    for key, v in value.items():
+        items = v if isinstance(v, list) else [v]
+        if (not isinstance(key, str) or not key.strip() or len(key) > 64 or _CONTROL.search(key)
+                or len(items) > ATTRIBUTES_MAX or not all(scalar_ok(i) for i in items)):  # fmt: skip
+            raise ValidationFailed(message, fields={field: [f"{str(key)[:64]!r}: {message}"]})
+    return value
 
 
 def _check_codes_free(shop, codes: Sequence[str], *, field_for, exclude_ids: Iterable[int] = ()) -> None:
@@ -121,20 +211,17 @@ def _clean_product_data(data: dict[str, Any], *, creating: bool) -> dict[str, An
         title = str(data.get("title") or "").strip()
         if not title:
             raise ValidationFailed(_("Give the product a title."), fields={"title": [_("This field is required.")]})
-        out["title"] = title[:255]
-    for key in ("description", "brand"):
-        if key in data:
-            out[key] = str(data[key] or "")
-    if "brand" in out:
-        out["brand"] = out["brand"][:120]
+        out["title"] = _text(Product, "title", title, "title")
+    if "description" in data:
+        out["description"] = str(data["description"] or "")
+    if "brand" in data:
+        out["brand"] = _text(Product, "brand", data["brand"], "brand")
     if "attributes" in data:
-        if not isinstance(data["attributes"] or {}, dict):
-            raise ValidationFailed(_("Give attributes as an object."), fields={"attributes": [_("Not an object.")]})
-        out["attributes"] = data["attributes"] or {}
+        out["attributes"] = clean_attributes(data["attributes"], "attributes")
     if "category" in data:
         out["category"] = data["category"]
     if "ref" in data:
-        out["ref"] = str(data["ref"] or "")[:64]
+        out["ref"] = _text(Product, "ref", data["ref"], "ref")
     return out
 
 
@@ -149,19 +236,26 @@ def product_create(
     skus: Sequence[dict[str, Any]] = (),
     ref: str = "",
 ) -> Product:
-    """A new draft product with its SKUs (variants), in one go."""
+    """A new draft product with its SKUs (variants), in one go: at least one, since a product is sold
+    (stocked, ordered, submitted for review) only through its variants."""
     require(actor, "catalog.edit")
     shop = actor.shop
     in_shop(actor, category)
+    # Its category must lie in the actor's scope: checked before the input, so a member learns nothing
+    # about a place they may not write to from its validation messages.
+    require(actor, "catalog.edit", Product(shop=shop, category=category))
     data = _clean_product_data(
         {"title": title, "description": description, "brand": brand, "category": category,
          "attributes": attributes or {}, "ref": ref}, creating=True,
     )  # fmt: skip
+    if not skus:
+        message = _("At least one SKU is required.")
+        raise ValidationFailed(message, code="no_skus", fields={"skus": [message]})
     cleaned = [clean_sku_data(s, f"skus.{i}.") for i, s in enumerate(skus)]
     for c in cleaned:
         _ensure_cost_allowed(actor, c)
     product = Product(shop=shop, **data)
-    require(actor, "catalog.edit", product)  # its category must lie in the actor's scope
+    require(actor, "catalog.edit", product)
     try:
         with transaction.atomic():
             _check_codes_free(shop, [c["code"] for c in cleaned], field_for=lambda i: f"skus.{i}.code")
@@ -274,6 +368,10 @@ def sku_update(*, actor: Actor, sku: SKU, **fields) -> SKU:
         require(actor, "catalog.edit", sku)
         if "code" in data and data["code"] != sku.code:
             _check_codes_free(shop, [data["code"]], field_for=lambda i: "code", exclude_ids=[sku.pk])
+        if "price" in data or "old_price" in data:
+            # The rule holds for the SKU as it will be: a new price checked against the old price it keeps.
+            check_old_price(data.get("price", sku.price), data.get("old_price", sku.old_price),
+                            "old_price" if "old_price" in data else "price")  # fmt: skip
         before = {k: getattr(sku, k) for k in SKU_FIELDS}
         for key, value in data.items():
             setattr(sku, key, value)

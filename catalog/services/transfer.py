@@ -23,14 +23,14 @@ from decimal import Decimal
 from itertools import islice
 
 from django.core.files.base import ContentFile
-from django.db import DatabaseError, transaction
+from django.db import DatabaseError, OperationalError, transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from backoffice.audit import audit_record
 from backoffice.authz import Actor, can, load_actor, require, restrict, system_actor
 from backoffice.errors import ServiceError, ValidationFailed
-from backoffice.jobs import enqueue, job_claim, job_fields
+from backoffice.jobs import enqueue, job_claim, job_fields, retry_transient
 from backoffice.parsing import parse_id, parse_ids, parse_int
 from backoffice.tabular import write_file
 from backoffice.tenancy.refs import ref_in_shop
@@ -224,8 +224,7 @@ def import_job_run(*, actor: Actor, job_id: int) -> str:
                     number = processed + 2  # the header is row 1
                     record = dict(zip(header, values, strict=False))
                     try:
-                        with transaction.atomic():
-                            outcome = runner.apply(record)
+                        outcome = _apply_row(runner, record, chunk, number=number, job_id=job.pk)
                         counts[outcome] += 1
                     except ServiceError as exc:
                         error_rows += 1
@@ -235,6 +234,8 @@ def import_job_run(*, actor: Actor, job_id: int) -> str:
                                 errors.append({"row": number, "sku": record.get("sku", ""),
                                                "field": runner.column(field), "message": str(message)})  # fmt: skip
                         runner.forget(record)
+                    except OperationalError:
+                        raise  # transient, and already retried: not this row's fault (the job stops below)
                     except DatabaseError as exc:
                         error_rows += 1
                         errors.append({"row": number, "sku": record.get("sku", ""), "field": "",
@@ -242,18 +243,51 @@ def import_job_run(*, actor: Actor, job_id: int) -> str:
                         runner.forget(record)
                     processed += 1
                     if processed % PROGRESS_EVERY == 0:
-                        ImportJob.objects.for_shop(shop).filter(pk=job.pk).update(
-                            processed_rows=processed, created_rows=counts["created"],
-                            updated_rows=counts["updated"], unchanged_rows=counts["unchanged"], error_rows=error_rows,
-                        )  # fmt: skip
+                        try:
+                            ImportJob.objects.for_shop(shop).filter(pk=job.pk).update(
+                                processed_rows=processed, created_rows=counts["created"],
+                                updated_rows=counts["updated"], unchanged_rows=counts["unchanged"], error_rows=error_rows,
+                            )  # fmt: skip
+                        except OperationalError:  # progress is only shown: the next update catches up
+                            logger.info("import %s: progress not recorded (database busy)", job.pk)
     except (ValidationFailed, OSError) as exc:
         return _finish(job, member, status=ImportJob.Status.FAILED, message=str(getattr(exc, "message", exc))[:255])
+    except OperationalError:
+        # The database stayed unavailable through every retry of a row: stop here rather than report rows
+        # that were never tried as errors. Rows already applied stay (a second run leaves them unchanged).
+        logger.exception("import %s of shop %s stopped at row %s", job.pk, shop.pk, processed + 2)
+        _record_counts(job, processed, counts, error_rows, errors)
+        message = _("The database stayed busy, so the import stopped at row %(row)s. Run it again: the rows "
+                    "already imported are kept.") % {"row": processed + 2}  # fmt: skip
+        return retry_transient(lambda: _finish(job, member, status=ImportJob.Status.FAILED, message=message[:255]),
+                               what=f"import {job.pk} finish")  # fmt: skip
+    _record_counts(job, processed, counts, error_rows, errors)
+    # Every row is in: a busy database must not leave the job "running" now.
+    return retry_transient(lambda: _finish(job, member, status=ImportJob.Status.DONE, message=""),
+                           what=f"import {job.pk} finish")  # fmt: skip
+
+
+def _apply_row(runner, record: dict, chunk: list[list[str]], *, number: int, job_id: int) -> str:
+    """Apply one row in its own transaction. A transient database error (the database is locked, a
+    deadlock) rolled the whole row back: the row is tried again, after the runner reloads what it cached
+    from the rolled-back try, and is never reported as a row error. If the error outlasts every try it
+    is raised (the job stops)."""
+
+    def apply() -> str:
+        with transaction.atomic():
+            return runner.apply(record)
+
+    return retry_transient(
+        apply, what=f"import {job_id} row {number}", before_retry=lambda: runner.reset(chunk, record)
+    )
+
+
+def _record_counts(job: ImportJob, processed: int, counts: dict, error_rows: int, errors: list[dict]) -> None:
     job.total_rows = max(job.total_rows, processed)
     job.processed_rows = processed
     job.created_rows, job.updated_rows, job.unchanged_rows = counts["created"], counts["updated"], counts["unchanged"]
     job.error_rows = error_rows
     job.errors = errors
-    return _finish(job, member, status=ImportJob.Status.DONE, message="")
 
 
 def _finish(job: ImportJob, actor: Actor, *, status: str, message: str) -> str:
@@ -289,7 +323,7 @@ class _ProductRows:
     @staticmethod
     def column(field: str) -> str:
         field = field.split(".")[-1]
-        return {"code": "sku", "category": "category"}.get(field, field)
+        return {"code": "sku", "category": "category", "ref": "product_ref"}.get(field, field)
 
     def prefetch(self, chunk: list[list[str]]) -> None:
         codes = set()
@@ -306,6 +340,11 @@ class _ProductRows:
         plain = {r for r in refs if not r.startswith("id:")}
         self.products_by_ref = {p.ref: p for p in Product.objects.for_shop(self.shop).filter(ref__in=plain)}
         self.products_by_ref.update({f"id:{p.pk}": p for p in Product.objects.for_shop(self.shop).filter(pk__in=ids)})
+
+    def reset(self, chunk: list[list[str]], record: dict) -> None:
+        """Before a row is retried: its rolled-back transaction may have left rows in our caches."""
+        self.prefetch(chunk)
+        self.created.discard(record.get("sku", ""))
 
     def forget(self, record: dict) -> None:
         # A failed row may have half-updated our in-memory copies; reload them on next use.
@@ -436,12 +475,19 @@ class _StockRows:
     def forget(self, record: dict) -> None:
         pass
 
+    def reset(self, chunk: list[list[str]], record: dict) -> None:
+        """Before a row is retried: the levels cached may include one its rolled-back transaction set."""
+        self.prefetch(chunk)
+
     def apply(self, record: dict) -> str:
         sku = self.skus.get(record.get("sku", ""))
         if sku is None or not can(self.actor, "catalog.manage_stock", sku):
             raise ValidationFailed(
                 _("Unknown SKU."), fields={"sku": [_("Unknown SKU: %(c)s") % {"c": record.get("sku", "")}]}
             )
+        if not record.get("warehouse") and record.get("on_hand", "") in ("", "0"):
+            # A SKU without stock as the stock export lists it (no warehouse, 0): nothing to set.
+            return "unchanged"
         warehouse = self.warehouses.get(record.get("warehouse", ""))
         if warehouse is None or not can(self.actor, "catalog.manage_stock", warehouse):
             raise ValidationFailed(_("Unknown warehouse."), fields={"warehouse": [_("Unknown warehouse.")]})
@@ -629,9 +675,10 @@ def _export_table(job: ExportJob, member: Actor) -> tuple[list[str], Iterator[li
     """(header, rows, how many rows) of the export, read through the selectors with the member's scope."""
     shop = member.shop
     if job.kind == ExportJob.Kind.STOCK:
-        qs = selectors.stock_list(shop=shop, actor=member, filters=job.filters).order_by("id")
+        # What the stock list shows: SKUs without stock too (0, and no warehouse unless the list had one).
+        qs = selectors.stock_levels(shop=shop, actor=member, filters=job.filters)
         rows = (
-            [s.sku.code, s.warehouse.code, s.on_hand, s.reserved, s.available, s.sku.product.title]
+            [s.code, s.wh_code or "", s.on_hand, s.reserved, s.available, s.product.title]
             for s in qs.iterator(chunk_size=2000)
         )
         return list(STOCK_EXPORT_COLUMNS), rows, qs.count()

@@ -7,7 +7,6 @@ import io
 import pytest
 from django.apps import apps
 from django.conf import settings
-from django.contrib.auth import get_user_model
 from django.core.files.uploadedfile import SimpleUploadedFile
 from openpyxl import Workbook, load_workbook
 
@@ -18,7 +17,7 @@ from catalog import services
 from catalog.models import SKU, ImportJob, Product, Stock, StockMovement
 from catalog.services.transfer import CHUNK
 from catalog.tests.factories import first_sku, make_import_job, make_product, make_warehouse
-from tests.fixtures import api_client_for, make_member, web_client_for
+from tests.fixtures import api_client_for, make_member, make_platform_user, web_client_for
 
 pytestmark = pytest.mark.django_db
 
@@ -115,7 +114,7 @@ def test_mixed_rows_apply_valid_report_invalid_and_reimport_is_a_no_op(shop, set
     assert AuditEntry.objects.for_shop(shop).exclude(action__startswith="import.").count() == audit_before
 
     # A changed price updates in place and keeps an approved product approved; a title change does not.
-    mod = get_user_model().objects.create_user(username="mod", password="x-Pass-12345", is_staff=True)
+    mod = make_platform_user()
     services.product_approve(
         actor=system_actor(shop, user=mod), product=services.product_submit(actor=owner, product=px)
     )

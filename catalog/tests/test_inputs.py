@@ -16,7 +16,7 @@ from PIL import Image
 from backoffice.authz import system_actor
 from backoffice.errors import ValidationFailed
 from catalog import services
-from catalog.models import ExportJob, ImportJob
+from catalog.models import SKU, ExportJob, ImportJob
 from catalog.services import transfer
 from catalog.tests.factories import build_catalog_world, make_export, make_product, png_upload
 from tests.fixtures import api_client_for, web_client_for
@@ -307,7 +307,8 @@ def test_a_formula_title_is_escaped_in_the_product_export(shop, owner, fmt):
 def test_control_characters_in_a_title_or_sku_export_as_xlsx(shop, owner):
     make_product(owner, title="Bell\x07 and escape\x1b")
     product = make_product(owner)
-    services.sku_create(actor=owner, product=product, code="CODE\x1bX", price="1.00")
+    # The services refuse such a code now (test_validation); one saved before that rule still exports.
+    SKU.objects.for_shop(owner.shop).create(shop=owner.shop, product=product, code="CODE\x1bX", price="1.00")
     for kind in ("products", "stock"):
         job = make_export(owner, kind=kind, fmt="xlsx")
         assert job.status == ExportJob.Status.DONE, job.message

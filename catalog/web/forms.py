@@ -48,9 +48,11 @@ class ProductForm(forms.Form):
 class VariantForm(forms.Form):
     id = forms.IntegerField(required=False, min_value=1, max_value=BIGINT_MAX, widget=forms.HiddenInput)
     code = forms.CharField(label=_("SKU code"), max_length=64, required=False)
-    price = forms.DecimalField(label=_("Price"), max_digits=12, decimal_places=2, min_value=0, required=False)
-    old_price = forms.DecimalField(label=_("Old price"), max_digits=12, decimal_places=2, min_value=0, required=False)
-    cost = forms.DecimalField(label=_("Cost"), max_digits=12, decimal_places=2, min_value=0, required=False)
+    # Money is checked by the services (price above zero, old price not below it, cost not negative), so the
+    # page says what the API and the imports say.
+    price = forms.DecimalField(label=_("Price"), max_digits=12, decimal_places=2, required=False)
+    old_price = forms.DecimalField(label=_("Old price"), max_digits=12, decimal_places=2, required=False)
+    cost = forms.DecimalField(label=_("Cost"), max_digits=12, decimal_places=2, required=False)
     barcode = forms.CharField(label=_("Barcode"), max_length=64, required=False)
     weight = forms.DecimalField(label=_("Weight, kg"), max_digits=9, decimal_places=3, min_value=0, required=False)
     low_stock_threshold = forms.IntegerField(label=_("Low-stock threshold"), min_value=0, max_value=THRESHOLD_MAX,
@@ -95,6 +97,9 @@ class AdjustmentForm(forms.Form):
     def __init__(self, *args, warehouses=(), **kwargs):
         super().__init__(*args, **kwargs)
         self.fields["warehouse"].choices = [(w.pk, str(w)) for w in warehouses]
+        if not self.is_bound and self.initial.get("sku"):
+            # Opened for one SKU (a Restock link): the quantity is the one thing left to type.
+            self.fields["delta"].widget.attrs["autofocus"] = True
 
 
 class ImportForm(forms.Form):

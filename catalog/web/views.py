@@ -175,8 +175,15 @@ class ProductFormMixin:
     def _show_cost(self) -> bool:
         return can(self.actor, "catalog.view_cost")
 
-    def _render(self, request, form, formset, product=None, status=200):
-        context = {"form": form, "formset": formset, "product": product, "show_cost": self._show_cost()}
+    def _render(self, request, form, formset, product=None, status=200, may_edit: bool = True):
+        context = {"form": form, "formset": formset, "product": product, "show_cost": self._show_cost(),
+                   "may_edit": may_edit}  # fmt: skip
+        if not may_edit:
+            # Read-only: the product as it is (its category by name, not an edit list the member has none of).
+            skus = list(selectors.product_skus(shop=self.shop, product=product))
+            for sku in skus:  # pairs, not ``attributes.items`` (an attribute named "items" would win the lookup)
+                sku.attribute_pairs = sorted((sku.attributes or {}).items())
+            context.update(skus=skus, attributes=sorted((product.attributes or {}).items()))
         if product is not None:
             context.update(
                 images=selectors.image_list(shop=self.shop, product=product),
@@ -189,21 +196,33 @@ class ProductFormMixin:
         return f.VariantFormSet(data, initial=initial, prefix="variants",
                                 form_kwargs={"show_cost": self._show_cost()})  # fmt: skip
 
-    def _place_errors(self, form, formset, exc: ServiceError) -> None:
+    @staticmethod
+    def _variant_rows(formset) -> list[int]:
+        """The formset rows sent to the service as variants (rows with a SKU code), in order: the service's
+        ``variants.<i>`` is the i-th of them, not the i-th row of the form."""
+        return [i for i, v in enumerate(formset.cleaned_data) if v and v.get("code")]
+
+    def _place_errors(self, form, formset, exc: ServiceError, rows: list[int]) -> None:
         placed = False
         for key, msgs in (exc.fields or {}).items():
             parts = key.split(".")
             if parts[0] in ("variants", "skus") and len(parts) == 3 and parts[1].isdigit():
                 index = int(parts[1])
+                index = rows[index] if index < len(rows) else index
                 if index < len(formset.forms) and parts[2] in formset.forms[index].fields:
                     for m in msgs:
                         formset.forms[index].add_error(parts[2], str(m))
                     placed = True
+            elif key in ("variants", "skus") and formset.forms:
+                # No variant at all: said beside the first row's SKU code.
+                for m in msgs:
+                    formset.forms[0].add_error("code", str(m))
+                placed = True
             elif parts[-1] in form.fields:
                 for m in msgs:
                     form.add_error(parts[-1], str(m))
                 placed = True
-            elif parts[-1] in ("code", "price", "cost") and formset.forms:
+            elif parts[-1] in ("code", "price", "old_price", "cost", "barcode") and formset.forms:
                 for m in msgs:
                     formset.forms[0].add_error(parts[-1], str(m))
                 placed = True
@@ -222,14 +241,15 @@ class ProductCreateView(ProductFormMixin, ShopPageMixin, View):
         formset = self._formset(request.POST)
         if form.is_valid() and formset.is_valid():
             data = form.cleaned_data
-            variants = [_variant_data(v, self._show_cost()) for v in formset.cleaned_data if v and v.get("code")]
+            rows = self._variant_rows(formset)
+            variants = [_variant_data(formset.cleaned_data[i], self._show_cost()) for i in rows]
             try:
                 product = services.product_create(
                     actor=self.actor, title=data["title"], description=data["description"], brand=data["brand"],
                     category=self._category(data["category"]), attributes=data["attributes"], skus=variants,
                 )  # fmt: skip
             except ServiceError as exc:
-                self._place_errors(form, formset, exc)
+                self._place_errors(form, formset, exc, rows)
             else:
                 messages.success(request, _("Product created."))
                 return redirect("catalog:product_detail", shop=self.shop.pk, pk=product.pk)
@@ -261,6 +281,10 @@ class ProductDetailView(ProductFormMixin, ShopPageMixin, View):
 
     def get(self, request, shop, pk):
         product = self._product(pk)
+        if not can(self.actor, "catalog.edit", product):
+            # Viewer, support, finance: the product's real values, no form (a form of disabled inputs showed
+            # "—" for the category, whose edit list they have none of, and told them to Save).
+            return self._render(request, None, None, product, may_edit=False)
         form, formset = self._initial(product)
         return self._render(request, form, formset, product)
 
@@ -270,16 +294,15 @@ class ProductDetailView(ProductFormMixin, ShopPageMixin, View):
         formset = self._formset(request.POST)
         if form.is_valid() and formset.is_valid():
             data = form.cleaned_data
-            variants = []
-            for v in formset.cleaned_data:
-                if v and v.get("code"):
-                    variants.append({"id": v.get("id"), **_variant_data(v, self._show_cost())})
+            rows = self._variant_rows(formset)
+            variants = [{"id": formset.cleaned_data[i].get("id"),
+                         **_variant_data(formset.cleaned_data[i], self._show_cost())} for i in rows]  # fmt: skip
             fields = {k: data[k] for k in ("title", "brand", "description", "attributes")}
             fields["category"] = self._category(data["category"])
             try:
                 services.product_edit(actor=self.actor, product=product, fields=fields, variants=variants)
             except ServiceError as exc:
-                self._place_errors(form, formset, exc)
+                self._place_errors(form, formset, exc, rows)
             else:
                 messages.success(request, _("Changes saved."))
                 return redirect("catalog:product_detail", shop=self.shop.pk, pk=product.pk)
@@ -350,7 +373,7 @@ class StockView(ShopPageMixin, View):
         return selectors.warehouse_list(shop=self.shop, actor=self.actor, action=action)
 
     def _render(self, request, form, status=200):
-        qs = selectors.stock_list(shop=self.shop, actor=self.actor, filters=request.GET).order_by("-id")
+        qs = selectors.stock_levels(shop=self.shop, actor=self.actor, filters=request.GET)
         context = {
             "page": _page(request, qs),
             "filters": request.GET,
@@ -364,7 +387,10 @@ class StockView(ShopPageMixin, View):
         return render(request, template, context, status=status)
 
     def get(self, request, shop):
-        form = f.AdjustmentForm(initial={"warehouse": request.GET.get("warehouse"), "sku": request.GET.get("sku")},
+        # ``?sku=&warehouse=&reason=`` (the Restock link of a low-stock alert) both narrow the list to that level
+        # and fill the adjustment form, the cursor in the quantity.
+        form = f.AdjustmentForm(initial={"warehouse": request.GET.get("warehouse"), "sku": request.GET.get("sku"),
+                                         "reason": request.GET.get("reason")},
                                 warehouses=self._warehouses("catalog.manage_stock"))  # fmt: skip
         return self._render(request, form)
 
@@ -410,7 +436,8 @@ class LowStockView(ShopPageMixin, View):
 
     def get(self, request, shop):
         status = request.GET.get("status", "open")
-        qs = selectors.alert_list(shop=self.shop, actor=self.actor, filters={"status": status}).order_by("-id")
+        qs = selectors.alert_list(shop=self.shop, actor=self.actor, filters={"status": status},
+                                  restock_for=self.actor).order_by("-id")  # fmt: skip
         return render(request, "catalog/low_stock.html", {
             "page": _page(request, qs), "status": status, "querystring": _querystring(request),
             "statuses": LowStockAlert.Status.choices,

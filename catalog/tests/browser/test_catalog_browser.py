@@ -8,11 +8,11 @@ import re
 import pytest
 from playwright.sync_api import Page, expect
 
-from backoffice.authz import load_actor
+from backoffice.authz import load_actor, system_actor
 from catalog import services
 from catalog.models import SKU, Product
 from catalog.tests.factories import first_sku, make_product, make_warehouse
-from tests.fixtures import make_shop
+from tests.fixtures import make_member, make_shop
 
 pytestmark = pytest.mark.browser
 
@@ -153,3 +153,68 @@ def test_export_from_the_product_list_is_built_by_a_worker_and_downloaded(page: 
     content = info.value.path().read_text(encoding="utf-8-sig")
     lines = content.strip().splitlines()
     assert lines[0].startswith("product_ref,title") and len(lines) == 1 + 2 * 11  # "Export item 1", 10..19
+
+
+def test_restock_from_a_low_stock_alert_opens_the_form_ready_for_the_quantity(page: Page, live_server, login,
+                                                                             screenshot):  # fmt: skip
+    """Issue 11: "Restock" used to open a stock page searched for the SKU, with an empty form (and an empty
+    list for a SKU never stocked). It opens the adjustment form for that SKU and the warehouse it was last
+    stocked in, the cursor in the quantity: type the number, press Enter."""
+    shop = make_shop("Restocker")
+    owner = load_actor(shop.owner, shop)
+    make_warehouse(owner, code="main")
+    back = make_warehouse(owner, code="back")
+    sku = first_sku(make_product(owner, title="Kettle"))
+    never = first_sku(make_product(owner, title="Toaster"))
+    services.stock_adjust(actor=owner, sku=sku, warehouse=back, delta=2, reason="receipt")
+    services.low_stock_scan(actor=system_actor(shop))
+    login(page, shop.owner)
+    page.locator("#nav [data-nav=low-stock]").click()
+    page.locator(f"#alert-table [data-restock='{sku.code}']").click()
+    expect(page).to_have_url(re.compile(r"/stock/\?sku="))
+    form = page.locator("#adjust-form")
+    expect(form.get_by_label("SKU code")).to_have_value(sku.code)
+    expect(form.get_by_label("Warehouse")).to_have_value(str(back.pk))
+    expect(form.get_by_label("Reason")).to_have_value("receipt")
+    expect(form.get_by_label("Change (+/−)")).to_be_focused()
+    # The list shows the level being changed.
+    row = page.locator(f"#stock-table tr[data-sku='{sku.code}'][data-warehouse='back']")
+    expect(row.locator(".on-hand")).to_have_text("2")
+    screenshot(page, "catalog-restock")
+    page.keyboard.type("20")
+    page.keyboard.press("Enter")
+    expect(page.locator(f"#stock-table tr[data-sku='{sku.code}'][data-warehouse='back'] .on-hand")).to_have_text("22")
+    # A SKU never stocked is on the stock list too, at 0, and its Restock opens the form the same way.
+    expect(page.locator(f"#stock-table tr[data-sku='{never.code}'] .on-hand")).to_have_text("0")
+    page.goto(catalog_url(live_server, shop, "low-stock/"))
+    page.locator(f"#alert-table [data-restock='{never.code}']").click()
+    expect(page.locator("#adjust-form").get_by_label("SKU code")).to_have_value(never.code)
+    expect(page.locator("#adjust-form").get_by_label("Change (+/−)")).to_be_focused()
+    expect(page.locator(f"#stock-table tr[data-sku='{never.code}'] .on-hand")).to_have_text("0")
+
+
+def test_a_viewer_reads_a_product_and_is_offered_nothing_to_change(page: Page, live_server, login, screenshot):
+    """Issue 11: a viewer saw the category as "—" (a disabled edit list they had no choices in) and "Save to
+    get more empty rows" with no Save button. They see the product as it is, and no Import in the menu."""
+    shop = make_shop("Readers")
+    owner = load_actor(shop.owner, shop)
+    phones = services.category_create(actor=owner, name="Phones")
+    product = services.product_create(
+        actor=owner, title="Aurora phone", brand="Northwind", category=phones, attributes={"screen": "6.1in"},
+        skus=[{"code": "AUR-BLK", "price": "990.00", "attributes": {"color": "black"}}],
+    )  # fmt: skip
+    viewer = make_member(shop, "viewer").user
+    login(page, viewer)
+    nav = page.locator("#nav")
+    expect(nav.locator("[data-nav=products]")).to_be_visible()
+    expect(nav.locator("[data-nav=imports]")).to_have_count(0)
+    page.goto(catalog_url(live_server, shop, f"products/{product.pk}/"))
+    expect(page.locator("#product-category")).to_have_text("Phones")
+    expect(page.locator("#product-brand")).to_have_text("Northwind")
+    expect(page.locator("#product-attributes")).to_contain_text("screen: 6.1in")
+    variant = page.locator("#variants tr[data-sku='AUR-BLK']")
+    expect(variant.locator(".price")).to_contain_text("990.00")
+    expect(variant).to_contain_text("color: black")
+    expect(page.locator("main input:not([type=hidden]), main select, main textarea")).to_have_count(0)
+    expect(page.locator("main")).not_to_contain_text("Save")
+    screenshot(page, "catalog-product-read-only")
