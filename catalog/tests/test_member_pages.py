@@ -50,7 +50,7 @@ def test_a_read_only_product_page_shows_the_real_values_and_nothing_to_edit(shop
     assert "1010.00" in rows["AUR-WHT"] and "4600000000017" in rows["AUR-WHT"]
     assert ("500.00" in rows["AUR-BLK"]) == (role == "finance")  # cost only with catalog.view_cost
     # Nothing to type in, and no instruction to save.
-    main = page[page.index("<main>") :]
+    main = page[page.index("<main") :]
     assert not re.search(r"<(input|select|textarea)\b(?![^>]*name=\"csrfmiddlewaretoken\")", main), main
     assert 'id="product-form"' not in page and 'id="save-product"' not in page
     assert "Save to get more empty rows" not in page and "Leave a row" not in page
