@@ -11,7 +11,7 @@ from django.test import Client
 from django_otp.plugins.otp_totp.models import TOTPDevice
 
 from accounts import selectors, services
-from accounts.models import AuditEntry, Membership, Role, UserSession
+from accounts.models import AuditEntry, Membership, Role, Shop, UserSession
 from backoffice.authz import load_actor
 from backoffice.authz.actions import ROLE_TEMPLATES
 from tests.fixtures import PASSWORD, api_client_for, make_member, owner_actor, web_client_for
@@ -36,7 +36,13 @@ def member_state(m: Membership) -> tuple:
 @pytest.fixture
 def audit_world(shop):
     """Three days, three actors' worth of entries: the owner adds an admin (1 March), the admin adds a
-    viewer (2 March), the owner renames the viewer (3 March)."""
+    viewer (2 March), the owner renames the viewer (3 March). The shop keeps UTC days (the zone's own
+    effect on the filters is tested in test_timezone.py)."""
+    from django.core.cache import cache
+
+    Shop.objects.filter(pk=shop.pk).update(timezone="UTC")
+    shop.refresh_from_db()
+    cache.clear()
     with time_machine.travel(datetime(2026, 3, 1, 10, tzinfo=UTC), tick=False):
         admin = make_member(shop, "admin", username="alice")
     with time_machine.travel(datetime(2026, 3, 2, 23, 30, tzinfo=UTC), tick=False):
