@@ -11,6 +11,7 @@ from django.db import models
 from django.db.models import F, Q
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
+from django.utils.translation import pgettext_lazy
 from guardian.models import UserObjectPermissionBase
 
 from backoffice.authz.scopes import scope_permission_meta
@@ -268,7 +269,7 @@ class LowStockAlert(ShopOwnedModel):
     """Open while a SKU's available stock (all warehouses) is at or below its threshold; one open per SKU."""
 
     class Status(models.TextChoices):
-        OPEN = "open", _("Open")
+        OPEN = "open", pgettext_lazy("low-stock alert status", "Open")
         RESOLVED = "resolved", _("Resolved")
 
     sku = models.ForeignKey(SKU, on_delete=models.CASCADE, related_name="low_stock_alerts")

@@ -4,6 +4,7 @@ from zoneinfo import ZoneInfo
 from django import forms
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
+from django.utils.translation import pgettext_lazy
 
 from accounts.currencies import currency_choices, is_time_zone, time_zones
 from accounts.models import Shop
@@ -174,5 +175,9 @@ class AuditFilterForm(forms.Form):
     action = forms.CharField(label=_("Action"), required=False)
     target_type = forms.CharField(label=_("Target type"), required=False)
     target_id = forms.CharField(label=_("Target"), required=False)
-    date_from = forms.CharField(label=_("From"), required=False, widget=forms.DateInput(attrs={"type": "date"}))
-    date_to = forms.CharField(label=_("To"), required=False, widget=forms.DateInput(attrs={"type": "date"}))
+    date_from = forms.CharField(
+        label=pgettext_lazy("date range", "From"), required=False, widget=forms.DateInput(attrs={"type": "date"})
+    )
+    date_to = forms.CharField(
+        label=pgettext_lazy("date range", "To"), required=False, widget=forms.DateInput(attrs={"type": "date"})
+    )

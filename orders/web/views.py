@@ -12,7 +12,7 @@ from django.http import FileResponse, Http404
 from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils.translation import gettext as _
-from django.utils.translation import gettext_lazy
+from django.utils.translation import gettext_lazy, pgettext_lazy
 from django.views import View
 
 from backoffice.authz import can
@@ -34,7 +34,9 @@ Warehouse = ReturnLine._meta.get_field("warehouse").related_model
 
 
 # The query-string filters of the orders pages, in the words the filter bar shows them.
-FILTER_LABELS = {"state": gettext_lazy("State"), "date_from": gettext_lazy("From"), "date_to": gettext_lazy("To"),
+# "From"/"To" carry a context: the same words label a warehouse elsewhere ("From" context "warehouse").
+FILTER_LABELS = {"state": gettext_lazy("State"),
+                 "date_from": pgettext_lazy("date range", "From"), "date_to": pgettext_lazy("date range", "To"),
                  "delivery_method": gettext_lazy("Delivery method"), "warehouse": gettext_lazy("Warehouse"),
                  "search": gettext_lazy("Search"), "sort": gettext_lazy("Sort"), "order": gettext_lazy("Order")}  # fmt: skip
 
@@ -233,6 +235,7 @@ class OrderCancelView(_FormView):
 
 class OrderRefundView(_FormView):
     required_action = "orders.refund"
+    one_time_post = True  # a resent refund form must not refund twice
     template = "orders/order_refund.html"
     form_class = f.RefundForm
 
@@ -243,6 +246,7 @@ class OrderRefundView(_FormView):
 
 class OrderReturnCreateView(_FormView):
     required_action = "orders.manage_returns"
+    one_time_post = True
     template = "orders/return_create.html"
     form_class = f.ReturnCreateForm
 
@@ -391,6 +395,7 @@ class ReturnDetailView(_ReturnPage):
 
 class _ReturnActionView(_ReturnPage):
     required_action = "orders.manage_returns"
+    one_time_post = True  # each decision is sent once (a return refund moves money)
 
     def post(self, request, shop, pk):
         ret = self.get_return(pk)
@@ -444,6 +449,7 @@ class ExportListView(ShopPageMixin, View):
     download them."""
 
     required_action = "orders.export"
+    one_time_post = True  # the POST starts an export job
 
     def _filters(self, source) -> dict[str, str]:
         return {k: source.get(k, "") for k in services.EXPORT_FILTER_KEYS if source.get(k, "")}
