@@ -12,6 +12,7 @@ from django.urls import reverse
 from django.utils import timezone
 from django.utils.http import url_has_allowed_host_and_scheme
 
+from backoffice import once
 from backoffice.authz import Actor, can, load_actor, restrict, two_factor_required
 from backoffice.errors import Conflict, Forbidden, NotFound, ServiceError
 from backoffice.tenancy.refs import path_ids_or_404
@@ -27,6 +28,9 @@ class ShopPageMixin(LoginRequiredMixin):
     # Per-method overrides, e.g. {"POST": "accounts.manage_staff"}.
     required_actions_by_method: dict[str, str] = {}
     allow_without_2fa = False
+    # A page whose POST creates something sets this: the POST must carry the form's one-time token
+    # ({% once_token %}), so a double click or a resent form creates one thing (backoffice/once.py).
+    one_time_post = False
 
     def dispatch(self, request, *args, **kwargs):
         if not request.user.is_authenticated:
@@ -49,11 +53,25 @@ class ShopPageMixin(LoginRequiredMixin):
         # active before (nothing, in a server) is back afterwards, so no zone leaks into the next request.
         zone = shop_zone(shop)
         with timezone.override(zone):
+            claim = None
+            if request.method == "POST" and self.needs_one_time_token():
+                # After the membership and action checks: a stranger still gets 404/403, not a word on tokens.
+                claim = once.claim(request, back=same_site_referer(request) or self.refusal_back_url())
+                if not isinstance(claim, once.Claim):
+                    return finish_in_zone(claim, zone)
+            response = None
             try:
                 response = super().dispatch(request, *args, **kwargs)
             except ServiceError as exc:
                 response = refusal_response(request, exc, back=self.refusal_back_url())
+            finally:
+                if claim is not None:
+                    claim.settle(response)  # None when the view raised: released, nothing was done
             return finish_in_zone(response, zone)
+
+    def needs_one_time_token(self) -> bool:
+        """Whether this POST must carry a one-time token; a view creating on one URL only narrows it."""
+        return self.one_time_post
 
     def refusal_back_url(self) -> str:
         """Where the refusal page's Back button leads when the request came from no page of ours."""

@@ -27,10 +27,6 @@ class SKUInline(ReadOnlyInline):
         return self.fields
 
 
-# The platform staff role that moderates products (created by migration 0004_platform_moderators_group).
-MODERATORS_GROUP = "Platform moderators"
-
-
 class RejectForm(forms.Form):
     reason = forms.CharField(label=_("Reason shown to the seller"), widget=forms.Textarea, max_length=2000)
 

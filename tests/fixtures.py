@@ -64,9 +64,19 @@ def make_platform_user(username: str | None = None):
                                                 password=PASSWORD, is_staff=True)  # fmt: skip
 
 
+def make_platform_moderator(username: str | None = None):
+    """Platform staff in the "Platform moderators" group: who may moderate products (admin and platform API).
+    The group is made here if missing: a transactional test's flush removes the migration's rows."""
+    from catalog.moderation import moderators_group
+
+    user = make_platform_user(username)
+    user.groups.add(moderators_group())
+    return user
+
+
 @pytest.fixture
 def platform_moderator(db):
-    return make_platform_user("moderator")
+    return make_platform_moderator("moderator")
 
 
 def totp_code(device) -> str:
@@ -85,8 +95,23 @@ def api_client_for(user, *, reauth: bool = True) -> APIClient:
     return client
 
 
+class BrowserClient(Client):
+    """A logged-in browser: its form POSTs carry the one-time token the form page would have issued
+    (``backoffice.once``), unless the test sends its own (or none, with a plain ``Client``)."""
+
+    def post(self, path, data=None, *args, **kwargs):
+        from django.contrib.auth import SESSION_KEY
+
+        from backoffice import once
+
+        member = self.session.get(SESSION_KEY)
+        if member and (data is None or (isinstance(data, dict) and once.FIELD not in data)):
+            data = {**(data or {}), once.FIELD: once.issue(member)}
+        return super().post(path, data, *args, **kwargs)
+
+
 def web_client_for(user, *, reauth: bool = True) -> Client:
-    client = Client()
+    client = BrowserClient()
     client.force_login(user)
     if reauth:
         response = client.post("/accounts/reauth/", {"password": PASSWORD, "next": "/"})

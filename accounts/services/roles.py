@@ -7,13 +7,19 @@ import secrets
 from collections.abc import Iterable
 
 from django.contrib.auth.models import Group
-from django.db import transaction
+from django.db import IntegrityError, transaction
 from django.utils.text import slugify
 from django.utils.translation import gettext as _
 
 from accounts import selectors
 from accounts.models import Membership, Role, ShopGroupObjectPermission
-from accounts.services._common import STAFF_REFUSED, ensure_can_grant, replace_shop_grants, validate_actions
+from accounts.services._common import (
+    STAFF_REFUSED,
+    ensure_can_grant,
+    lock_shop,
+    replace_shop_grants,
+    validate_actions,
+)
 from accounts.services.staff import ensure_can_manage
 from backoffice.audit import audit_record, diff
 from backoffice.authz import Actor, require
@@ -34,19 +40,43 @@ def _role_name(name: str | None) -> str:
     return name
 
 
+def _name_taken(field: str = "name") -> ValidationFailed:
+    # Said on the field the user typed: a key made from the name is never shown on the form.
+    message = _("A role with this name exists.") if field == "name" else _("A role with this key exists.")
+    return ValidationFailed(message, fields={field: [message]})
+
+
+def _ensure_name_free(actor: Actor, name: str, *, exclude: Role | None = None) -> None:
+    """Two roles of a shop never share a name (whatever the case): the staff form lists roles by name.
+    Built-in roles count by their stored (English) name."""
+    others = Role.objects.for_shop(actor.shop).filter(name__iexact=name)
+    if exclude is not None:
+        others = others.exclude(pk=exclude.pk)
+    if others.exists():
+        raise _name_taken()
+
+
 @transaction.atomic
 def role_create(*, actor: Actor, name: str, permissions: Iterable[str], key: str = "", description: str = "") -> Role:
     require(actor, "accounts.manage_staff", message=_(STAFF_REFUSED))
     name = _role_name(name)
     actions = validate_actions(permissions)
     ensure_can_grant(actor, actions)
+    # A key the caller chose (the API's optional ``key``) is theirs to change; one made from the name is not.
+    key_field = "key" if key.strip() else "name"
     key = slugify(key or name)[:40] or f"role-{secrets.token_hex(3)}"
+    lock_shop(actor.shop)  # one role created at a time per shop: the name check below holds until commit
+    _ensure_name_free(actor, name)
     if Role.objects.for_shop(actor.shop).filter(key=key).exists():
-        raise ValidationFailed(_("A role with this key exists."), fields={"key": [_("A role with this key exists.")]})
-    group = Group.objects.create(name=f"shop-{actor.shop.pk}:{key}")
-    role = Role.objects.for_shop(actor.shop).create(
-        shop=actor.shop, key=key, name=name, description=description, group=group
-    )
+        raise _name_taken(key_field)
+    try:
+        with transaction.atomic():
+            group = Group.objects.create(name=f"shop-{actor.shop.pk}:{key}")
+            role = Role.objects.for_shop(actor.shop).create(
+                shop=actor.shop, key=key, name=name, description=description, group=group
+            )
+    except IntegrityError as exc:  # a group of that name left over: still a clash, never a 500
+        raise _name_taken(key_field) from exc
     set_role_permissions(role, actions)
     audit_record(shop=actor.shop, actor=actor, action="role.created", target=role,
                  changes={"name": [None, name], "permissions": [None, sorted(actions)]})  # fmt: skip
@@ -89,6 +119,9 @@ def role_update(
         after["permissions"] = actions
     if name is not None:
         role.name = after["name"] = _role_name(name)
+        if role.name.casefold() != before["name"].casefold():
+            lock_shop(actor.shop)
+            _ensure_name_free(actor, role.name, exclude=role)
     if description is not None:
         role.description = after["description"] = description
     role.save()

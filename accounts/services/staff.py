@@ -118,6 +118,22 @@ def _check_manager(actor: Actor, manager: Membership | None) -> None:
         raise Forbidden(_("The manager must be you or someone under you."), code="not_your_report")
 
 
+def _ensure_email_free(shop: Shop, email: str, *, exclude: Membership | None = None) -> None:
+    """No two members of a shop (the owner, active and deactivated members alike) share an email, whatever
+    its case: the shop tells its people apart by it, and a deactivated member may come back. Users are
+    global accounts, so the same address in another shop is that shop's business (and telling a shop
+    which addresses other shops use would leak them)."""
+    email = (email or "").strip()
+    if not email:
+        return
+    others = Membership.objects.for_shop(shop).filter(user__email__iexact=email)
+    if exclude is not None:
+        others = others.exclude(pk=exclude.pk)
+    if others.exists():
+        message = _("Another member of this shop uses this email.")
+        raise ValidationFailed(message, fields={"email": [message]})
+
+
 def _ensure_quota(shop: Shop, *, exclude: Membership | None = None) -> None:
     locked = lock_shop(shop)
     quota = selectors.staff_quota(shop=locked, exclude=exclude)
@@ -242,6 +258,9 @@ def staff_create(
     _check_member_expiry(expires_at)
     if expires_at is None:
         _ensure_quota(shop)
+    else:
+        lock_shop(shop)  # members are added one at a time per shop: the email check holds until commit
+    _ensure_email_free(shop, email)
     user = new_user(username=username, email=email, password=password, first_name=first_name, last_name=last_name)
     membership = Membership.objects.for_shop(shop).create(
         shop=shop, user=user, role=role, manager=manager, expires_at=expires_at, created_by=actor.audit_user
@@ -323,6 +342,9 @@ def staff_update(
             "user": user.get_username()
         }
         raise Forbidden(message, code="identity_not_yours", fields={f: [message] for f in identity})
+    if "email" in identity:
+        lock_shop(actor.shop)
+        _ensure_email_free(actor.shop, identity["email"], exclude=membership)
     for field, value in identity.items():
         setattr(user, field, value)
     user.save(update_fields=["email", "first_name", "last_name"])

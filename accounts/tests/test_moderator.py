@@ -7,15 +7,15 @@ group cannot moderate."""
 import io
 
 import pytest
-from django.contrib.auth.models import Group, Permission
+from django.contrib.auth.models import Permission
 from django.core.management import call_command
 
 from accounts.management.commands.load_demo import DEMO_MODERATOR, DEMO_PASSWORD
 from accounts.models import AuditEntry, User
 from backoffice.authz import load_actor
 from catalog import services as catalog_services
-from catalog.admin import MODERATORS_GROUP
 from catalog.models import Product
+from catalog.moderation import MODERATORS_GROUP, moderators_group
 from catalog.tests.factories import make_product
 
 pytestmark = pytest.mark.django_db
@@ -113,6 +113,6 @@ def test_staff_outside_the_group_cannot_moderate(shop, client):
     assert not AuditEntry.objects.for_shop(shop).filter(action="product.approved").exists()
 
     # Put in the moderators' group, the same user may moderate.
-    looker.groups.add(Group.objects.get(name=MODERATORS_GROUP))
+    looker.groups.add(moderators_group())
     client.post(URL, {"action": "approve", "_selected_action": [str(product.pk)]})
     assert Product.unscoped.get(pk=product.pk).status == "approved"

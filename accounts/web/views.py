@@ -378,6 +378,7 @@ def _role_and_manager(view, data) -> tuple[Role, Membership | None]:
 
 class StaffCreateView(ShopPageMixin, View):
     required_action = "accounts.manage_staff"
+    one_time_post = True
     template = "accounts/staff_form.html"
 
     def get(self, request, shop):
@@ -511,6 +512,9 @@ class RoleListView(ShopPageMixin, View):
 class RoleFormView(ShopPageMixin, View):
     required_action = "accounts.manage_staff"
     template = "accounts/role_form.html"
+
+    def needs_one_time_token(self) -> bool:
+        return self.kwargs.get("pk") is None  # creating a role (editing one twice is harmless)
 
     def _role(self, pk):
         return get_object_or_404(self.scoped(Role), pk=pk) if pk else None

@@ -4,9 +4,10 @@ from __future__ import annotations
 
 from django.http import FileResponse, Http404
 from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, extend_schema, extend_schema_view
-from rest_framework import mixins, status
+from rest_framework import mixins, permissions, status
 from rest_framework.decorators import action
 from rest_framework.parsers import FormParser, JSONParser, MultiPartParser
 from rest_framework.response import Response
@@ -31,6 +32,7 @@ from catalog.models import (
     StockMovement,
     Warehouse,
 )
+from catalog.moderation import MODERATE_PERMISSION, VIEW_PERMISSION
 from catalog.uploads import IMAGE_BODY_CAP, IMPORT_BODY_CAP, check_body_size
 
 # A CSV or XLSX file.
@@ -438,13 +440,27 @@ class ExportJobViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, ShopVie
 # --------------------------------------------------------------------------------------------- platform
 
 
+class IsProductModerator(permissions.BasePermission):
+    """What the admin asks of a moderator, asked here too (the "Platform moderators" group holds both):
+    ``catalog.view_product`` to see the queue, ``catalog.change_product`` to decide. Any other action
+    (a future one included) asks for the decision right: fail closed."""
+
+    message = gettext_lazy("Only platform moderators may moderate products.")
+    READS = frozenset({"list", "retrieve", "metadata"})
+
+    def has_permission(self, request, view) -> bool:
+        needed = VIEW_PERMISSION if view.action in self.READS else MODERATE_PERMISSION
+        return bool(request.user and request.user.is_active and request.user.has_perm(needed))
+
+
 @extend_schema_view(list=extend_schema(parameters=[_param("status", enum=[*(c for c, _l in Product.Status.choices),
                                                                              "all"])]))  # fmt: skip
 class PlatformProductViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, GenericViewSet):
-    """Platform staff (``is_staff``) moderate products of every shop: approve or reject (with reason).
-    The services act as the system actor of the product's shop, for the staff user."""
+    """Platform moderators (staff in the "Platform moderators" group, as in the admin) moderate products of
+    every shop: approve or reject (with reason). The services act as the system actor of the product's
+    shop, for the staff user."""
 
-    permission_classes = [IsPlatformStaff]
+    permission_classes = [IsPlatformStaff, IsProductModerator]
     serializer_class = s.ProductSerializer
     pagination_class = CursorPagination
     lookup_value_regex = "[0-9]+"

@@ -11,7 +11,14 @@ from backoffice.authz import load_actor
 from catalog import services
 from catalog.models import SKU, Category, ExportJob, Product, ProductImage, Stock, StockMovement, Warehouse
 from catalog.tests.factories import first_sku, make_export, make_product, make_warehouse, png_upload
-from tests.fixtures import api_client_for, count_queries, make_member, make_shop
+from tests.fixtures import (
+    api_client_for,
+    count_queries,
+    make_member,
+    make_platform_moderator,
+    make_platform_user,
+    make_shop,
+)
 
 pytestmark = pytest.mark.django_db
 
@@ -346,6 +353,43 @@ def test_platform_endpoints_refuse_non_staff(shop, api):
     assert APIClient().get("/api/v1/platform/products/").status_code in (401, 403)
     product.refresh_from_db()
     assert product.status == "pending_review"
+
+
+def test_platform_moderation_needs_the_moderators_group(shop, api):
+    """The API asks what the admin asks: staff outside the "Platform moderators" group neither see the queue
+    nor decide (403, the product unchanged); a moderator does both."""
+    from django.contrib.auth.models import Permission
+
+    product = make_product(load_actor(shop.owner, shop))
+    api.post(url(shop, f"products/{product.pk}/submit/"))
+    plain = APIClient()
+    plain.force_authenticate(make_platform_user())
+    base = f"/api/v1/platform/products/{product.pk}"
+    for method, path in (("get", "/api/v1/platform/products/"), ("get", f"{base}/"), ("post", f"{base}/approve/"),
+                         ("post", f"{base}/reject/")):  # fmt: skip
+        r = getattr(plain, method)(path, {"reason": "x"}, format="json")
+        assert r.status_code == 403, (path, r.status_code)
+        assert r.json()["error"]["message"] == "Only platform moderators may moderate products."
+    product.refresh_from_db()
+    assert product.status == "pending_review" and product.reviewed_by is None
+
+    # Seeing the queue is not deciding: view_product alone lists and reads, approve/reject stay refused.
+    viewer = make_platform_user()
+    viewer.user_permissions.add(Permission.objects.get(content_type__app_label="catalog", codename="view_product"))
+    looker = APIClient()
+    looker.force_authenticate(viewer)
+    assert [p["id"] for p in looker.get("/api/v1/platform/products/").json()["results"]] == [product.pk]
+    assert looker.get(f"{base}/").status_code == 200
+    assert looker.post(f"{base}/approve/").status_code == 403
+    assert looker.post(f"{base}/reject/", {"reason": "x"}, format="json").status_code == 403
+
+    moderator = APIClient()
+    moderator.force_authenticate(make_platform_moderator())
+    r = moderator.post(f"{base}/reject/", {"reason": "No photos"}, format="json")
+    assert r.status_code == 200 and r.json()["status"] == "rejected"
+    api.post(url(shop, f"products/{product.pk}/submit/"))
+    r = moderator.post(f"{base}/approve/")
+    assert r.status_code == 200 and r.json()["status"] == "approved"
 
 
 def test_openapi_documents_catalog(api):

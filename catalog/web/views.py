@@ -135,6 +135,7 @@ class _ExportStartView(ShopPageMixin, View):
     with the reason."""
 
     required_action = "catalog.view"
+    one_time_post = True  # the POST starts an export job
     kind = ""
     list_url = ""
 
@@ -232,6 +233,7 @@ class ProductFormMixin:
 
 class ProductCreateView(ProductFormMixin, ShopPageMixin, View):
     required_action = "catalog.edit"
+    one_time_post = True
 
     def get(self, request, shop):
         return self._render(request, f.ProductForm(categories=self._categories()), self._formset())
@@ -367,6 +369,7 @@ class StockView(ShopPageMixin, View):
 
     required_action = "catalog.view"
     required_actions_by_method = {"POST": "catalog.manage_stock"}
+    one_time_post = True  # a resent adjustment would move the stock twice
     template = "catalog/stock.html"
 
     def _warehouses(self, action="catalog.view"):

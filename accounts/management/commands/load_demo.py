@@ -1,6 +1,5 @@
 """Demo data: two shops, each with an owner and one member per role template. Safe to run again."""
 
-from django.contrib.auth.models import Group
 from django.core.management.base import BaseCommand
 from django.db import transaction
 from django.test.utils import override_settings
@@ -9,7 +8,7 @@ from accounts import services
 from accounts.models import Role, Shop, User
 from backoffice.authz import load_actor, system_actor
 from backoffice.authz.actions import ROLE_TEMPLATES
-from catalog.admin import MODERATORS_GROUP
+from catalog.moderation import moderators_group
 
 DEMO_PASSWORD = "demo-pass-2026"
 DEMO_MODERATOR = "platform-moderator"
@@ -55,9 +54,9 @@ class Command(BaseCommand):
         # Orders in every state, pushed through the integration logic by the storefront simulator.
         call_command("simulate_orders", shop=[s.pk for s in demo_shops], stdout=self.stdout)
         # The platform's moderator (made by the catalog demo) moderates products in the admin: platform
-        # staff in the moderators' group (catalog migration 0004), not a superuser.
+        # staff in the moderators' group (catalog migration 0004, catalog.moderation), not a superuser.
         moderator = User.objects.get(username=DEMO_MODERATOR)
         if not moderator.is_staff:
             User.objects.filter(pk=moderator.pk).update(is_staff=True)
-        moderator.groups.add(Group.objects.get(name=MODERATORS_GROUP))
+        moderator.groups.add(moderators_group())  # made again if a flush removed the migration's group
         self.stdout.write(f"  Platform moderator: {DEMO_MODERATOR} (same password), moderates products at /admin/")
