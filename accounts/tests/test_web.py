@@ -225,3 +225,20 @@ def test_production_refuses_to_start_without_a_secret_key():
         [sys.executable, "manage.py", "check"], cwd=BASE_DIR, env=env, capture_output=True, text=True, timeout=120
     )
     assert result.returncode != 0 and "SECRET_KEY" in result.stderr
+
+
+def test_home_opens_the_chosen_shop_of_the_member_and_ignores_any_other(shop, other_shop):
+    """The shop switcher without JavaScript sends ?shop=<id> to the home page."""
+    member = make_member(other_shop, "viewer")
+    third = make_shop("Third")
+    from accounts.models import Membership, Role
+
+    Membership.objects.for_shop(shop).create(
+        shop=shop, user=member.user, role=Role.objects.for_shop(shop).get(key="viewer")
+    )
+    web = web_client_for(member.user, reauth=False)
+    first = web.get("/")["Location"]
+    for target in (shop, other_shop):
+        assert web.get("/", {"shop": target.pk})["Location"] == f"/shops/{target.pk}/"
+    assert web.get("/", {"shop": third.pk})["Location"] == first  # not a member there: the usual first shop
+    assert web.get("/", {"shop": "x"})["Location"] == first

@@ -64,6 +64,11 @@ def home(request):
     if not request.user.is_authenticated:
         return redirect("accounts:login")
     memberships = selectors.membership_list_for_user(user=request.user)
+    # The shop switcher's Apply button (without JavaScript) asks for ?shop=<id>: one of the member's own shops.
+    chosen = request.GET.get("shop", "")
+    for membership in memberships:
+        if chosen and str(membership.shop_id) == chosen:
+            return redirect("accounts:dashboard", shop=membership.shop_id)
     if len(memberships) >= 1:
         return redirect("accounts:dashboard", shop=memberships[0].shop_id)
     return render(request, "accounts/no_shop.html")
