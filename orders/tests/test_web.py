@@ -197,7 +197,7 @@ def test_filtering_by_htmx_refreshes_the_tab_counts(shop):
     html = web.get(f"/shops/{shop.pk}/orders/", {"delivery_method": "express"}, HTTP_HX_REQUEST="true").content.decode()
     assert html.count("data-order=") == 1 and express.number in html
     # The tabs come along, swapped out of band, counting only the filtered orders.
-    assert '<nav class="tabs" id="state-tabs" hx-swap-oob="true">' in html
+    assert '<nav class="tabs" id="state-tabs" hx-swap-oob="true" aria-label="State">' in html
     assert 'data-tab="all">All <span class="count">1</span>' in html
     assert "delivery_method=express&state=awaiting_packaging" in html
 
