@@ -15,7 +15,7 @@ from accounts import selectors
 from accounts.models import Notification, NotificationPreference, User
 from backoffice.audit import audit_record
 from backoffice.authz import Actor, as_actor, require
-from backoffice.errors import Forbidden, ValidationFailed
+from backoffice.errors import Forbidden, NotFound, ValidationFailed
 from backoffice.notifications import KINDS, kinds_for
 
 
@@ -71,12 +71,17 @@ def notifications_send(*, actor: Actor, notices: Sequence[Notice], email: bool =
 
 @transaction.atomic
 def notifications_mark_read(*, actor: Actor, ids: Iterable[int] | None = None) -> int:
-    """Mark the actor's own notifications read (all of them when ``ids`` is None); returns how many."""
+    """Mark the actor's own notifications read (all of them when ``ids`` is None); returns how many were
+    unread. An id that is not one of the actor's notifications in this shop is ``NotFound`` (nothing marked),
+    never a quiet "done"."""
     as_actor(actor)
-    qs = Notification.objects.for_shop(actor.shop).filter(recipient_id=actor.user.pk, read_at__isnull=True)
+    mine = Notification.objects.for_shop(actor.shop).filter(recipient_id=actor.user.pk)
     if ids is not None:
-        qs = qs.filter(pk__in=list(ids))
-    return qs.update(read_at=timezone.now())
+        ids = set(ids)
+        mine = mine.filter(pk__in=ids)
+        if mine.count() != len(ids):
+            raise NotFound(_("No such notification."))
+    return mine.filter(read_at__isnull=True).update(read_at=timezone.now())
 
 
 @transaction.atomic

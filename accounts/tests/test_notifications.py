@@ -58,11 +58,12 @@ def test_inbox_is_personal_and_per_shop(shop, other_shop):
     api = api_client_for(viewer.user)
     body = api.get(f"/api/v1/shops/{shop.pk}/notifications/").json()
     assert [n["title"] for n in body["results"]] == ["for viewer"] and body["unread"] == 1
-    # Marking someone else's id read changes nothing.
+    # Someone else's id is not yours to mark: 404, and nothing changes.
     owners = Notification.objects.for_shop(shop).get(recipient=shop.owner)
-    assert api.post(f"/api/v1/shops/{shop.pk}/notifications/read/", {"ids": [owners.pk]}, format="json").json() == {
-        "marked": 0
-    }
+    r = api.post(f"/api/v1/shops/{shop.pk}/notifications/read/", {"ids": [owners.pk]}, format="json")
+    assert r.status_code == 404
+    owners.refresh_from_db()
+    assert owners.read_at is None
     assert api.post(f"/api/v1/shops/{shop.pk}/notifications/read/", {}, format="json").json() == {"marked": 1}
     assert selectors.notification_unread_count(shop=shop, actor=load_actor(viewer.user, shop)) == 0
     assert selectors.notification_unread_count(shop=shop, actor=load_actor(shop.owner, shop)) == 1
@@ -97,7 +98,7 @@ def test_another_shops_ids_mark_nothing(shop, other_shop):
     victim_note = Notification.objects.for_shop(shop).get()
     api = api_client_for(other_shop.owner)
     r = api.post(f"/api/v1/shops/{other_shop.pk}/notifications/read/", {"ids": [victim_note.pk]}, format="json")
-    assert r.json() == {"marked": 0}
+    assert r.status_code == 404
     assert api.get(f"/api/v1/shops/{shop.pk}/notifications/").status_code == 404
     victim_note.refresh_from_db()
     assert victim_note.read_at is None

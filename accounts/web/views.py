@@ -11,7 +11,7 @@ import qrcode.image.svg
 from django.contrib import messages
 from django.contrib.auth import authenticate, login, logout
 from django.core.paginator import Paginator
-from django.http import Http404, HttpResponseRedirect
+from django.http import HttpResponseRedirect
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
 from django.utils.http import url_has_allowed_host_and_scheme
@@ -629,12 +629,9 @@ class NotificationListView(ShopPageMixin, View):
         )
 
     def post(self, request, shop):
-        # A bad id is a refusal for the kernel (its reason and a 400); an id that is not one of your
-        # notifications here is a 404, not a quiet "done".
+        # A bad id, or one that is not your notification here, is the service's refusal (400 / 404).
         note_id = parse_optional_id(request.POST.get("id"), "id")
         ids = [note_id] if note_id is not None else None
-        if ids and not selectors.notification_list(shop=self.shop, actor=self.actor).filter(pk=note_id).exists():
-            raise Http404
         services.notifications_mark_read(actor=self.actor, ids=ids)
         target = request.POST.get("next")
         if ids and target and url_has_allowed_host_and_scheme(target, {request.get_host()}):

@@ -15,7 +15,7 @@ from rest_framework.views import APIView
 from backoffice.api.pagination import CursorPagination
 from backoffice.api.views import IdempotentPostMixin, IsPlatformStaff, ShopViewSet
 from backoffice.authz import system_actor, tenant_model
-from backoffice.errors import Conflict, Forbidden, NotFound, ValidationFailed
+from backoffice.errors import Forbidden, ValidationFailed
 from backoffice.tenancy.refs import ref_in_shop
 from orders import selectors, services
 from orders.api import serializers as s
@@ -27,17 +27,11 @@ Warehouse = ReturnLine._meta.get_field("warehouse").related_model
 
 
 def _bulk_answer(result: dict, summary: str) -> Response:
-    """Some orders done: 200 with ``done`` and ``failed`` (per id, code and message). Nothing done and
-    something refused: an error with the reason per id in ``fields``, never a 200 that reads like
-    success: 404 when no id named an order the member may process (another shop's, out of scope),
-    else 409."""
-    failed = result["failed"]
-    if failed and not result["done"]:
-        fields = {pk: [failure["message"]] for pk, failure in failed.items()}
-        codes = {failure["code"] for failure in failed.values()}
-        if codes == {"not_found"}:
-            raise NotFound(summary, fields=fields)
-        raise Conflict(summary, code=codes.pop() if len(codes) == 1 else "nothing_done", fields=fields)
+    """Some orders done: 200 with ``done`` and ``failed`` (per id, code and message); nothing done: the
+    service's refusal (``services.bulk_refusal``) with the reason per id in ``fields``."""
+    fields = {pk: [failure["message"]] for pk, failure in result["failed"].items()}
+    if (refusal := services.bulk_refusal(result=result, summary=summary, fields=fields)) is not None:
+        raise refusal
     return Response(result)
 
 

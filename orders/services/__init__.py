@@ -15,6 +15,7 @@ from orders.services.deadlines import OVERDUE_BATCH, overdue_scan
 from orders.services.exports import EXPORT_FILTER_KEYS, EXPORT_STALE_AFTER, export_build, export_create
 from orders.services.fulfilment import (
     TRACKING_STATUSES,
+    bulk_refusal,
     order_cancel,
     order_confirm,
     order_confirm_many,
@@ -37,6 +38,7 @@ from orders.services.returns import (
 )
 
 __all__ = [
+    "bulk_refusal",
     "EXPORT_FILTER_KEYS",
     "EXPORT_STALE_AFTER",
     "OVERDUE_BATCH",

@@ -16,7 +16,7 @@ from django.utils.translation import gettext as _
 
 from backoffice.audit import audit_record, diff
 from backoffice.authz import Actor, require
-from backoffice.errors import Conflict, Forbidden, NotFound, ValidationFailed
+from backoffice.errors import Conflict, Forbidden, NotFound, ServiceError, ValidationFailed
 from catalog import services as catalog
 from orders import selectors
 from orders.models import ORDER_STEPS, Order, OrderEvent, OrderLine, TrackingStatus
@@ -140,6 +140,20 @@ def _each_order(*, actor: Actor, items: Sequence[dict], apply: Callable[[Order, 
         except (Conflict, Forbidden, NotFound, ValidationFailed) as exc:
             failed[str(item["id"])] = {"code": exc.code, "message": exc.message}
     return {"done": done, "failed": failed}
+
+
+def bulk_refusal(*, result: dict[str, Any], summary: str, fields: dict[str, list[str]]) -> ServiceError | None:
+    """What a bulk move answers when it did nothing and something was refused (the API and the page raise
+    it, so neither reads like success): 404 when no id named an order the member may process (another
+    shop's, out of scope), else 409 with the failures' shared code (``nothing_done`` when they differ).
+    None when something was done or nothing was asked: the caller reports the result."""
+    failed = result["failed"]
+    if not failed or result["done"]:
+        return None
+    codes = {failure["code"] for failure in failed.values()}
+    if codes == {"not_found"}:
+        return NotFound(summary, fields=fields)
+    return Conflict(summary, code=codes.pop() if len(codes) == 1 else "nothing_done", fields=fields)
 
 
 def order_confirm_many(*, actor: Actor, ids: Sequence[int]) -> dict[str, Any]:

@@ -16,7 +16,7 @@ from django.utils.translation import gettext_lazy, pgettext_lazy
 from django.views import View
 
 from backoffice.authz import can
-from backoffice.errors import Conflict, NotFound, ServiceError
+from backoffice.errors import ServiceError
 from backoffice.forms import apply_service_error
 from backoffice.parsing import parse_ids
 from backoffice.tenancy.refs import ref_in_shop
@@ -79,14 +79,10 @@ def _named_failures(failed: dict[str, dict], numbers: dict[int, str]) -> dict[st
 
 
 def _bulk_outcome(request, summary: str, result: dict, failures: dict[str, list[str]]) -> None:
-    """Some orders done: the summary and one message per failure (the caller redirects). Nothing done
-    and something refused: the refusal with every reason (``ShopPageMixin`` renders it), never a
-    redirect that reads like success: 404 when no order named was one the member may process (another
-    shop's, out of scope), else 409."""
-    if failures and not result["done"]:
-        if {f["code"] for f in result["failed"].values()} == {"not_found"}:
-            raise NotFound(summary, fields=failures)
-        raise Conflict(summary, code="nothing_done", fields=failures)
+    """Some orders done: the summary and one message per failure (the caller redirects). Nothing done:
+    the service's refusal with every reason (``ShopPageMixin`` renders it), never a redirect."""
+    if (refusal := services.bulk_refusal(result=result, summary=summary, fields=failures)) is not None:
+        raise refusal
     (messages.warning if failures else messages.success)(request, summary)
     for number, reasons in failures.items():
         messages.error(request, f"{number}: {' '.join(reasons)}")
