@@ -49,8 +49,16 @@ services-down:
 SERVICES_UP = services_env=$$(./scripts/test-services.sh up) || { echo "make: stopped before the suite: the test PostgreSQL/Redis did not start (reason above)" >&2; exit 1; }; \
 	eval "$$services_env" && ./scripts/test-services.sh check
 
+# The JavaScript the browser tests inject into pages (axe-core for the accessibility sweep), pinned by
+# package-lock.json. npm comes with the test services: scripts/test-services.sh installs it beside chromium
+# (and neither with WITH_BROWSER=0, for a run without the browser tests).
+node_modules/.installed: package.json package-lock.json
+	npm ci --no-audit --no-fund --loglevel=error
+	touch $@
+
 test: install-dev
 	@$(SERVICES_UP) && \
+	  { [ "$${WITH_BROWSER:-1}" = 0 ] || $(MAKE) --no-print-directory node_modules/.installed; } && \
 	  export AXES_ENABLED=true REQUIRE_TEST_SERVICES=1 && \
 	  $(PY) manage.py makemigrations --check --dry-run >/dev/null && \
 	  $(PY) -m pytest -n auto --maxprocesses $(TEST_PROCESSES) $(PYTEST_ARGS)
@@ -78,4 +86,4 @@ bench: install-dev
 
 clean:
 	./scripts/test-services.sh clean
-	rm -rf .tmp db.sqlite3 staticfiles
+	rm -rf .tmp db.sqlite3 staticfiles node_modules

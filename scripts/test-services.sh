@@ -12,7 +12,7 @@
 # .tmp/pgdata when that user can enter .tmp/, else (a clone under /root or inside a mode-700 directory)
 # under /var/tmp/backoffice-test-<hash of the checkout path>/pgdata.
 # Settings: TEST_PG_PORT (55432), TEST_REDIS_PORT (56379), TEST_PG_BIN (PostgreSQL's bin directory; default
-# the newest /usr/lib/postgresql/*/bin), WITH_BROWSER=0 (do not install chromium).
+# the newest /usr/lib/postgresql/*/bin), WITH_BROWSER=0 (do not install chromium and npm).
 # A port already taken (by another checkout's server, or anything else) is an error, never silently shared.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -49,6 +49,8 @@ install_missing() {
   command -v redis-server >/dev/null || need_pkgs+=(redis-server)
   command -v redis-cli >/dev/null || need_pkgs+=(redis-tools)
   if [ "${WITH_BROWSER:-1}" = 1 ] && ! command -v chromium >/dev/null; then need_pkgs+=(chromium); fi
+  # npm installs the JavaScript the browser tests inject (axe-core, package-lock.json) with `npm ci`.
+  if [ "${WITH_BROWSER:-1}" = 1 ] && ! command -v npm >/dev/null; then need_pkgs+=(nodejs npm); fi
   [ ${#need_pkgs[@]} -gt 0 ] || return 0
   if [ $IS_ROOT = 1 ]; then
     note "installing ${need_pkgs[*]}"

@@ -94,7 +94,38 @@ document.addEventListener("keydown", function (event) {
   }
 });
 
+// ---- Tables that scroll sideways inside their box (narrow screens, app.css) ----
+// A keyboard user scrolls such a table with the arrow keys once it has the focus: one with no link, button or
+// field of its own to tab into takes the focus itself while it overflows (and gives it up when it fits again).
+var FOCUSABLE = "a[href], button, input, select, textarea, [tabindex]:not([data-scroll-focus])";
+
+function reachableTables() {
+  document.querySelectorAll("main table").forEach(function (table) {
+    var needs = table.scrollWidth > table.clientWidth + 1 && !table.querySelector(FOCUSABLE);
+    if (needs && !table.hasAttribute("tabindex")) {
+      table.setAttribute("tabindex", "0");
+      table.setAttribute("data-scroll-focus", "");
+    } else if (!needs && table.hasAttribute("data-scroll-focus")) {
+      table.removeAttribute("tabindex");
+      table.removeAttribute("data-scroll-focus");
+    }
+  });
+}
+var tablesQueued = false;
+function queueReachableTables() {
+  if (tablesQueued) return;
+  tablesQueued = true;
+  window.requestAnimationFrame(function () {
+    tablesQueued = false;
+    reachableTables();
+  });
+}
+window.addEventListener("resize", queueReachableTables);
+window.addEventListener("load", reachableTables);
+document.addEventListener("htmx:afterSettle", queueReachableTables); // a list's rows replaced in place
+
 document.addEventListener("DOMContentLoaded", function () {
+  reachableTables();
   // The current page's menu link is announced as such, not only coloured.
   document.querySelectorAll("#nav a.active").forEach(function (link) {
     link.setAttribute("aria-current", "page");
