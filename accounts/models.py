@@ -21,6 +21,9 @@ class User(AbstractUser):
     """A person who logs in. Shop access comes only from memberships, never from global permissions."""
 
     email = models.EmailField(_("email address"))
+    # Set when someone else chose the password (the owner adding a sub-account): the login flow asks the
+    # person to choose their own before anything else, and clears it then.
+    must_change_password = models.BooleanField(default=False)
 
 
 class Shop(models.Model):

@@ -6,7 +6,7 @@ from __future__ import annotations
 import json
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from django.contrib.auth.models import Permission
@@ -88,6 +88,47 @@ def grantable_actions(*, actor: Actor) -> list[str]:
     if actor.is_owner or actor.is_system:
         return list(ACTIONS)
     return [a for a in ACTIONS if a in actor.permissions and a not in NON_DELEGABLE]
+
+
+@dataclass(frozen=True)
+class ScopeChoices:
+    """What the staff form may offer on one scope type: the objects the actor may hand out (id, name), and
+    whether it may leave a member unlimited on it."""
+
+    key: str
+    unlimited_allowed: bool
+    objects: list[tuple[int, str]]
+
+
+def _object_names(objects: list) -> dict[int, str]:
+    """Each object's name; for a tree (a ``parent``), its path ("Clothes › Shoes"), so that two nodes of the
+    same name under different parents read apart."""
+    by_id = {o.pk: o for o in objects}
+    names: dict[int, str] = {}
+    for o in objects:
+        parts, node, seen = [], o, set()
+        while node is not None and node.pk not in seen:
+            seen.add(node.pk)
+            parts.append(str(node))
+            node = by_id.get(getattr(node, "parent_id", None))
+        names[o.pk] = " › ".join(reversed(parts))
+    return names
+
+
+def scope_choices(*, shop: Shop, actor: Actor) -> list[ScopeChoices]:
+    """For each registered scope type (warehouse, category, ...), what the staff form offers ``actor``: the
+    delegation ceiling of ``accounts.services.staff`` read ahead — an actor limited on a type hands out only
+    its own objects and never "all"; anyone else every object of the shop. One query per type."""
+    result = []
+    for key, scope in SCOPES.items():
+        qs = scope.model.objects.for_shop(shop)
+        limited = key in actor.scopes
+        if limited:
+            qs = qs.filter(pk__in=actor.scopes[key])
+        names = _object_names(list(qs))
+        objects = sorted(names.items(), key=lambda item: (item[1].casefold(), item[0]))
+        result.append(ScopeChoices(key=key, unlimited_allowed=not limited, objects=objects))
+    return result
 
 
 def extra_grants(*, membership: Membership) -> frozenset[str]:
@@ -294,6 +335,24 @@ def session_list(*, user: User) -> QuerySet[UserSession]:
     return UserSession.objects.filter(user=user).order_by("-created_at", "-id")
 
 
+# Where a browser session keeps the moment it was last seen (set by ``accounts.web.history.SessionSeenMiddleware``
+# at most once a minute): in the session itself, so a session list reads it without a column of its own.
+SESSION_SEEN_KEY = "_seen_at"
+
+
+def session_last_seen(*, keys: list[str]) -> dict[str, datetime]:
+    """When each of these browser sessions was last seen (one query); a session not seen since it began is
+    absent (its start is its last sight)."""
+    from django.contrib.sessions.models import Session
+
+    seen = {}
+    for session in Session.objects.filter(session_key__in=keys):
+        stamp = session.get_decoded().get(SESSION_SEEN_KEY)
+        if isinstance(stamp, (int, float)):
+            seen[session.session_key] = datetime.fromtimestamp(stamp, tz=UTC)
+    return seen
+
+
 # ---------------------------------------------------------------- audit
 
 
@@ -301,12 +360,19 @@ AUDIT_COLUMNS = ("id", "created_at", "actor", "action", "target_type", "target_i
                  "request_id")  # fmt: skip
 
 
-def audit_list(*, shop: Shop, actor: Actor, filters: Mapping[str, Any] | None = None) -> QuerySet[AuditEntry]:
+def audit_list(
+    *, shop: Shop, actor: Actor, filters: Mapping[str, Any] | None = None, member: Membership | None = None
+) -> QuerySet[AuditEntry]:
     """The shop's audit trail, newest first, filtered from query-string text (the API and the page pass the
     same): ``actor`` (username or id), ``action`` (prefix), ``target_type``, ``target_id``, ``date_from`` and
-    ``date_to`` (a day, whole, or an ISO date-time). A bad value raises ``ValidationFailed`` naming the field."""
+    ``date_to`` (a day, whole, or an ISO date-time). A bad value raises ``ValidationFailed`` naming the field.
+    ``member``: only what that member did (their activity page), whatever ``actor`` says."""
     get = (filters or {}).get
     qs = restrict(AuditEntry.objects.for_shop(shop), actor, "accounts.view_audit").select_related("actor")
+    if member is not None:
+        # By the user, not the membership: work a member started that the system finished for them (an
+        # import, an export) is recorded with their user and no membership.
+        qs = qs.filter(actor_id=member.user_id)
     if actor_user := str(get("actor") or "").strip():
         qs = qs.filter(
             Q(actor__username=actor_user) | Q(actor_id=parse_id(actor_user, "actor"))
@@ -326,6 +392,24 @@ def audit_list(*, shop: Shop, actor: Actor, filters: Mapping[str, Any] | None = 
     if (end := parse_day_or_moment(get("date_to"), "date_to", end_of_day=True)) is not None:
         qs = qs.filter(created_at__lte=end)
     return qs.order_by("-id")
+
+
+def audit_member(*, shop: Shop, actor: Actor, pk: int) -> Membership | None:
+    """A member of the shop whose activity ``actor`` may read (whoever may read the audit log), or None."""
+    qs = restrict(Membership.objects.for_shop(shop), actor, "accounts.view_audit")
+    return qs.select_related("user", "role").filter(pk=pk).first()
+
+
+def audit_actor_choices(*, shop: Shop) -> list[tuple[str, str]]:
+    """The audit filter's people: every member of the shop (deactivated ones too: their history stays), by
+    username, as (username, "Full Name (username)")."""
+    members = Membership.objects.for_shop(shop).select_related("user").order_by("user__username")
+    choices = []
+    for m in members:
+        full = m.user.get_full_name().strip()
+        username = m.user.get_username()
+        choices.append((username, f"{full} ({username})" if full else username))
+    return choices
 
 
 # Fields of an audit entry's changes shown only to members who may see them elsewhere (the same rule as

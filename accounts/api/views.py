@@ -57,6 +57,10 @@ class TokenView(APIView):
             raise ValidationFailed(
                 _("A valid one-time code is required."), code="otp_required", fields={"otp": [_("Required.")]}
             )
+        if user.must_change_password:  # the owner chose this password: its holder chooses their own first
+            raise Forbidden(
+                _("Choose your own password first: log in on the website."), code="password_change_required"
+            )
         token, key = services.token_create(user=user, name=data.get("name") or "api", expires_at=data.get("expires_at"))
         user_logged_in.send(sender=user.__class__, request=django_request, user=user)
         return Response({"token": key, "id": token.pk, "expires_at": token.expires_at})
@@ -254,6 +258,7 @@ class StaffViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, ShopViewSet
             expires_at=data.get("expires_at"),
             extra_grants=data.get("extra_grants", []),
             scopes=data.get("scope"),
+            password_change_required=True,
         )
         return Response(s.MembershipSerializer(membership).data, status=status.HTTP_201_CREATED)
 

@@ -35,6 +35,7 @@ from accounts.services.staff import (
     staff_deactivate,
     staff_expire_due,
     staff_expiry_notify,
+    staff_first_password,
     staff_reactivate,
     staff_update,
 )
@@ -62,6 +63,7 @@ __all__ = [
     "staff_deactivate",
     "staff_expire_due",
     "staff_expiry_notify",
+    "staff_first_password",
     "staff_reactivate",
     "staff_update",
     "token_create",

@@ -48,6 +48,11 @@ def validate_actions(codes: Iterable[str], field: str = "permissions") -> frozen
     return codes
 
 
+def _labels(codes: Iterable[str]) -> str:
+    """Permissions in the words the forms show (a member never sees the codes)."""
+    return ", ".join(str(ACTIONS[code].label) if code in ACTIONS else code for code in codes)
+
+
 def ensure_can_grant(actor: Actor, actions: Iterable[str]) -> None:
     """The ceiling: grant only what ``selectors.grantable_actions`` offers the actor (what they hold;
     owner-only actions only by the owner)."""
@@ -55,11 +60,11 @@ def ensure_can_grant(actor: Actor, actions: Iterable[str]) -> None:
     owner_only = sorted(refused & NON_DELEGABLE)
     if owner_only:
         raise Forbidden(
-            _("Only the shop owner can grant: %(codes)s") % {"codes": ", ".join(owner_only)}, code="owner_only"
+            _("Only the shop owner can grant: %(codes)s") % {"codes": _labels(owner_only)}, code="owner_only"
         )
     if refused:
         raise Forbidden(
-            _("You cannot grant permissions you do not hold: %(codes)s") % {"codes": ", ".join(sorted(refused))},
+            _("You cannot grant permissions you do not hold: %(codes)s") % {"codes": _labels(sorted(refused))},
             code="grant_ceiling",
         )
 

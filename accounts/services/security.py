@@ -107,6 +107,41 @@ def session_revoke(*, user: User, session_id: int) -> None:
 
 
 @transaction.atomic
+def sessions_end_others(*, user: User, keep_session_key: str) -> int:
+    """Sign out every browser session of the user but the one asking ("sign out all other sessions").
+
+    Browser sessions only: API tokens keep working (each is revoked on its own, or all of them by a password
+    change). Each shop the user works in records it in its audit log (it is that shop's member whose access
+    changed); the owner of the account is emailed. Returns how many sessions ended."""
+    from accounts.models import Membership
+    from backoffice.audit import audit_record
+    from backoffice.authz import load_actor
+
+    if not keep_session_key:
+        # Without a session of its own the caller would end them all: not what this use case is.
+        raise ValidationFailed(_("Sign in again to end your other sessions."))
+    others = UserSession.objects.filter(user=_own(user)).exclude(session_key=keep_session_key)
+    keys = list(others.select_for_update().values_list("session_key", flat=True))
+    if not keys:
+        return 0
+    Session.objects.filter(session_key__in=keys).delete()
+    ended, _rows = others.filter(session_key__in=keys).delete()
+    # Platform code: the user's memberships across shops (this is their own account, not one shop's page).
+    for membership in Membership.unscoped.filter(user=user, is_active=True).select_related("shop").order_by("id"):
+        actor = load_actor(user, membership.shop)
+        if actor is not None:
+            audit_record(shop=membership.shop, actor=actor, action="security.other_sessions_ended",
+                         target=membership, changes={"sessions_ended": [None, ended]})  # fmt: skip
+    _tell_owner(
+        user,
+        _("Your other sessions were signed out"),
+        _("All other browser sessions of your account %(user)s were signed out; API tokens were not affected.")
+        % {"user": user.get_username()},
+    )
+    return ended
+
+
+@transaction.atomic
 def password_change(
     *, user: User, old_password: str, new_password: str, keep_session_key: str | None = None,
     keep_token_id: int | None = None,

@@ -36,11 +36,13 @@ from accounts.services._common import (
     new_user,
     replace_shop_grants,
     validate_actions,
+    validate_password,
 )
 from accounts.services.notifications import Notice, notifications_send
 from backoffice.audit import audit_record, diff
-from backoffice.authz import Actor, require
+from backoffice.authz import Actor, load_actor, require
 from backoffice.authz import cache as access_cache
+from backoffice.authz.actions import ACTIONS
 from backoffice.authz.scopes import SCOPES
 from backoffice.errors import Conflict, Forbidden, ValidationFailed
 from backoffice.parsing import parse_ids
@@ -98,8 +100,10 @@ def ensure_can_manage(actor: Actor, target: Membership) -> None:
         raise Forbidden(_("Only this member's managers can manage them."), code="not_your_report")
     wider = sorted(selectors.member_permissions(membership=target) - actor.permissions)
     if wider:
+        # Named by their labels (the staff page shows this message), in catalog order.
+        labels = [str(a.label) for code, a in ACTIONS.items() if code in wider]
         raise Forbidden(
-            _("This member holds permissions you do not: %(codes)s") % {"codes": ", ".join(wider)},
+            _("This member holds permissions you do not: %(codes)s") % {"codes": ", ".join(labels)},
             code="member_wider",
         )
     _ensure_scope_within(actor, selectors.member_scopes(membership=target))
@@ -242,8 +246,12 @@ def staff_create(
     scopes: dict[str, Iterable[int]] | None = None,
     first_name: str = "",
     last_name: str = "",
+    password_change_required: bool = False,
 ) -> Membership:
-    """Add a staff sub-account: a new user who works only in this shop, with a role."""
+    """Add a staff sub-account: a new user who works only in this shop, with a role.
+
+    ``password_change_required``: the password is the creator's choice (the staff page), so the person is
+    asked to choose their own at their first login (``staff_first_password``)."""
     _require_staff(actor)
     shop = actor.shop
     if not isinstance(role, Role) or role.shop_id != shop.pk:
@@ -262,6 +270,9 @@ def staff_create(
         lock_shop(shop)  # members are added one at a time per shop: the email check holds until commit
     _ensure_email_free(shop, email)
     user = new_user(username=username, email=email, password=password, first_name=first_name, last_name=last_name)
+    if password_change_required:
+        user.must_change_password = True
+        user.save(update_fields=["must_change_password"])
     membership = Membership.objects.for_shop(shop).create(
         shop=shop, user=user, role=role, manager=manager, expires_at=expires_at, created_by=actor.audit_user
     )
@@ -273,6 +284,40 @@ def staff_create(
     audit_record(shop=shop, actor=actor, action="staff.created", target=membership,
                  changes=diff({}, {"username": user.username, **_membership_state(membership)}))  # fmt: skip
     return membership
+
+
+@transaction.atomic
+def staff_first_password(*, user: User, new_password: str) -> User:
+    """A sub-account's first login: the person replaces the password someone else chose for them
+    (``User.must_change_password``) with their own. Called by the login flow before the user is logged in
+    (they have just proved the old password), so it takes the ``user``, like the own-account services.
+    Every session and token made with the old password stops working; each shop the user works in records
+    it in its audit log."""
+    if not isinstance(user, User):
+        raise TypeError(f"staff_first_password() needs a User, not {type(user).__name__}")
+    user = User.objects.select_for_update().get(pk=user.pk)
+    if not user.is_active or not user.must_change_password:
+        raise Conflict(_("Your password was already chosen: log in with it."), code="password_already_chosen")
+    validate_password(new_password, user, field="new_password")
+    if user.check_password(new_password):
+        message = _("Choose a password other than the one you were given.")
+        raise ValidationFailed(message, fields={"new_password": [message]})
+    user.set_password(new_password)
+    user.must_change_password = False
+    user.save(update_fields=["password", "must_change_password"])
+    # Anything opened with the password someone else knows (an API token taken with it) ends now.
+    keys = list(UserSession.objects.filter(user=user).values_list("session_key", flat=True))
+    Session.objects.filter(session_key__in=keys).delete()
+    UserSession.objects.filter(user=user).delete()
+    for token in ApiToken.objects.filter(user=user):
+        token.delete()  # one by one: the access cache forgets each key (post_delete)
+    memberships = Membership.unscoped.filter(user=user, is_active=True).select_related("shop").order_by("id")
+    for membership in memberships:
+        actor = load_actor(user, membership.shop)
+        if actor is not None:  # an expired temporary account has no actor: nothing it can reach to record
+            audit_record(shop=membership.shop, actor=actor, action="staff.password_chosen", target=membership,
+                         changes={"must_change_password": [True, False]})  # fmt: skip
+    return user
 
 
 @transaction.atomic

@@ -11,7 +11,7 @@ from django.utils import timezone
 from rest_framework.test import APIClient
 
 from accounts import services
-from accounts.models import ApiToken, Membership
+from accounts.models import ApiToken, Membership, User
 from tests.fixtures import PASSWORD, api_client_for, make_member, make_shop, owner_actor, totp_code
 
 pytestmark = pytest.mark.django_db
@@ -68,6 +68,15 @@ def test_staff_create_contract_and_no_delete(shop):
     r = api.delete(f"/api/v1/shops/{shop.pk}/staff/{body['id']}/")
     assert r.status_code == 405
     assert Membership.objects.for_shop(shop).filter(pk=body["id"]).exists()
+
+    # The owner chose op1's password: no API token with it until op1 has chosen their own on the website.
+    token_url, login = "/api/v1/auth/token/", {"username": "op1", "password": PASSWORD}
+    r = APIClient().post(token_url, login, format="json")
+    assert r.status_code == 403 and r.json()["error"]["code"] == "password_change_required", r.content
+    assert not ApiToken.objects.filter(user__username="op1").exists()
+    services.staff_first_password(user=User.objects.get(username="op1"), new_password="my-Own-pass-42")
+    r = APIClient().post(token_url, {**login, "password": "my-Own-pass-42"}, format="json")
+    assert r.status_code == 200 and r.json()["token"]
 
 
 def test_staff_create_unknown_role_and_duplicate_username(shop):

@@ -23,18 +23,20 @@ from django_otp import login as otp_login
 from accounts import security, selectors, services
 from accounts.models import Membership, Role
 from accounts.web import forms as f
+from accounts.web import history
 from backoffice.authz.actions import ACTIONS
 from backoffice.dashboard import cards_for
-from backoffice.errors import ServiceError, ValidationFailed
+from backoffice.errors import ServiceError
 from backoffice.forms import apply_service_error
 from backoffice.middleware import client_ip
 from backoffice.parsing import parse_id, parse_optional_id
-from backoffice.tabular import stream_csv
 from backoffice.tenancy.refs import ref_in_shop
 from backoffice.web import ANY_MEMBER, ShopPageMixin
 
 PAGE_SIZE = 25
 PENDING_2FA_KEY = "pending_2fa_user"
+# A login whose password someone else chose: {"user": pk, "device": the pk of the OTP device it passed, or None}.
+PENDING_PASSWORD_KEY = "pending_password_choice"
 
 
 def _safe_next(request, default: str) -> str:
@@ -58,6 +60,18 @@ def _login(request, user, device=None) -> None:
         user=user, session_key=request.session.session_key, ip=client_ip(request),
         user_agent=request.META.get("HTTP_USER_AGENT", ""),
     )  # fmt: skip
+
+
+def _finish_login(request, user, device=None):
+    """Log the user in and send them on; a user whose password someone else chose (a new sub-account) is
+    not logged in yet: they choose their own password first (``PasswordChooseView``), then are logged in."""
+    if user.must_change_password:
+        request.session[PENDING_PASSWORD_KEY] = {
+            "user": user.pk, "device": device.pk if device is not None else None,
+        }  # fmt: skip
+        return redirect(reverse("accounts:password_choose") + "?" + urlencode({"next": _safe_next(request, "/")}))
+    _login(request, user, device)
+    return HttpResponseRedirect(_safe_next(request, "/"))
 
 
 def home(request):
@@ -92,8 +106,7 @@ class LoginView(View):
                 request.session[PENDING_2FA_KEY] = user.pk
                 return redirect(reverse("accounts:login_otp") + "?" + urlencode({"next": _safe_next(request, "/")}))
             else:
-                _login(request, user)
-                return HttpResponseRedirect(_safe_next(request, "/"))
+                return _finish_login(request, user)
         return render(request, self.template, {"form": form}, status=400)
 
 
@@ -119,13 +132,58 @@ class LoginOtpView(View):
             device = security.confirmed_device(user)
             if device is not None and device.verify_token(form.cleaned_data["otp"].strip()):
                 del request.session[PENDING_2FA_KEY]
-                _login(request, user, device)
-                return HttpResponseRedirect(_safe_next(request, "/"))
+                return _finish_login(request, user, device)
             user_login_failed.send(sender=__name__, credentials={"username": user.username}, request=request)
             if getattr(request, "axes_locked_out", False):
                 return security.lockout_response(request)
             form.add_error("otp", _("That code is not right."))
         return render(request, self.template, {"form": form}, status=400)
+
+
+class PasswordChooseView(View):
+    """The first login of a sub-account: the password (and code) were right, but someone else chose that
+    password; the person chooses their own before they are logged in, so no page is reachable before."""
+
+    template = "accounts/password_choose.html"
+
+    def _pending(self, request):
+        pending = request.session.get(PENDING_PASSWORD_KEY)
+        if not isinstance(pending, dict):
+            return None, None
+        user = selectors.active_user(pk=pending.get("user"))
+        if user is None or not user.must_change_password:
+            return None, None
+        device = security.confirmed_device(user) if pending.get("device") else None
+        if device is not None and device.pk != pending["device"]:
+            device = None  # the device changed meanwhile: the login counts as without a second factor
+        return user, device
+
+    def get(self, request):
+        user, _device = self._pending(request)
+        if user is None:
+            return redirect("accounts:login")
+        form = f.PasswordChooseForm()
+        return render(request, self.template, {"form": form, "pending_user": user, "next": _safe_next(request, "/")})
+
+    def post(self, request):
+        user, device = self._pending(request)
+        if user is None:
+            return redirect("accounts:login")
+        form = f.PasswordChooseForm(request.POST)
+        refusal = None
+        if form.is_valid():
+            try:
+                user = services.staff_first_password(user=user, new_password=form.cleaned_data["new_password"])
+            except ServiceError as exc:
+                apply_service_error(form, exc)
+                refusal = exc
+            else:
+                del request.session[PENDING_PASSWORD_KEY]
+                _login(request, user, device)
+                messages.success(request, _("Your password is set. Welcome!"))
+                return HttpResponseRedirect(_safe_next(request, "/"))
+        context = {"form": form, "pending_user": user, "next": _safe_next(request, "/")}
+        return render(request, self.template, context, status=_refused(refusal))
 
 
 @require_POST
@@ -238,8 +296,7 @@ class SecurityView(View):
             "pending_device": pending,
             "pending_secret": base64.b32encode(pending.bin_key).decode() if pending else None,
             "qr_svg": qr_svg,
-            "sessions": selectors.session_list(user=user)[:50],
-            "current_session": request.session.session_key,
+            **history.sessions_context(request),  # paginated, with device and last sight
             "tokens": selectors.token_list(user=user)[:50],
             "password_form": f.PasswordChangeForm(),
             "token_form": f.TokenCreateForm(),
@@ -368,10 +425,15 @@ class StaffListView(ShopPageMixin, View):
 
 def _staff_form_kwargs(view):
     return {
-        "roles": selectors.role_list(shop=view.shop),
+        "roles": selectors.roles_with_permissions(shop=view.shop),
         "managers": selectors.manager_choices(shop=view.shop, actor=view.actor),
         "grantable": selectors.grantable_actions(actor=view.actor),
+        "scopes": selectors.scope_choices(shop=view.shop, actor=view.actor),
     }
+
+
+def _staff_form_context(form, **extra) -> dict:
+    return {"form": form, "role_grants": form.role_grants_data(), "scope_marker": form.SCOPE_MARKER, **extra}
 
 
 def _role_and_manager(view, data) -> tuple[Role, Membership | None]:
@@ -389,8 +451,9 @@ class StaffCreateView(ShopPageMixin, View):
     def get(self, request, shop):
         if (resp := _needs_reauth(request)) is not None:
             return resp
-        form = f.StaffForm(initial={"role": request.GET.get("role")}, **_staff_form_kwargs(self))
-        return render(request, self.template, {"form": form, "creating": True})
+        initial = {"role": request.GET.get("role"), **f.scope_initial((), {})}
+        form = f.StaffForm(initial=initial, **_staff_form_kwargs(self))
+        return render(request, self.template, _staff_form_context(form, creating=True))
 
     def post(self, request, shop):
         if (resp := _needs_reauth(request)) is not None:
@@ -412,6 +475,9 @@ class StaffCreateView(ShopPageMixin, View):
                     manager=manager,
                     expires_at=data["expires_at"],
                     extra_grants=data["extra_grants"],
+                    scopes=data["scopes"],
+                    # The owner chose this password: the person chooses their own at their first login.
+                    password_change_required=True,
                 )
             except ServiceError as exc:
                 apply_service_error(form, exc)
@@ -419,7 +485,7 @@ class StaffCreateView(ShopPageMixin, View):
             else:
                 messages.success(request, _("%(user)s was added.") % {"user": membership.user.username})
                 return redirect("accounts:staff_list", shop=self.shop.pk)
-        return render(request, self.template, {"form": form, "creating": True}, status=_refused(refusal))
+        return render(request, self.template, _staff_form_context(form, creating=True), status=_refused(refusal))
 
 
 class StaffDetailView(ShopPageMixin, View):
@@ -429,39 +495,46 @@ class StaffDetailView(ShopPageMixin, View):
     def _member(self, pk):
         return get_object_or_404(self.scoped(Membership).select_related("user", "role", "manager__user"), pk=pk)
 
-    def _context(self, member, form=None):
+    def _context(self, member, form=None, scopes=None):
         extra = selectors.extra_grants(membership=member)
+        scopes = selectors.member_scopes(membership=member) if scopes is None else scopes
         if form is None:
             form = f.StaffForm(
                 initial={
                     "email": member.user.email, "first_name": member.user.first_name, "last_name": member.user.last_name,
                     "role": str(member.role_id or ""), "manager": str(member.manager_id or ""),
                     "expires_at": member.expires_at, "extra_grants": sorted(extra),
+                    **f.scope_initial(member.scope_types or (), scopes),
                 },
-                editing=True, **_staff_form_kwargs(self),
+                editing=True, current_extra=extra, **_staff_form_kwargs(self),
             )  # fmt: skip
-        return {"member": member, "form": form, "access": selectors.access_explained(membership=member)}
+        limited = [f.scope_label(key)[0] for key in member.scope_types or () if key in scopes]
+        return _staff_form_context(
+            form, member=member, access=selectors.access_explained(membership=member), limited_scopes=limited
+        )
 
     def get(self, request, shop, pk):
         return render(request, self.template, self._context(self._member(pk)))
 
     def post(self, request, shop, pk):
         member = self._member(pk)
-        form = f.StaffForm(request.POST, editing=True, **_staff_form_kwargs(self))
+        extra = selectors.extra_grants(membership=member)
+        form = f.StaffForm(request.POST, editing=True, current_extra=extra, **_staff_form_kwargs(self))
         refusal = None
         if form.is_valid():
             data = form.cleaned_data
             try:
                 role, manager = _role_and_manager(self, data)
-                grants_change = role.pk != member.role_id or set(data["extra_grants"]) != set(
-                    selectors.extra_grants(membership=member)
-                )
-                if grants_change and (resp := _needs_reauth(request)) is not None:
+                scopes = data["scopes"]
+                if scopes is not None and _same_scopes(member, scopes):
+                    scopes = None  # unchanged: no re-authentication, no rewrite
+                grants_change = role.pk != member.role_id or set(data["extra_grants"]) != set(extra)
+                if (grants_change or scopes is not None) and (resp := _needs_reauth(request)) is not None:
                     return resp
                 services.staff_update(
                     actor=self.actor, membership=member, role=role, extra_grants=data["extra_grants"],
                     manager=manager, expires_at=data["expires_at"], email=data["email"],
-                    first_name=data["first_name"], last_name=data["last_name"],
+                    first_name=data["first_name"], last_name=data["last_name"], scopes=scopes,
                 )  # fmt: skip
             except ServiceError as exc:
                 apply_service_error(form, exc)
@@ -470,6 +543,11 @@ class StaffDetailView(ShopPageMixin, View):
                 messages.success(request, _("Changes saved."))
                 return redirect("accounts:staff_detail", shop=self.shop.pk, pk=member.pk)
         return render(request, self.template, self._context(member, form), status=_refused(refusal))
+
+
+def _same_scopes(member: Membership, scopes: dict[str, list[int]]) -> bool:
+    current = selectors.member_scopes(membership=member)
+    return set(current) == set(scopes) and all(current[k] == frozenset(v) for k, v in scopes.items())
 
 
 class StaffDeactivateView(ShopPageMixin, View):
@@ -510,8 +588,8 @@ class RoleListView(ShopPageMixin, View):
     required_action = "accounts.manage_staff"
 
     def get(self, request, shop):
-        roles = selectors.roles_with_permissions(shop=self.shop)
-        return render(request, "accounts/role_list.html", {"roles": roles, "actions": ACTIONS})
+        roles = [(role, f.grouped_labels(codes)) for role, codes in selectors.roles_with_permissions(shop=self.shop)]
+        return render(request, "accounts/role_list.html", {"roles": roles})
 
 
 class RoleFormView(ShopPageMixin, View):
@@ -557,32 +635,6 @@ class RoleFormView(ShopPageMixin, View):
                 messages.success(request, _("Role saved."))
                 return redirect("accounts:role_list", shop=self.shop.pk)
         return render(request, self.template, {"form": form, "role": role}, status=_refused(refusal))
-
-
-class AuditLogView(ShopPageMixin, View):
-    required_action = "accounts.view_audit"
-    template = "accounts/audit_log.html"
-
-    def get(self, request, shop):
-        form = f.AuditFilterForm(request.GET)
-        try:
-            qs = selectors.audit_list(shop=self.shop, actor=self.actor, filters=request.GET)
-        except ValidationFailed as exc:
-            # A bad filter (a date that does not exist, an id past a bigint) is named on its field, with
-            # no rows and no download: never the unfiltered log passed off as the filtered one.
-            form.is_valid()
-            apply_service_error(form, exc)
-            page = Paginator([], PAGE_SIZE).get_page(1)
-            return render(request, self.template, {"form": form, "page": page, "querystring": ""}, status=400)
-        if request.GET.get("format") == "csv":
-            rows = selectors.audit_rows(entries=qs, actor=self.actor)
-            return stream_csv(f"audit-shop-{self.shop.pk}.csv", selectors.AUDIT_COLUMNS, rows)
-        page = Paginator(qs, PAGE_SIZE).get_page(request.GET.get("page"))
-        redact = selectors.audit_redactor(actor=self.actor)
-        for entry in page.object_list:
-            entry.changes = redact(entry.changes)
-        querystring = urlencode({k: v for k, v in request.GET.items() if k != "page"})
-        return render(request, self.template, {"form": form, "page": page, "querystring": querystring})
 
 
 class ShopSettingsView(ShopPageMixin, View):
