@@ -11,6 +11,7 @@ from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils import timezone
 from django.utils.http import url_has_allowed_host_and_scheme
+from django_htmx.http import HttpResponseClientRedirect
 
 from backoffice import once
 from backoffice.authz import Actor, can, load_actor, restrict, two_factor_required
@@ -101,6 +102,14 @@ def refusal_response(request, exc: ServiceError, *, back: str | None = None):
     status = {NotFound: 404, Forbidden: 403, Conflict: 409}.get(type(exc), 400)
     context = {"message": exc.message, "fields": named, "back": same_site_referer(request) or back or "/"}
     return render(request, "400.html", context, status=status)
+
+
+def reload_page(request, to: str):
+    """Send the browser to ``to``. An htmx partial update is told to load the whole page instead: a redirect
+    followed inside the partial would swap in the unfiltered rows and leave the message for some later page."""
+    if getattr(request, "htmx", False):
+        return HttpResponseClientRedirect(to)
+    return redirect(to)
 
 
 def same_site_referer(request) -> str | None:

@@ -9,6 +9,7 @@ from django.contrib import admin, messages
 from django.shortcuts import redirect, render
 from django.utils.translation import gettext_lazy as _
 
+from backoffice import once
 from backoffice.admin import ReadOnlyAdmin, ReadOnlyInline
 from backoffice.authz import system_actor
 from backoffice.errors import ServiceError
@@ -50,22 +51,36 @@ class OrderAdmin(ReadOnlyAdmin):
         orders = list(queryset.select_related("shop").order_by("id"))
         form = RefundForm(request.POST if "apply" in request.POST else None)
         if form.is_valid():
-            done = 0
-            for order in orders:
-                try:
-                    services.refund_create(actor=system_actor(order.shop, user=request.user), order=order,
-                                           amount=form.cleaned_data["amount"], reason=form.cleaned_data["reason"])  # fmt: skip
-                    done += 1
-                except ServiceError as exc:
-                    self.message_user(request, f"{order}: {exc.message}", messages.WARNING)
-            self.message_user(request, _("%(n)s order(s) refunded.") % {"n": done}, messages.SUCCESS)
-            return redirect(request.get_full_path())
+            # One-time, as the shop's refund form: a double click or a resent form refunds once (a missing or
+            # foreign token is a 400, a token already used a 409; a refused send frees it).
+            claim = once.claim(request, back=request.get_full_path())
+            if not isinstance(claim, once.Claim):
+                return claim
+            response = None
+            try:
+                response = self._refund(request, orders, form)
+            finally:
+                claim.settle(response)
+            return response
         return render(
             request,
             "orders/admin_refund.html",
             {**self.admin_site.each_context(request), "form": form, "orders": orders, "opts": self.model._meta,
              "action_checkbox_name": admin.helpers.ACTION_CHECKBOX_NAME, "title": _("Refund on behalf of the marketplace")},
         )  # fmt: skip
+
+    def _refund(self, request, orders, form):
+        """Each order refunded through the service; a refusal is reported per order."""
+        done = 0
+        for order in orders:
+            try:
+                services.refund_create(actor=system_actor(order.shop, user=request.user), order=order,
+                                       amount=form.cleaned_data["amount"], reason=form.cleaned_data["reason"])  # fmt: skip
+                done += 1
+            except ServiceError as exc:
+                self.message_user(request, f"{order}: {exc.message}", messages.WARNING)
+        self.message_user(request, _("%(n)s order(s) refunded.") % {"n": done}, messages.SUCCESS)
+        return redirect(request.get_full_path())
 
 
 @admin.register(OrderEvent)

@@ -9,6 +9,7 @@ from backoffice.authz import can
 from backoffice.dashboard import Card
 from orders import selectors
 from orders.models import Order, Return
+from orders.services.deadlines import due_today_count
 
 
 def cards(actor) -> list[Card]:
@@ -28,6 +29,9 @@ def cards(actor) -> list[Card]:
         Card(key, label, counts[state], f"{url}?state={state}", "attention" if counts[state] else "")
         for key, label, state in waiting
     ]
+    # Due today: the ship-by time falls on the shop's today (its time zone), not yet past or already past.
+    due_today = due_today_count(actor=actor)
+    result.append(Card("due_today", _("Due today"), due_today, f"{url}?due=today", "attention" if due_today else ""))
     result.append(Card("overdue", _("Overdue"), overdue, f"{url}?overdue=1", "attention" if overdue else ""))
     result.append(
         Card(

@@ -9,6 +9,7 @@ from __future__ import annotations
 from datetime import timedelta
 from decimal import Decimal
 from typing import NamedTuple
+from urllib.parse import quote
 
 from django.conf import settings
 from django.db import models
@@ -35,6 +36,37 @@ SHIP_WITHIN: dict[str, timedelta] = {
     DeliveryMethod.STANDARD: timedelta(hours=48),
     DeliveryMethod.PICKUP: timedelta(hours=72),
 }
+
+
+class Carrier(ShopOwnedModel):
+    """A delivery company the shop hands parcels to, from the shop's own list: the pack forms offer the
+    active ones, and the tracking-URL pattern turns an order's tracking number into a link to the
+    carrier's page. A carrier orders name is deactivated, never deleted (orders keep their link)."""
+
+    TRACKING_PLACEHOLDER = "{tracking}"
+
+    name = models.CharField(_("name"), max_length=80)
+    code = models.CharField(_("code"), max_length=32)
+    # "https://carrier.example/track/{tracking}"; blank: tracking numbers are shown without a link.
+    tracking_url = models.CharField(_("tracking URL pattern"), max_length=500, blank=True)
+    is_active = models.BooleanField(_("active"), default=True)
+    created_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        default_manager_name = "unscoped"
+        constraints = [
+            models.UniqueConstraint(F("shop"), Lower("name"), name="carrier_unique_name_per_shop"),
+            models.UniqueConstraint(F("shop"), Lower("code"), name="carrier_unique_code_per_shop"),
+        ]
+
+    def __str__(self) -> str:
+        return self.name
+
+    def tracking_link(self, tracking_number: str) -> str:
+        """The carrier's page for this tracking number ("" without a pattern or a number)."""
+        if not self.tracking_url or not tracking_number:
+            return ""
+        return self.tracking_url.replace(self.TRACKING_PLACEHOLDER, quote(tracking_number, safe=""))
 
 
 class Order(ShopOwnedModel):
@@ -74,7 +106,12 @@ class Order(ShopOwnedModel):
     total = models.DecimalField(_("total paid"), **MONEY)
     refunded_total = models.DecimalField(_("refunded"), default=Decimal("0.00"), **MONEY)
     ship_by = models.DateTimeField(_("ship by"))
+    # The carrier's name as it was when the order was packed (a snapshot: renaming the carrier later does not
+    # rewrite history), and the carrier of the shop's list it was chosen from (none for free text).
     carrier = models.CharField(_("carrier"), max_length=80, blank=True)
+    carrier_ref = models.ForeignKey(
+        Carrier, on_delete=models.PROTECT, null=True, blank=True, related_name="orders", verbose_name=_("carrier")
+    )
     tracking_number = models.CharField(_("tracking number"), max_length=80, blank=True)
     # Optional package split: [{"tracking_number": "...", "lines": [{"line": id, "quantity": n}]}]
     packages = models.JSONField(_("packages"), default=list, blank=True)
@@ -174,6 +211,8 @@ ORDER_STEPS: dict[str, Step] = {
     "cancel": Step(Order.OPEN_STATES, "cancelled", "orders.cancel"),
     # Not moves of the order's own state, but bound to it all the same.
     "track": Step(("awaiting_deliver", "delivering", "delivered"), None, "orders.process"),
+    # A mistyped tracking number is corrected while the parcel is on its way, not once it has arrived.
+    "correct_tracking": Step(("awaiting_deliver", "delivering"), None, "orders.process"),
     "return": Step(("delivered",), None, "orders.manage_returns"),
 }
 
@@ -290,6 +329,7 @@ EVENT_LABELS = {
     "delivered": _("Delivered"),
     "cancelled": _("Cancelled"),
     "tracking": _("Tracking"),
+    "tracking_corrected": _("Tracking number corrected"),
     "overdue": _("Past its ship-by time"),
     "refunded": _("Refunded"),
     "return_requested": _("Return requested"),

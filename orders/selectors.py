@@ -17,10 +17,12 @@ from backoffice.authz import Actor, can, in_scope, restrict
 from backoffice.errors import ValidationFailed
 from backoffice.lookups import in_array
 from backoffice.parsing import BIGINT_MAX, parse_day_or_moment, parse_optional_id
+from backoffice.tenancy.zones import day_bounds, local_today, shop_zone
 from catalog import selectors as catalog_selectors
 from orders.models import (
     ORDER_STEPS,
     RETURN_STEPS,
+    Carrier,
     DeliveryMethod,
     ExportJob,
     Order,
@@ -100,7 +102,7 @@ def _moment(value: Any, field: str, *, end_of_day: bool = False) -> datetime | N
     return moment
 
 
-def _filtered(qs: QuerySet[Order], actor: Actor | None, filters: Filters | None) -> QuerySet[Order]:
+def _filtered(qs: QuerySet[Order], actor: Actor | None, filters: Filters | None, shop: Shop) -> QuerySet[Order]:
     filters = filters or {}
     get = filters.get
     if get("state"):
@@ -122,6 +124,8 @@ def _filtered(qs: QuerySet[Order], actor: Actor | None, filters: Filters | None)
     if overdue is not None:
         late = Q(state__in=Order.OPEN_STATES, ship_by__lt=timezone.now())
         qs = qs.filter(late) if overdue else qs.exclude(late)
+    if due := get("due"):
+        qs = qs.filter(due_q(shop=shop, value=due))
     if (warehouse := parse_optional_id(get("warehouse"), "warehouse")) is not None:
         qs = qs.filter(
             Exists(OrderAllocation.unscoped.filter(order_id=OuterRef("pk"), shop_id=OuterRef("shop_id"),
@@ -135,6 +139,24 @@ def _filtered(qs: QuerySet[Order], actor: Actor | None, filters: Filters | None)
             q |= Q(buyer_name__icontains=search) | Q(buyer_phone__icontains=search)
         qs = qs.filter(q)
     return qs
+
+
+DUE_CHOICES = ("today", "overdue")
+
+
+def due_q(*, shop: Shop, value: Any, now: datetime | None = None) -> Q:
+    """Open orders by their ship-by deadline: ``today`` (the deadline falls on the shop's today, in its time
+    zone, as ``due_today_count`` counts them) or ``overdue`` (already past, as ``overdue=1``)."""
+    now = now or timezone.now()
+    open_ = Q(state__in=Order.OPEN_STATES)
+    if value == "overdue":
+        return open_ & Q(ship_by__lt=now)
+    if value == "today":
+        zone = shop_zone(shop)
+        start, end = day_bounds(local_today(zone, now=now), zone)
+        return open_ & Q(ship_by__gte=start, ship_by__lt=end)
+    message = _("Choose one of: %(v)s") % {"v": ", ".join(DUE_CHOICES)}
+    raise ValidationFailed(_("Unknown deadline filter."), fields={"due": [message]})
 
 
 SORTS: dict[str, tuple[str, ...]] = {
@@ -158,7 +180,7 @@ def order_list(*, shop: Shop, actor: Actor | None, filters: Filters | None = Non
     """The orders this member may see (or act on, for ``action``), filtered (state, date_from/date_to,
     delivery_method, overdue, warehouse, search by number / external number / SKU / buyer), with lines
     prefetched."""
-    qs = _filtered(_orders(shop=shop, actor=actor, action=action), actor, filters)
+    qs = _filtered(_orders(shop=shop, actor=actor, action=action), actor, filters, shop)
     if not prefetch:
         return qs
     return qs.prefetch_related(Prefetch("lines", queryset=OrderLine.objects.for_shop(shop).order_by("id")))
@@ -188,14 +210,19 @@ def order_sort(*, value: Any) -> tuple[str, ...]:
 
 def order_detail_queryset(*, shop: Shop, actor: Actor | None, action: str = "orders.view") -> QuerySet[Order]:
     """Orders with everything the detail shows, in a constant number of queries."""
-    return _orders(shop=shop, actor=actor, action=action).prefetch_related(
-        Prefetch("lines", queryset=OrderLine.objects.for_shop(shop).order_by("id")),
-        Prefetch("allocations", queryset=OrderAllocation.objects.for_shop(shop).select_related("warehouse")),
-        Prefetch(
-            "events", queryset=OrderEvent.objects.for_shop(shop).select_related("actor").order_by("created_at", "id")
-        ),
-        Prefetch("returns", queryset=Return.objects.for_shop(shop).order_by("-id")),
-        Prefetch("refunds", queryset=Refund.objects.for_shop(shop).select_related("actor").order_by("-id")),
+    return (
+        _orders(shop=shop, actor=actor, action=action)
+        .select_related("carrier_ref")
+        .prefetch_related(
+            Prefetch("lines", queryset=OrderLine.objects.for_shop(shop).order_by("id")),
+            Prefetch("allocations", queryset=OrderAllocation.objects.for_shop(shop).select_related("warehouse")),
+            Prefetch(
+                "events",
+                queryset=OrderEvent.objects.for_shop(shop).select_related("actor").order_by("created_at", "id"),
+            ),
+            Prefetch("returns", queryset=Return.objects.for_shop(shop).order_by("-id")),
+            Prefetch("refunds", queryset=Refund.objects.for_shop(shop).select_related("actor").order_by("-id")),
+        )
     )
 
 
@@ -282,6 +309,46 @@ def tracking_numbers_taken(*, shop: Shop, pairs: Iterable[tuple[str, str]],
 
 
 # ---------------------------------------------------------------------------------------------
+# carriers
+
+
+def carrier_list(*, shop: Shop, actor: Actor | None, filters: Filters | None = None,
+                 action: str = "orders.view") -> QuerySet[Carrier]:  # fmt: skip
+    """The shop's carriers by name (``active=1``/``0`` narrows to the active or inactive ones)."""
+    qs = restrict(Carrier.objects.for_shop(shop), actor, action)
+    active = _truthy((filters or {}).get("active"))
+    if active is not None:
+        qs = qs.filter(is_active=active)
+    return qs.order_by(Lower("name"), "id")
+
+
+def carrier_get(*, shop: Shop, actor: Actor | None, pk: Any, action: str = "orders.view") -> Carrier | None:
+    if (pk := _pk(pk)) is None:
+        return None
+    return carrier_list(shop=shop, actor=actor, action=action).filter(pk=pk).first()
+
+
+def carrier_choices(*, shop: Shop) -> list[Carrier]:
+    """The carriers a pack form offers: the shop's active ones (empty: the shop keeps no list and the
+    carrier is typed in). Not narrowed by the member: whoever may pack may name any of the shop's carriers."""
+    return list(Carrier.objects.for_shop(shop).filter(is_active=True).order_by(Lower("name"), "id"))
+
+
+def shop_has_carriers(*, shop: Shop) -> bool:
+    """Whether the shop keeps a carrier list (any carrier, active or not): then a pack must name one of it."""
+    return Carrier.objects.for_shop(shop).exists()
+
+
+def carrier_match(*, shop: Shop, value: str) -> Carrier | None:
+    """The shop's active carrier named ``value`` by its name or its code (letter case aside), or None."""
+    text = (value or "").strip()
+    if not text:
+        return None
+    qs = Carrier.objects.for_shop(shop).filter(is_active=True)
+    return qs.filter(Q(name__iexact=text) | Q(code__iexact=text)).order_by("id").first()
+
+
+# ---------------------------------------------------------------------------------------------
 # returns and refunds
 
 
@@ -336,6 +403,10 @@ def order_filters_text(*, filters: Filters | None, warehouse_names: Mapping[int,
     overdue = _truthy(get("overdue"))
     if overdue is not None:
         parts.append(_("Overdue only") if overdue else _("Not overdue"))
+    if get("due") == "today":
+        parts.append(_("Due today"))
+    elif get("due") == "overdue":
+        parts.append(_("Overdue only"))
     if warehouse := get("warehouse"):
         name = (warehouse_names or {}).get(_pk(warehouse) or 0) or f"#{warehouse}"
         parts.append(_("Warehouse: %(name)s") % {"name": name})

@@ -8,7 +8,7 @@ from rest_framework import serializers
 
 from backoffice.parsing import BIGINT_MAX
 from orders import selectors
-from orders.models import DeliveryMethod, ExportJob, Order, OrderEvent, OrderLine, Refund, Return, ReturnLine
+from orders.models import Carrier, DeliveryMethod, ExportJob, Order, OrderEvent, OrderLine, Refund, Return, ReturnLine
 
 
 def _visible(context) -> bool:
@@ -155,9 +155,32 @@ class OrderDetailSerializer(OrderSerializer):
     allocations = AllocationSerializer(many=True, read_only=True)
     returns = ReturnBriefSerializer(many=True, read_only=True)
     refunds = RefundSerializer(many=True, read_only=True)
+    carrier_id = serializers.IntegerField(source="carrier_ref_id", read_only=True, allow_null=True,
+                                          help_text="The shop's carrier the order was packed with (null: free text)")  # fmt: skip
+    tracking_link = serializers.SerializerMethodField(help_text="The carrier's tracking page for this order")
 
     class Meta(OrderSerializer.Meta):
-        fields = [*OrderSerializer.Meta.fields, "allocations", "timeline", "returns", "refunds"]
+        fields = [*OrderSerializer.Meta.fields, "carrier_id", "tracking_link", "allocations", "timeline", "returns",
+                  "refunds"]  # fmt: skip
+
+    def get_tracking_link(self, order) -> str:
+        return order.carrier_ref.tracking_link(order.tracking_number) if order.carrier_ref_id else ""
+
+
+class CarrierSerializer(serializers.ModelSerializer):
+    class Meta:
+        model = Carrier
+        fields = ["id", "name", "code", "tracking_url", "is_active", "created_at"]
+        read_only_fields = ["id", "created_at"]
+
+
+class CarrierInputSerializer(serializers.Serializer):
+    """Shape only (the service checks the URL pattern and uniqueness)."""
+
+    name = serializers.CharField(max_length=80)
+    code = serializers.CharField(max_length=32)
+    tracking_url = serializers.CharField(max_length=500, required=False, allow_blank=True, default="")
+    is_active = serializers.BooleanField(required=False, default=True)
 
 
 # -- input -------------------------------------------------------------------------------------
@@ -201,9 +224,14 @@ class PackageSerializer(serializers.Serializer):
 
 
 class PackSerializer(serializers.Serializer):
-    carrier = serializers.CharField(max_length=80)
+    carrier = serializers.CharField(max_length=80, help_text="The name or code of one of the shop's carriers; free "
+                                    "text for a shop that keeps no carrier list")  # fmt: skip
     tracking_number = serializers.CharField(max_length=80)
     packages = PackageSerializer(many=True, required=False)
+
+
+class TrackingCorrectSerializer(serializers.Serializer):
+    tracking_number = serializers.CharField(max_length=80)
 
 
 class CancelSerializer(serializers.Serializer):

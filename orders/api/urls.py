@@ -9,6 +9,7 @@ router.register(rf"{SHOP}/orders", views.OrderViewSet, basename="orders")
 router.register(rf"{SHOP}/returns", views.ReturnViewSet, basename="returns")
 router.register(rf"{SHOP}/refunds", views.RefundViewSet, basename="refunds")
 router.register(rf"{SHOP}/order-exports", views.ExportViewSet, basename="order-exports")
+router.register(rf"{SHOP}/carriers", views.CarrierViewSet, basename="carriers")
 
 urlpatterns = [
     *router.urls,

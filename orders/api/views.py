@@ -19,7 +19,7 @@ from backoffice.errors import Forbidden, ValidationFailed
 from backoffice.tenancy.refs import ref_in_shop
 from orders import selectors, services
 from orders.api import serializers as s
-from orders.models import ExportJob, Order, Refund, Return, ReturnLine
+from orders.models import Carrier, ExportJob, Order, Refund, Return, ReturnLine
 
 # The catalog's warehouse model, reached through orders' own foreign key (orders imports the catalog
 # only through its services and selectors).
@@ -47,6 +47,8 @@ _LIST_PARAMS = [
     OpenApiParameter("date_from", str), OpenApiParameter("date_to", str),
     OpenApiParameter("delivery_method", str, enum=["standard", "express", "pickup"]),
     OpenApiParameter("overdue", bool), OpenApiParameter("warehouse", int),
+    OpenApiParameter("due", str, enum=["today", "overdue"],
+                     description="Open orders whose ship-by time is today (in the shop's time zone) or already past"),
     OpenApiParameter("search", str, description="Order number, external number, SKU code, buyer name/phone"),
     OpenApiParameter("sort", str, enum=list(selectors.SORTS)),
 ]  # fmt: skip
@@ -68,6 +70,7 @@ class OrderViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, ShopViewSet
         "cancel": "orders.cancel",
         "bulk_confirm": "orders.process",
         "bulk_pack": "orders.process",
+        "correct_tracking": "orders.process",
     }
 
     def base_queryset(self):
@@ -113,6 +116,14 @@ class OrderViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, ShopViewSet
         ser.is_valid(raise_exception=True)
         return self._detail(services.order_pack(actor=self.actor, order=order, **ser.validated_data))
 
+    @extend_schema(request=s.TrackingCorrectSerializer, responses=s.OrderDetailSerializer)
+    @action(detail=True, methods=["post"], url_path="correct-tracking")
+    def correct_tracking(self, request, shop: int, pk: int):
+        order = self.get_object()
+        ser = s.TrackingCorrectSerializer(data=request.data)
+        ser.is_valid(raise_exception=True)
+        return self._detail(services.order_tracking_correct(actor=self.actor, order=order, **ser.validated_data))
+
     @extend_schema(request=None, responses=s.OrderDetailSerializer)
     @action(detail=True, methods=["post"])
     def ship(self, request, shop: int, pk: int):
@@ -147,6 +158,49 @@ class OrderViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, ShopViewSet
         ser.is_valid(raise_exception=True)
         result = services.order_pack_many(actor=self.actor, items=ser.validated_data["orders"])
         return _bulk_answer(result, _("%(done)s packed.") % {"done": len(result["done"])})
+
+
+@extend_schema_view(list=extend_schema(parameters=[OpenApiParameter("active", bool)]))
+class CarrierViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, ShopViewSet):
+    """The shop's carriers. Members who see orders read the list (to name a carrier when packing); keeping it
+    is a shop setting. A carrier is deactivated, never deleted (orders keep it)."""
+
+    model = Carrier
+    serializer_class = s.CarrierSerializer
+    action_permissions = {
+        "list": "orders.view",
+        "retrieve": "orders.view",
+        "create": "accounts.manage_settings",
+        "partial_update": "accounts.manage_settings",
+        "deactivate": "accounts.manage_settings",
+    }
+
+    def base_queryset(self):
+        return selectors.carrier_list(shop=self.shop, actor=self.actor, filters=self.request.query_params,
+                                      action=self.required_action())  # fmt: skip
+
+    @extend_schema(request=s.CarrierInputSerializer, responses={201: s.CarrierSerializer})
+    def create(self, request, shop: int):
+        ser = s.CarrierInputSerializer(data=request.data)
+        ser.is_valid(raise_exception=True)
+        data = {k: v for k, v in ser.validated_data.items() if k != "is_active"}
+        carrier = services.carrier_create(actor=self.actor, **data)
+        return Response(s.CarrierSerializer(carrier).data, status=status.HTTP_201_CREATED)
+
+    @extend_schema(request=s.CarrierInputSerializer(partial=True), responses=s.CarrierSerializer)
+    def partial_update(self, request, shop: int, pk: int):
+        carrier = self.get_object()
+        ser = s.CarrierInputSerializer(data=request.data, partial=True)
+        ser.is_valid(raise_exception=True)
+        current = {k: getattr(carrier, k) for k in ("name", "code", "tracking_url", "is_active")}
+        carrier = services.carrier_update(actor=self.actor, carrier=carrier, **{**current, **ser.validated_data})
+        return Response(s.CarrierSerializer(carrier).data)
+
+    @extend_schema(request=None, responses=s.CarrierSerializer)
+    @action(detail=True, methods=["post"])
+    def deactivate(self, request, shop: int, pk: int):
+        carrier = services.carrier_deactivate(actor=self.actor, carrier=self.get_object())
+        return Response(s.CarrierSerializer(carrier).data)
 
 
 @extend_schema_view(list=extend_schema(parameters=[OpenApiParameter("state", str), OpenApiParameter("order", int)]))

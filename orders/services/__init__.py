@@ -8,10 +8,18 @@ for the integration API, the admin and tasks; the shop is ``actor.shop``) and ch
 - ``fulfilment``: the order state machine (confirm, pack, ship, deliver, cancel) and tracking events;
 - ``returns`` and ``refunds``;
 - ``exports``: background CSV/XLSX exports;
-- ``deadlines``: the overdue scan.
+- ``deadlines``: the overdue scan;
+- ``carriers``: the shop's carrier list and how a pack names its carrier.
 """
 
-from orders.services.deadlines import OVERDUE_BATCH, overdue_scan
+from orders.services.carriers import (
+    carrier_create,
+    carrier_deactivate,
+    carrier_for_pack,
+    carrier_update,
+    tracking_url_problem,
+)
+from orders.services.deadlines import OVERDUE_BATCH, due_today_count, overdue_scan
 from orders.services.exports import EXPORT_FILTER_KEYS, EXPORT_STALE_AFTER, export_build, export_create
 from orders.services.fulfilment import (
     TRACKING_STATUSES,
@@ -23,6 +31,7 @@ from orders.services.fulfilment import (
     order_pack,
     order_pack_many,
     order_ship,
+    order_tracking_correct,
     order_tracking_event,
     tracking_number_taken,
 )
@@ -39,6 +48,13 @@ from orders.services.returns import (
 
 __all__ = [
     "bulk_refusal",
+    "carrier_create",
+    "carrier_deactivate",
+    "carrier_for_pack",
+    "carrier_update",
+    "due_today_count",
+    "order_tracking_correct",
+    "tracking_url_problem",
     "EXPORT_FILTER_KEYS",
     "EXPORT_STALE_AFTER",
     "OVERDUE_BATCH",

@@ -23,7 +23,7 @@ from orders.models import ExportJob
 
 logger = logging.getLogger(__name__)
 
-EXPORT_FILTER_KEYS = ("state", "date_from", "date_to", "delivery_method", "overdue", "warehouse", "search")
+EXPORT_FILTER_KEYS = ("state", "date_from", "date_to", "delivery_method", "overdue", "due", "warehouse", "search")
 EXPORT_STALE_AFTER = timedelta(minutes=30)
 HEADER = ["number", "external_id", "created_at", "state", "delivery_method", "ship_by", "overdue", "buyer_name",
           "buyer_phone", "buyer_address", "lines", "total", "refunded", "currency", "carrier", "tracking_number"]  # fmt: skip
@@ -49,15 +49,20 @@ def export_create(*, actor: Actor, fmt: str, filters: dict | None = None) -> Exp
     return job
 
 
-def _rows(*, member: Actor, filters: dict, contact_visible: bool) -> Iterator[list[Any]]:
+def _when(value, fmt: str):
+    """A time for the file: XLSX gets the datetime itself (the writer makes it a date-time cell in the shop's
+    zone, which a spreadsheet sorts and filters as a date); CSV keeps its text, minutes in the shop's zone."""
+    return value if fmt == "xlsx" else timezone.localtime(value).strftime("%Y-%m-%d %H:%M")
+
+
+def _rows(*, member: Actor, filters: dict, contact_visible: bool, fmt: str = "csv") -> Iterator[list[Any]]:
     visible = contact_visible and selectors.may_see_contact(actor=member)
     orders = selectors.order_list(shop=member.shop, actor=member, filters=filters).order_by("-id")
     for order in orders.iterator(chunk_size=2000):
         buyer = selectors.buyer_of(order=order, visible=visible)
         lines = "; ".join(f"{line.sku_code} x{line.quantity} @ {line.unit_price}" for line in order.lines.all())
-        yield [order.number, order.external_id, timezone.localtime(order.created_at).strftime("%Y-%m-%d %H:%M"),
-               order.state, order.delivery_method, timezone.localtime(order.ship_by).strftime("%Y-%m-%d %H:%M"),
-               order.is_overdue, buyer["name"], buyer["phone"], buyer["address"], lines,
+        yield [order.number, order.external_id, _when(order.created_at, fmt), order.state, order.delivery_method,
+               _when(order.ship_by, fmt), order.is_overdue, buyer["name"], buyer["phone"], buyer["address"], lines,
                order.total, order.refunded_total, order.currency, order.carrier, order.tracking_number]  # fmt: skip
 
 
@@ -78,7 +83,7 @@ def export_build(*, actor: Actor, job_id: int) -> ExportJob:
             if member is None or not can(member, "orders.export"):
                 job.status, job.message = ExportJob.Status.FAILED, _("The member may no longer export orders.")
             else:
-                content, rows = write_file(job.fmt, HEADER, _rows(member=member, filters=job.filters,
+                content, rows = write_file(job.fmt, HEADER, _rows(member=member, filters=job.filters, fmt=job.fmt,
                                                                   contact_visible=job.contact_visible), sheet="orders")  # fmt: skip
                 stamp = timezone.now().strftime("%Y%m%d-%H%M%S")
                 job.file.save(f"orders-{shop.pk}-{stamp}.{job.fmt}", ContentFile(content), save=False)

@@ -19,7 +19,7 @@ from backoffice.authz import Actor, require
 from backoffice.errors import Conflict, Forbidden, NotFound, ServiceError, ValidationFailed
 from catalog import services as catalog
 from orders import selectors
-from orders.models import ORDER_STEPS, Order, OrderEvent, OrderLine, TrackingStatus
+from orders.models import ORDER_STEPS, Carrier, Order, OrderEvent, OrderLine, TrackingStatus
 from orders.services._common import (
     allocations_of,
     illegal,
@@ -30,6 +30,7 @@ from orders.services._common import (
     platform_only,
     stock_actor,
 )
+from orders.services.carriers import carrier_for_pack
 
 State = Order.State
 
@@ -40,7 +41,7 @@ def order_confirm(*, actor: Actor, order: Order) -> Order:
                       fields={"confirmed_at": timezone.now()})  # fmt: skip
 
 
-def _clean_packages(order: Order, packages, carrier: str) -> list[dict]:
+def _clean_packages(actor: Actor, order: Order, packages, carrier: str) -> list[dict]:
     """An optional split into several parcels: every unit of every line in exactly one package."""
     if not packages:
         return []
@@ -68,7 +69,12 @@ def _clean_packages(order: Order, packages, carrier: str) -> list[dict]:
         if not items:
             raise ValidationFailed(_("A package holds at least one line."),
                                    fields={f"packages.{i}.lines": [_("Empty.")]})  # fmt: skip
-        package = {"carrier": str(pkg.get("carrier") or carrier)[:80], "tracking_number": tracking[:80], "lines": items}
+        package_carrier = carrier
+        if str(pkg.get("carrier") or "").strip():  # another carrier for this parcel: one the shop's list knows
+            _ref, package_carrier = carrier_for_pack(
+                actor=actor, value=str(pkg["carrier"]), field=f"packages.{i}.carrier"
+            )
+        package = {"carrier": package_carrier[:80], "tracking_number": tracking[:80], "lines": items}
         key = selectors.tracking_key(package["carrier"], package["tracking_number"])
         if key in seen:
             raise ValidationFailed(_("Each package needs its own tracking number."),
@@ -81,22 +87,23 @@ def _clean_packages(order: Order, packages, carrier: str) -> list[dict]:
     return out
 
 
-def order_pack(*, actor: Actor, order: Order, carrier: str, tracking_number: str,
+def order_pack(*, actor: Actor, order: Order, carrier: Carrier | str, tracking_number: str,
                packages: list | None = None) -> Order:  # fmt: skip
     """Packed and labelled: awaiting_packaging → awaiting_deliver, with carrier and tracking number
-    (and optionally a split into several packages)."""
+    (and optionally a split into several packages). ``carrier`` is one of the shop's carriers, or its
+    name or code; a shop without a carrier list names it in free text (``carrier_for_pack``)."""
     require(actor, ORDER_STEPS["pack"].action, order)
-    carrier = (carrier or "").strip()
     tracking_number = (tracking_number or "").strip()
     errors = {}
-    if not carrier:
+    if not (carrier if isinstance(carrier, Carrier) else (carrier or "").strip()):
         errors["carrier"] = [_("This field is required.")]
     if not tracking_number:
         errors["tracking_number"] = [_("This field is required.")]
     if errors:
         raise ValidationFailed(_("Give the carrier and the tracking number."), fields=errors)
-    carrier, tracking_number = carrier[:80], tracking_number[:80]
-    split = _clean_packages(order, packages, carrier) if packages else []
+    carrier_ref, carrier = carrier_for_pack(actor=actor, value=carrier)
+    tracking_number = tracking_number[:80]
+    split = _clean_packages(actor, order, packages, carrier) if packages else []
     # Every number this order will carry, by the field that named it (the main one first).
     numbers = {"tracking_number": (carrier, tracking_number)}
     for i, package in enumerate(split):
@@ -111,8 +118,39 @@ def order_pack(*, actor: Actor, order: Order, carrier: str, tracking_number: str
                 raise tracking_number_taken(field, carrier=c, tracking_number=t)
 
     return order_step(actor=actor, order=order, step="pack", verb=_("pack"), kind="packed", before_save=tracking_free,
-                      fields={"carrier": carrier, "tracking_number": tracking_number, "packages": split,
-                              "packed_at": timezone.now()})  # fmt: skip
+                      fields={"carrier": carrier, "carrier_ref_id": carrier_ref.pk if carrier_ref else None, "tracking_number": tracking_number,
+                              "packages": split, "packed_at": timezone.now()})  # fmt: skip
+
+
+def order_tracking_correct(*, actor: Actor, order: Order, tracking_number: str) -> Order:
+    """Correct a mistyped tracking number after packing, while the parcel is awaiting hand-over or on its way
+    (not once delivered): the same carrier, a number no other live order of the shop has with it. The
+    timeline and the audit entry keep the old and the new number."""
+    step = ORDER_STEPS["correct_tracking"]
+    require(actor, step.action, order)
+    tracking_number = (tracking_number or "").strip()[:80]
+    if not tracking_number:
+        raise ValidationFailed(
+            _("Give the tracking number."), fields={"tracking_number": [_("This field is required.")]}
+        )
+    with transaction.atomic():
+        order = locked_order(actor, order)
+        if order.state not in step.sources:
+            raise illegal(order, _("correct the tracking number of"))
+        old = order.tracking_number
+        if selectors.tracking_key(order.carrier, old) == selectors.tracking_key(order.carrier, tracking_number):
+            message = _("This is already the order's tracking number.")
+            raise ValidationFailed(message, fields={"tracking_number": [message]})
+        lock_tracking_numbers(order.shop_id, [order.carrier])
+        pairs = [(order.carrier, tracking_number)]
+        if selectors.tracking_numbers_taken(shop=actor.shop, pairs=pairs, exclude_order_id=order.pk):
+            raise tracking_number_taken("tracking_number", carrier=order.carrier, tracking_number=tracking_number)
+        order.tracking_number = tracking_number
+        order.save(update_fields=["tracking_number", "updated_at"])
+        changes = {"tracking_number": [old, tracking_number]}
+        order_event(order, kind="tracking_corrected", actor=actor, data=changes, message=f"{old} → {tracking_number}")
+        audit_record(shop=actor.shop, actor=actor, action="order.tracking_corrected", target=order, changes=changes)
+    return order
 
 
 def tracking_number_taken(field: str, *, carrier: str, tracking_number: str) -> Conflict:
@@ -164,8 +202,12 @@ def order_confirm_many(*, actor: Actor, ids: Sequence[int]) -> dict[str, Any]:
 
 
 def order_pack_many(*, actor: Actor, items: Sequence[dict]) -> dict[str, Any]:
-    """Bulk pack: ``items`` are ``{"id", "carrier", "tracking_number"}``; same answer as ``order_confirm_many``."""
+    """Bulk pack: ``items`` are ``{"id", "carrier", "tracking_number"}``; same answer as ``order_confirm_many``.
+    A carrier the shop's list does not know is refused before anything is packed (400 on
+    ``orders.<i>.carrier``): it is the request that is wrong, not one order."""
     require(actor, ORDER_STEPS["pack"].action)
+    items = [{**item, "carrier": carrier_for_pack(actor=actor, value=item["carrier"], field=f"orders.{i}.carrier")[0]
+              or item["carrier"]} for i, item in enumerate(items)]  # fmt: skip
     return _each_order(
         actor=actor,
         items=items,

@@ -83,6 +83,14 @@ def order_in(shop, state: str, sku: SKU | None = None, **kwargs) -> Order:
     return order
 
 
+def make_carrier(shop, name: str | None = None, *, code: str | None = None,
+                 tracking_url: str = "https://carrier.example/track/{tracking}"):  # fmt: skip
+    """One carrier on the shop's list, through the service (as the owner)."""
+    n = next(_seq)
+    return services.carrier_create(actor=owner_actor(shop), name=name or f"Carrier {n}", code=code or f"carrier-{n}",
+                                   tracking_url=tracking_url)  # fmt: skip
+
+
 def return_in(shop, state: str, order: Order | None = None, warehouse: Warehouse | None = None) -> Return:
     actor = owner_actor(shop)
     order = order or order_in(shop, Order.State.DELIVERED)

@@ -5,13 +5,15 @@ each state-changing probe has an object in the state it needs, and declares that
 
 from __future__ import annotations
 
+import itertools
+
 from django.forms.models import model_to_dict
 
 from backoffice.authz import load_actor, system_actor
 from backoffice.jobs import job_fields
 from orders import services
-from orders.models import ExportJob, Order, OrderEvent, Refund, Return
-from orders.tests.factories import make_sku, order_in, return_in
+from orders.models import Carrier, ExportJob, Order, OrderEvent, Refund, Return
+from orders.tests.factories import make_carrier, make_sku, order_in, return_in
 from tests.shop_routes import Probe, count_of, fields_of
 
 
@@ -20,6 +22,9 @@ def extend_world(world) -> None:
     sku, wh = make_sku(shop, stock=50)
     S = Order.State
     o = world.objects
+    # The shop keeps a carrier list: the packs below name CDEK (by id on the pages, by name in the API).
+    o["carrier_cdek"] = make_carrier(shop, "CDEK", code="cdek", tracking_url="https://cdek.example/track/{tracking}")
+    o["carrier_edit"] = make_carrier(shop, "Probe Post", code="probe-post", tracking_url="")
     o["order_sku"], o["order_wh"] = sku, wh
     o["order_confirm"] = order_in(shop, S.AWAITING_CONFIRMATION, sku=sku)
     o["order_pack"] = order_in(shop, S.AWAITING_PACKAGING, sku=sku)
@@ -45,6 +50,9 @@ def snapshot(shop) -> dict:
         "refunds": list(Refund.objects.for_shop(shop).order_by("id").values_list("id", "amount")),
         "order_events": OrderEvent.objects.for_shop(shop).count(),
         "order_exports": ExportJob.objects.for_shop(shop).count(),
+        "carriers": list(
+            Carrier.objects.for_shop(shop).order_by("id").values_list("id", "name", "code", "tracking_url", "is_active")
+        ),
     }
 
 
@@ -62,6 +70,22 @@ def _line(w, name="order_delivered"):
 
 def _state(name):
     return fields_of(Order, lambda w: w.objects[name], "state")
+
+
+_carrier_seq = itertools.count(1)
+
+
+def _new_carrier(w) -> dict:
+    n = next(_carrier_seq)
+    return {"name": f"Probe Carrier {n}", "code": f"probe-{n}", "tracking_url": "https://probe.example/t/{tracking}"}
+
+
+def _carrier_fields(name):
+    return fields_of(Carrier, lambda w: w.objects[name], "name", "code", "tracking_url", "is_active")
+
+
+def _tracking(name):
+    return fields_of(Order, lambda w: w.objects[name], "tracking_number")
 
 
 def _rstate(name):
@@ -83,8 +107,17 @@ PROBES: list[Probe] = [
     Probe(API + "orders-bulk-confirm", "post", "orders.process", 200,
           body=lambda w: {"ids": [w.objects["order_confirm"].pk]}, effect=_state("order_confirm"), refs=("ids.0",)),
     Probe(API + "orders-bulk-pack", "post", "orders.process", 200,
-          body=lambda w: {"orders": [{"id": w.objects["order_pack"].pk, "carrier": "C", "tracking_number": "T"}]},
+          body=lambda w: {"orders": [{"id": w.objects["order_pack"].pk, "carrier": "cdek", "tracking_number": "T"}]},
           effect=_state("order_pack"), refs=("orders.0.id",)),
+    Probe(API + "orders-correct-tracking", "post", "orders.process", 200, kwargs=_pk("order_ship"),
+          body=lambda w: {"tracking_number": "FIX-1"}, effect=_tracking("order_ship")),
+    Probe(API + "carriers-list", "get", "orders.view", 200),
+    Probe(API + "carriers-list", "post", "accounts.manage_settings", 201, body=_new_carrier, effect=count_of(Carrier)),
+    Probe(API + "carriers-detail", "get", "orders.view", 200, kwargs=_pk("carrier_edit")),
+    Probe(API + "carriers-detail", "patch", "accounts.manage_settings", 200, kwargs=_pk("carrier_edit"),
+          body=lambda w: {"tracking_url": "https://post.example/{tracking}"}, effect=_carrier_fields("carrier_edit")),
+    Probe(API + "carriers-deactivate", "post", "accounts.manage_settings", 200, kwargs=_pk("carrier_edit"),
+          effect=_carrier_fields("carrier_edit")),
     Probe(API + "returns-list", "get", "orders.view", 200),
     Probe(API + "returns-list", "post", "orders.manage_returns", 201,
           body=lambda w: {"order": w.objects["order_delivered"].pk, "reason": "Too small",
@@ -118,17 +151,32 @@ PROBES: list[Probe] = [
     Probe(UI + "order_slips", "get", "orders.process", 200, api=False),
     Probe(UI + "order_bulk_pack", "get", "orders.process", 200, api=False),
     Probe(UI + "order_bulk_pack", "post", "orders.process", 302, api=False,
-          body=lambda w: {"ids": str(w.objects["order_pack"].pk), "carrier": "CDEK",
+          body=lambda w: {"ids": str(w.objects["order_pack"].pk), "carrier": str(w.objects["carrier_cdek"].pk),
                           f"tracking_{w.objects['order_pack'].pk}": "TRK-3"}, effect=_state("order_pack"),
-          refs=("ids", "key:tracking_")),
+          refs=("ids", "carrier", "key:tracking_")),
     Probe(UI + "order_detail", "get", "orders.view", 200, api=False, kwargs=_pk("order_pack")),
     Probe(UI + "order_confirm", "post", "orders.process", 302, api=False, kwargs=_pk("order_confirm"),
           effect=_state("order_confirm")),
     Probe(UI + "order_pack", "get", "orders.process", 200, api=False, kwargs=_pk("order_pack")),
     Probe(UI + "order_pack", "post", "orders.process", 302, api=False, kwargs=_pk("order_pack"),
-          body=lambda w: {"carrier": "CDEK", "tracking_number": "TRK-2"}, effect=_state("order_pack")),
+          body=lambda w: {"carrier": str(w.objects["carrier_cdek"].pk), "tracking_number": "TRK-2"},
+          effect=_state("order_pack"), refs=("carrier",)),
+    Probe(UI + "order_ship", "get", "orders.process", 200, api=False, kwargs=_pk("order_ship")),
     Probe(UI + "order_ship", "post", "orders.process", 302, api=False, kwargs=_pk("order_ship"),
-          effect=_state("order_ship")),
+          body=lambda w: {"confirm": "yes"}, effect=_state("order_ship")),
+    Probe(UI + "order_correct_tracking", "get", "orders.process", 200, api=False, kwargs=_pk("order_ship")),
+    Probe(UI + "order_correct_tracking", "post", "orders.process", 302, api=False, kwargs=_pk("order_ship"),
+          body=lambda w: {"tracking_number": "FIX-2"}, effect=_tracking("order_ship")),
+    Probe(UI + "carrier_list", "get", "orders.view", 200, api=False),
+    Probe(UI + "carrier_list", "post", "accounts.manage_settings", 302, api=False, body=_new_carrier,
+          effect=count_of(Carrier)),
+    Probe(UI + "carrier_edit", "get", "accounts.manage_settings", 200, api=False, kwargs=_pk("carrier_edit")),
+    Probe(UI + "carrier_edit", "post", "accounts.manage_settings", 302, api=False, kwargs=_pk("carrier_edit"),
+          body=lambda w: {"name": "Probe Post", "code": "probe-post", "tracking_url": "https://post.example/{tracking}",
+                          "is_active": "on"}, effect=_carrier_fields("carrier_edit")),
+    Probe(UI + "carrier_deactivate", "get", "accounts.manage_settings", 200, api=False, kwargs=_pk("carrier_edit")),
+    Probe(UI + "carrier_deactivate", "post", "accounts.manage_settings", 302, api=False, kwargs=_pk("carrier_edit"),
+          effect=_carrier_fields("carrier_edit")),
     Probe(UI + "order_deliver", "post", "orders.process", 302, api=False, kwargs=_pk("order_deliver"),
           effect=_state("order_deliver")),
     Probe(UI + "order_cancel", "get", "orders.cancel", 200, api=False, kwargs=_pk("order_pack")),

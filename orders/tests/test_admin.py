@@ -3,6 +3,7 @@ the service, as the system acting for the staff user."""
 
 from __future__ import annotations
 
+import re
 from decimal import Decimal
 
 import pytest
@@ -13,14 +14,16 @@ from django.forms.models import model_to_dict
 from accounts.models import AuditEntry
 from orders.models import ExportJob, Order, Refund, Return
 from orders.tests.factories import order_in, return_in
-from tests.fixtures import PASSWORD
+from tests.fixtures import PASSWORD, BrowserClient
 
 pytestmark = pytest.mark.django_db
 EDITABLE = ('<input type="text"', '<input type="number"', "<textarea", "<select", 'type="checkbox"')
 
 
 @pytest.fixture
-def superuser_client(client):
+def superuser_client():
+    # A browser: its form POSTs carry the one-time token the refund form issues (backoffice/once.py).
+    client = BrowserClient()
     user = get_user_model().objects.create_superuser(username="root", email="root@example.com", password=PASSWORD)
     client.force_login(user)
     client.user = user
@@ -80,6 +83,26 @@ def test_refund_on_behalf_of_the_marketplace(shop, superuser_client):
                                 "amount": "80.00", "reason": "Too much"})  # fmt: skip
     order.refresh_from_db()
     assert order.refunded_total == Decimal("30.00")
+
+
+def test_refund_on_behalf_is_sent_once(shop, client):
+    """The refund form carries a one-time token, as the shop's own refund form: without it nothing is refunded
+    (400), with it once, and the same form sent again (a double click, a resend) refunds nothing more (409)."""
+    root = get_user_model().objects.create_superuser(username="root1", email="r1@example.com", password=PASSWORD)
+    client.force_login(root)  # a plain client: it sends only what the test gives it
+    order = order_in(shop, Order.State.DELIVERED, unit_price="100.00")
+    url = "/admin/orders/order/"
+    chosen = {"action": "refund_on_behalf", ACTION_CHECKBOX_NAME: [order.pk]}
+    form = client.post(url, chosen).content.decode()
+    token = re.search(r'name="once_token" value="([^"]+)"', form).group(1)
+    send = {**chosen, "apply": "1", "amount": "10.00", "reason": "Goodwill"}
+    assert client.post(url, send).status_code == 400
+    assert not Refund.objects.for_shop(shop).exists()
+    assert client.post(url, {**send, "once_token": token}).status_code == 302
+    again = client.post(url, {**send, "once_token": token})
+    assert again.status_code == 409 and "already sent" in again.content.decode()
+    order.refresh_from_db()
+    assert Refund.objects.for_shop(shop).count() == 1 and order.refunded_total == Decimal("10.00")
 
 
 def test_refund_on_behalf_is_for_superusers(shop, client):

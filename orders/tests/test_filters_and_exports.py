@@ -61,6 +61,12 @@ def test_the_export_list_says_each_files_filters_in_words(shop):
     }
 
 
+def test_an_export_of_the_due_today_list_keeps_that_filter(shop):
+    job = services.export_create(actor=owner_actor(shop), fmt="csv", filters={"due": "today", "page": "2"})
+    assert job.filters == {"due": "today"}
+    assert selectors.order_filters_text(filters=job.filters) == "Due today"
+
+
 def test_a_warehouse_the_member_cannot_see_is_named_by_its_id():
     assert selectors.order_filters_text(filters={"warehouse": "12", "overdue": "0"}) == "Not overdue · Warehouse: #12"
 

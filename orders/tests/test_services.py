@@ -381,8 +381,8 @@ def test_stock_effects_name_the_member(shop):
         # Paid orders: money can go back in any state while some is left to refund.
         (S.AWAITING_CONFIRMATION, {"confirm", "cancel", "slip", "refund"}),
         (S.AWAITING_PACKAGING, {"pack", "cancel", "slip", "refund"}),
-        (S.AWAITING_DELIVER, {"ship", "cancel", "slip", "track", "refund"}),
-        (S.DELIVERING, {"deliver", "slip", "track", "refund"}),
+        (S.AWAITING_DELIVER, {"ship", "cancel", "slip", "track", "correct_tracking", "refund"}),
+        (S.DELIVERING, {"deliver", "slip", "track", "correct_tracking", "refund"}),
         (S.DELIVERED, {"return", "refund", "slip", "track"}),
         (S.CANCELLED, {"refund", "slip"}),
     ],

@@ -60,7 +60,7 @@ def test_pack_form_ship_and_cancel_dialog(shop, members):
     r = web.post(f"{base}/pack/", {"carrier": "CDEK"})
     assert r.status_code == 400 and "This field is required" in r.content.decode()
     assert web.post(f"{base}/pack/", {"carrier": "CDEK", "tracking_number": "TRK-7"}).status_code == 302
-    assert web.post(f"{base}/ship/").status_code == 302
+    assert web.post(f"{base}/ship/", {"confirm": "yes"}).status_code == 302
     order.refresh_from_db()
     assert (order.state, order.tracking_number) == (S.DELIVERING, "TRK-7")
     other = order_in(shop, S.AWAITING_PACKAGING)
@@ -70,7 +70,7 @@ def test_pack_form_ship_and_cancel_dialog(shop, members):
     other.refresh_from_db()
     assert other.state == S.CANCELLED
     # An illegal transition from the UI is refused with the reason (409), not a redirect.
-    r = web.post(f"/shops/{shop.pk}/orders/{other.pk}/ship/")
+    r = web.post(f"/shops/{shop.pk}/orders/{other.pk}/ship/", {"confirm": "yes"})
     assert r.status_code == 409 and "Cannot ship an order that is cancelled." in r.content.decode()
 
 
@@ -302,7 +302,8 @@ def test_a_refused_order_move_answers_409_with_the_reason_and_changes_nothing(sh
         (packing, "confirm", "Cannot confirm an order that is awaiting packaging."),
         (handover, "deliver", "Cannot deliver an order that is awaiting handover."),
     ):
-        r = web.post(f"/shops/{shop.pk}/orders/{order.pk}/{verb}/")
+        # (the hand-over is sent confirmed, as its confirmation page sends it)
+        r = web.post(f"/shops/{shop.pk}/orders/{order.pk}/{verb}/", {"confirm": "yes"} if verb == "ship" else {})
         html = r.content.decode()
         assert (r.status_code, reason in html) == (409, True), (verb, r.status_code)
         assert f'href="/shops/{shop.pk}/orders/{order.pk}/"' in html  # Back leads to the order

@@ -9,8 +9,43 @@ from orders.models import Order
 
 
 class PackForm(forms.Form):
+    """Carrier and tracking number. A shop that keeps a carrier list picks one of its active carriers (the
+    form sends its id; ``carrier_object`` gives it back); a shop without a list types the name."""
+
     carrier = forms.CharField(label=_("Carrier"), max_length=80)
     tracking_number = forms.CharField(label=_("Tracking number"), max_length=80)
+
+    def __init__(self, *args, carriers=(), **kwargs):
+        super().__init__(*args, **kwargs)
+        self.carriers = {str(c.pk): c for c in carriers}
+        if self.carriers:
+            self.fields["carrier"] = forms.ChoiceField(
+                label=_("Carrier"), choices=[("", "—"), *[(pk, c.name) for pk, c in self.carriers.items()]]
+            )
+
+    def service_kwargs(self) -> dict:
+        """What ``services.order_pack`` takes: the chosen carrier itself, or the typed name."""
+        data = dict(self.cleaned_data)
+        data["carrier"] = self.carriers.get(data["carrier"], data["carrier"])
+        return data
+
+
+class TrackingCorrectForm(forms.Form):
+    tracking_number = forms.CharField(label=_("Tracking number"), max_length=80)
+
+
+class CarrierForm(forms.Form):
+    name = forms.CharField(label=_("Name"), max_length=80)
+    code = forms.CharField(label=_("Code"), max_length=32)
+    tracking_url = forms.CharField(
+        label=_("Tracking URL pattern"), max_length=500, required=False,
+        help_text=_("The carrier's tracking page, with {tracking} where the number goes, e.g. "
+                    "https://carrier.example/track/{tracking}"),
+    )  # fmt: skip
+
+
+class CarrierEditForm(CarrierForm):
+    is_active = forms.BooleanField(label=_("Active (offered on the pack forms)"), required=False)
 
 
 class CancelForm(forms.Form):

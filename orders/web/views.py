@@ -16,11 +16,11 @@ from django.utils.translation import gettext_lazy, pgettext_lazy
 from django.views import View
 
 from backoffice.authz import can
-from backoffice.errors import ServiceError
+from backoffice.errors import Conflict, ServiceError
 from backoffice.forms import apply_service_error
 from backoffice.parsing import parse_ids
 from backoffice.tenancy.refs import ref_in_shop
-from backoffice.web import ShopPageMixin
+from backoffice.web import ShopPageMixin, reload_page
 from catalog import selectors as catalog_selectors
 from orders import selectors, services
 from orders.models import DeliveryMethod, ExportJob, Order, Return, ReturnLine
@@ -38,7 +38,8 @@ Warehouse = ReturnLine._meta.get_field("warehouse").related_model
 FILTER_LABELS = {"state": gettext_lazy("State"),
                  "date_from": pgettext_lazy("date range", "From"), "date_to": pgettext_lazy("date range", "To"),
                  "delivery_method": gettext_lazy("Delivery method"), "warehouse": gettext_lazy("Warehouse"),
-                 "search": gettext_lazy("Search"), "sort": gettext_lazy("Sort"), "order": gettext_lazy("Order")}  # fmt: skip
+                 "search": gettext_lazy("Search"), "sort": gettext_lazy("Sort"), "order": gettext_lazy("Order"),
+                 "due": gettext_lazy("Ship by")}  # fmt: skip
 
 
 def _filter_problems(exc: ServiceError) -> str:
@@ -101,7 +102,7 @@ class OrderListView(ShopPageMixin, View):
             counts = selectors.state_counts(shop=self.shop, actor=self.actor, filters=params)
         except ServiceError as exc:  # a bad filter: back to the list, saying which filter and why
             messages.error(request, _filter_problems(exc))
-            return redirect("orders:order_list", shop=self.shop.pk)
+            return reload_page(request, reverse("orders:order_list", args=[self.shop.pk]))
         page = Paginator(qs, PAGE_SIZE).get_page(params.get("page"))
         tab_query = urlencode({k: v for k, v in params.items() if k not in ("page", "state")})
         context = {
@@ -113,6 +114,7 @@ class OrderListView(ShopPageMixin, View):
             "count_all": counts["all"],
             "contact_visible": selectors.may_see_contact(actor=self.actor),
             "methods": DeliveryMethod.choices,
+            "dues": [("today", _("Due today")), ("overdue", _("Overdue"))],
             "warehouses": catalog_selectors.warehouse_list(shop=self.shop, actor=self.actor, action="orders.view"),
             "may_process": can(self.actor, "orders.process"),
             "may_export": can(self.actor, "orders.export"),
@@ -144,10 +146,12 @@ class OrderDetailView(_OrderPage):
 
     def get(self, request, shop, pk):
         order = self.get_order(pk)
+        carrier = order.carrier_ref
         return render(request, "orders/order_detail.html", {
             "order": order,
             "buyer": selectors.buyer_of(order=order, visible=selectors.may_see_contact(actor=self.actor)),
             "may": selectors.order_actions(actor=self.actor, order=order),
+            "tracking_link": carrier.tracking_link(order.tracking_number) if carrier else "",
         })  # fmt: skip
 
 
@@ -172,10 +176,30 @@ class OrderConfirmView(_TransitionView):
         messages.success(self.request, _("Order confirmed."))
 
 
-class OrderShipView(_TransitionView):
-    def run(self, order):
+class OrderShipView(_OrderPage):
+    """Hand over to the carrier, after a confirmation page that shows the order, the carrier and the
+    tracking number: a POST without ``confirm=yes`` (a stale button, a crawler) changes nothing."""
+
+    required_action = "orders.process"
+
+    def _confirm_page(self, request, order, status=200):
+        return render(request, "orders/order_ship.html", {"order": order}, status=status)
+
+    def get(self, request, shop, pk):
+        order = self.get_order(pk)
+        if not selectors.order_actions(actor=self.actor, order=order)["ship"]:
+            # Said as the service says it (409), rather than a confirmation that could only fail.
+            raise Conflict(_("Cannot %(verb)s an order that is %(state)s.")
+                           % {"verb": _("ship"), "state": order.get_state_display().lower()}, code="invalid_transition")  # fmt: skip
+        return self._confirm_page(request, order)
+
+    def post(self, request, shop, pk):
+        order = self.get_order(pk)
+        if request.POST.get("confirm") != "yes":
+            return self._confirm_page(request, order, status=400)
         services.order_ship(actor=self.actor, order=order)
         messages.success(self.request, _("Order handed over to the carrier."))
+        return self.back(order)
 
 
 class OrderDeliverView(_TransitionView):
@@ -214,9 +238,24 @@ class OrderPackView(_FormView):
     template = "orders/order_pack.html"
     form_class = f.PackForm
 
+    def form_kwargs(self, order) -> dict:
+        return {"carriers": selectors.carrier_choices(shop=self.shop)}
+
     def done(self, order, form):
-        services.order_pack(actor=self.actor, order=order, **form.cleaned_data)
+        services.order_pack(actor=self.actor, order=order, **form.service_kwargs())
         messages.success(self.request, _("Order packed."))
+
+
+class OrderTrackingCorrectView(_FormView):
+    """Correct the tracking number after packing (audited: the old and the new number)."""
+
+    required_action = "orders.process"
+    template = "orders/order_tracking.html"
+    form_class = f.TrackingCorrectForm
+
+    def done(self, order, form):
+        services.order_tracking_correct(actor=self.actor, order=order, **form.cleaned_data)
+        messages.success(self.request, _("Tracking number corrected."))
 
 
 class OrderCancelView(_FormView):
@@ -279,8 +318,20 @@ class OrderBulkPackView(ShopPageMixin, View):
                  "error": errors.get(o.pk)} for o in orders]  # fmt: skip
         return render(request, "orders/bulk_pack.html", {
             "rows": rows, "ids": ",".join(str(o.pk) for o in orders), "carrier": carrier,
+            "carriers": selectors.carrier_choices(shop=self.shop),
             "carrier_error": errors.get("carrier"), "left_out": len(ids) - len(orders),
         }, status=status)  # fmt: skip
+
+    def _carrier(self, value: str) -> tuple[object, str, str | None]:
+        """(what the service takes, the carrier's name, a problem): one of the shop's active carriers by id
+        when the shop keeps a list, else the typed name."""
+        choices = {str(c.pk): c for c in selectors.carrier_choices(shop=self.shop)}
+        if not choices and not selectors.shop_has_carriers(shop=self.shop):
+            return value, value, None if value else _("Name the carrier.")
+        chosen = choices.get(value)
+        if chosen is None:
+            return None, "", _("Choose one of the shop's carriers.")
+        return chosen, chosen.name, None
 
     def get(self, request, shop):
         if stale := _without_csrf_token(request):
@@ -291,15 +342,16 @@ class OrderBulkPackView(ShopPageMixin, View):
     def post(self, request, shop):
         ids = _ticked_ids(request)
         orders = self._orders(ids)
-        carrier = request.POST.get("carrier", "").strip()[:80]
+        typed = request.POST.get("carrier", "").strip()[:80]
+        carrier, name, problem = self._carrier(typed)
         tracking = {o.pk: request.POST.get(f"tracking_{o.pk}", "").strip()[:80] for o in orders}
         errors: dict = {o.pk: _("Enter the tracking number.") for o in orders if not tracking[o.pk]}
-        if not carrier:
-            errors["carrier"] = _("Name the carrier.")
+        if problem:
+            errors["carrier"] = problem
         else:
-            errors.update(self._tracking_problems(carrier, orders, tracking, skip=errors))
+            errors.update(self._tracking_problems(name, orders, tracking, skip=errors))
         if errors or not orders:
-            return self._render(request, ids, orders, carrier=carrier, tracking=tracking, errors=errors, status=400)
+            return self._render(request, ids, orders, carrier=typed, tracking=tracking, errors=errors, status=400)
         items = [{"id": o.pk, "carrier": carrier, "tracking_number": tracking[o.pk]} for o in orders]
         result = services.order_pack_many(actor=self.actor, items=items)
         _bulk_outcome(request, _("%(done)s packed.") % {"done": len(result["done"])}, result,
@@ -342,6 +394,90 @@ class PackingSlipView(ShopPageMixin, View):
         visible = selectors.may_see_contact(actor=self.actor)
         slips = [{"order": o, "buyer": selectors.buyer_of(order=o, visible=visible)} for o in orders]
         return render(request, "orders/packing_slips.html", {"slips": slips})
+
+
+# -- carriers ---------------------------------------------------------------------------------
+
+
+class CarrierListView(ShopPageMixin, View):
+    """The shop's carriers (paginated) and the form to add one. Anyone who sees orders may read the list;
+    keeping it is a shop setting (``accounts.manage_settings``)."""
+
+    required_action = "orders.view"
+    required_actions_by_method = {"POST": "accounts.manage_settings"}
+    one_time_post = True  # the POST adds a carrier
+
+    def _render(self, request, form, status=200):
+        qs = selectors.carrier_list(shop=self.shop, actor=self.actor)
+        page = Paginator(qs, PAGE_SIZE).get_page(request.GET.get("page"))
+        return render(request, "orders/carrier_list.html", {
+            "page": page, "form": form, "may_manage": can(self.actor, "accounts.manage_settings"), "querystring": "",
+        }, status=status)  # fmt: skip
+
+    def get(self, request, shop):
+        return self._render(request, f.CarrierForm())
+
+    def post(self, request, shop):
+        form = f.CarrierForm(request.POST)
+        if form.is_valid():
+            try:
+                carrier = services.carrier_create(actor=self.actor, **form.cleaned_data)
+            except ServiceError as exc:
+                apply_service_error(form, exc)
+            else:
+                messages.success(request, _("Carrier %(name)s added.") % {"name": carrier.name})
+                return redirect("orders:carrier_list", shop=self.shop.pk)
+        return self._render(request, form, status=400)
+
+
+class _CarrierPage(ShopPageMixin, View):
+    required_action = "accounts.manage_settings"
+
+    def get_carrier(self, pk):
+        carrier = selectors.carrier_get(shop=self.shop, actor=self.actor, pk=pk, action=self.required_action)
+        if carrier is None:
+            raise Http404
+        return carrier
+
+    def refusal_back_url(self) -> str:
+        return reverse("orders:carrier_list", args=[self.shop.pk])
+
+
+class CarrierEditView(_CarrierPage):
+    """Rename a carrier, change its code or tracking page, or activate it again."""
+
+    def _render(self, request, form, carrier, status=200):
+        return render(request, "orders/carrier_form.html", {"form": form, "carrier": carrier}, status=status)
+
+    def get(self, request, shop, pk):
+        carrier = self.get_carrier(pk)
+        initial = {k: getattr(carrier, k) for k in ("name", "code", "tracking_url", "is_active")}
+        return self._render(request, f.CarrierEditForm(initial=initial), carrier)
+
+    def post(self, request, shop, pk):
+        carrier = self.get_carrier(pk)
+        form = f.CarrierEditForm(request.POST)
+        if form.is_valid():
+            try:
+                services.carrier_update(actor=self.actor, carrier=carrier, **form.cleaned_data)
+            except ServiceError as exc:
+                apply_service_error(form, exc)
+            else:
+                messages.success(request, _("Changes saved."))
+                return redirect("orders:carrier_list", shop=self.shop.pk)
+        return self._render(request, form, carrier, status=400)
+
+
+class CarrierDeactivateView(_CarrierPage):
+    """Take a carrier off the pack forms, after confirming (orders packed with it keep it)."""
+
+    def get(self, request, shop, pk):
+        return render(request, "orders/carrier_deactivate.html", {"carrier": self.get_carrier(pk)})
+
+    def post(self, request, shop, pk):
+        carrier = services.carrier_deactivate(actor=self.actor, carrier=self.get_carrier(pk))
+        messages.success(request, _("Carrier %(name)s deactivated.") % {"name": carrier.name})
+        return redirect("orders:carrier_list", shop=self.shop.pk)
 
 
 # -- returns ----------------------------------------------------------------------------------

@@ -20,7 +20,7 @@ from accounts.services.notifications import Notice
 from backoffice.authz import load_actor, system_actor
 from orders import services as orders
 from orders.models import Order
-from orders.tests.factories import make_sku, order_in
+from orders.tests.factories import make_carrier, make_sku, order_in
 from tests.shop_routes import PROBES, World
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
@@ -63,6 +63,8 @@ def shop_world() -> tuple[World, dict]:
     buyer = {"name": LONG_BUYER, "phone": "+7 900 000-00-00", "address": "Street" + "S" * 120}
     order = order_in(shop, Order.State.AWAITING_PACKAGING, sku=sku, buyer=buyer)
     owner = load_actor(shop.owner, shop)
+    # The probe world keeps a carrier list, so a pack names one of its carriers
+    make_carrier(shop, LONG_CARRIER, code="long-carrier", tracking_url="https://carrier.example/track/{tracking}")
     order = orders.order_pack(actor=owner, order=order, carrier=LONG_CARRIER, tracking_number=LONG_TRACKING)
     notices = [Notice(recipient=shop.owner, kind="member_expiring", title=f"Layout notice {i}") for i in range(2)]
     accounts.notifications_send(actor=system_actor(shop), notices=notices, email=False)

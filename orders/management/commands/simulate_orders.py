@@ -17,14 +17,20 @@ from backoffice.authz import load_actor, system_actor, tenant_model
 from backoffice.errors import ServiceError
 from catalog import selectors as catalog_selectors
 from catalog import services as catalog
-from orders import services
+from orders import selectors, services
 from orders.models import Order
 
 FIRST = ["Anna", "Ivan", "Li Wei", "Maria", "Dmitry", "Zhang Min", "Olga", "Sergey", "Wang Fang", "Elena"]
 LAST = ["Ivanova", "Petrov", "Chen", "Smirnova", "Kuznetsov", "Liu", "Popova", "Volkov", "Zhao", "Sokolova"]
 STREETS = ["Tverskaya 7", "Nevsky pr. 28", "Lenina 15", "Mira 3", "Gagarina 44", "Sadovaya 12"]
 CITIES = ["Moscow", "Saint Petersburg", "Kazan", "Novosibirsk", "Yekaterinburg"]
-CARRIERS = ["CDEK", "Russian Post", "Boxberry", "DPD"]
+# The demo shop's carrier list (name, code, tracking page): packs pick from it, tracking numbers link there.
+DEMO_CARRIERS = [
+    ("CDEK", "cdek", "https://www.cdek.ru/ru/tracking/?order_id={tracking}"),
+    ("Russian Post", "russian-post", "https://www.pochta.ru/tracking?barcode={tracking}"),
+    ("Boxberry", "boxberry", "https://boxberry.ru/tracking-page?id={tracking}"),
+]
+CARRIERS = [name for name, _code, _url in DEMO_CARRIERS]
 # The state each simulated order is driven to, in order (cycled).
 PLAN = ["awaiting_confirmation", "awaiting_packaging", "awaiting_packaging", "awaiting_deliver", "delivering",
         "delivered", "delivered", "delivered", "cancelled", "awaiting_packaging", "delivering", "delivered"]  # fmt: skip
@@ -67,6 +73,14 @@ def ensure_catalog(shop, actor) -> list:
     return skus
 
 
+def ensure_carriers(shop, owner) -> None:
+    """The demo carriers, unless the shop keeps a carrier list already (a second run adds nothing)."""
+    if selectors.shop_has_carriers(shop=shop):
+        return
+    for name, code, url in DEMO_CARRIERS:
+        services.carrier_create(actor=owner, name=name, code=code, tracking_url=url)
+
+
 def simulate(shop, *, count: int, seed: int = 7, log=lambda msg: None) -> dict[str, int]:
     if Order.objects.for_shop(shop).filter(external_id__startswith=f"SIM-{shop.pk}-").exists():
         log(f"  {shop.name}: simulated orders already there")
@@ -75,6 +89,7 @@ def simulate(shop, *, count: int, seed: int = 7, log=lambda msg: None) -> dict[s
     owner = load_actor(shop.owner, shop)
     platform = system_actor(shop, user=storefront_user())  # the storefront, through the integration API
     skus = ensure_catalog(shop, owner)
+    ensure_carriers(shop, owner)
     made = 0
     delivered_seen: dict = {}
     now = timezone.now()

@@ -10,7 +10,7 @@ from playwright.sync_api import Page, expect
 
 from catalog.models import Stock
 from orders.models import Order, Return
-from orders.tests.factories import BUYER, intake, make_sku, order_in
+from orders.tests.factories import BUYER, intake, make_carrier, make_sku, order_in
 from tests.fixtures import make_member, make_shop
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
@@ -42,6 +42,7 @@ def test_operator_confirms_packs_and_ships(page: Page, live_server, login, scree
     form.get_by_role("button", name="Save and pack").click()
     expect(page.locator("#tracking-number")).to_have_text("CD0123456789")
     page.locator("#ship").click()
+    page.locator("#confirm-ship").click()
     expect(page.locator('[data-state="delivering"]')).to_be_visible()
     expect(page.locator('#timeline li[data-kind="shipped"]')).to_contain_text(operator.user.username)
     screenshot(page, "order-detail-shipped")
@@ -49,6 +50,47 @@ def test_operator_confirms_packs_and_ships(page: Page, live_server, login, scree
     order.refresh_from_db()
     st = Stock.objects.for_shop(shop).get(sku=sku, warehouse=wh)
     assert order.state == Order.State.DELIVERING and (st.on_hand, st.reserved) == (3, 0)
+
+
+def test_pack_with_a_listed_carrier_correct_tracking_and_confirm_the_hand_over(page: Page, live_server, login,
+                                                                              screenshot):  # fmt: skip
+    """Issue 11, shipping: the pack form offers the shop's carriers; the tracking number links to the carrier's
+    page; a mistyped number is corrected on the order page; handing over asks for confirmation first."""
+    shop = make_shop("Carrier Browser")
+    make_carrier(shop, "CDEK", code="cdek", tracking_url="https://cdek.example/track/{tracking}")
+    make_carrier(shop, "Boxberry", code="boxberry", tracking_url="https://boxberry.example/?id={tracking}")
+    sku, _wh = make_sku(shop, stock=5)
+    order = intake(shop, sku)
+    operator = make_member(shop, "operator")
+
+    login(page, operator.user)
+    page.goto(f"{live_server.url}/shops/{shop.pk}/orders/{order.pk}/")
+    page.locator("#pack").click()
+    form = page.locator("#pack-form")
+    form.get_by_label("Carrier").select_option(label="Boxberry")
+    form.get_by_label("Tracking number").fill("BX-0001")
+    form.get_by_role("button", name="Save and pack").click()
+    link = page.locator("#tracking-link")
+    expect(link).to_have_text("BX-0001")
+    expect(link).to_have_attribute("href", "https://boxberry.example/?id=BX-0001")
+
+    page.locator("#correct-tracking summary").click()
+    page.get_by_label("New tracking number").fill("BX-0002")
+    page.locator("#correct-tracking-form").get_by_role("button", name="Save tracking number").click()
+    expect(page.locator(".messages")).to_contain_text("Tracking number corrected.")
+    expect(link).to_have_attribute("href", "https://boxberry.example/?id=BX-0002")
+    expect(page.locator('#timeline li[data-kind="tracking_corrected"]')).to_contain_text("BX-0001 → BX-0002")
+
+    page.locator("#ship").click()
+    expect(page.locator("#handover-carrier")).to_have_text("Boxberry")
+    expect(page.locator("#handover-tracking")).to_have_text("BX-0002")
+    screenshot(page, "order-handover-confirm")
+    order.refresh_from_db()
+    assert order.state == Order.State.AWAITING_DELIVER  # opening the confirmation hands nothing over
+    page.locator("#confirm-ship").click()
+    expect(page.locator('[data-state="delivering"]')).to_be_visible()
+    order.refresh_from_db()
+    assert (order.state, order.carrier, order.tracking_number) == (Order.State.DELIVERING, "Boxberry", "BX-0002")
 
 
 def test_buyer_contact_masked_for_viewer_visible_for_support(page: Page, live_server, login, screenshot):
