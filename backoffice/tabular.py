@@ -87,21 +87,65 @@ def write_file(
             count += 1
         return out.getvalue().encode("utf-8"), count - 1
     from openpyxl import Workbook
+    from openpyxl.cell import WriteOnlyCell
+    from openpyxl.styles import Font
 
     workbook = Workbook(write_only=True)
     worksheet = workbook.create_sheet(sheet[:31])
-    worksheet.append([safe_cell(h) for h in header])
+    worksheet.freeze_panes = "A2"  # the header stays in view while scrolling
+    bold = Font(bold=True)
+    head = []
+    for h in header:
+        cell = WriteOnlyCell(worksheet, value=safe_cell(h))
+        cell.font = bold
+        head.append(cell)
+    worksheet.append(head)
     for row in rows:
-        worksheet.append([_xlsx_cell(v) for v in row])
+        worksheet.append([_xlsx_cell(worksheet, v, WriteOnlyCell) for v in row])
         count += 1
     out = io.BytesIO()
     workbook.save(out)
     return out.getvalue(), count
 
 
-def _xlsx_cell(value: Any) -> Any:
+# Number formats of typed cells: a spreadsheet sums, sorts and filters them as numbers and dates (text
+# that looks like a number does none of that), and shows them as the page does.
+DATETIME_FORMAT = "yyyy-mm-dd hh:mm"
+DATE_FORMAT = "yyyy-mm-dd"
+INTEGER_FORMAT = "0"
+
+
+def decimal_format(value: Decimal) -> str:
+    """The number format showing a decimal's own places: money (2 places) as ``#,##0.00``, a weight in
+    kg (3) as ``#,##0.000``, a whole amount as ``#,##0``."""
+    exponent = value.as_tuple().exponent
+    places = -exponent if isinstance(exponent, int) and exponent < 0 else 0
+    return "#,##0" + ("." + "0" * places if places else "")
+
+
+def _xlsx_value(value: Any) -> tuple[Any, str | None]:
+    """(the cell's value, its number format or None)."""
     cell = safe_cell(value)
-    if isinstance(cell, datetime) and cell.tzinfo is not None:
-        # XLSX has no time zones: the wall-clock time in the active zone (the shop's), without it.
-        return timezone.localtime(cell).replace(tzinfo=None)
-    return cell
+    if isinstance(cell, datetime):
+        if cell.tzinfo is not None:
+            # XLSX has no time zones: the wall-clock time in the active zone (the shop's), without it.
+            cell = timezone.localtime(cell).replace(tzinfo=None)
+        return cell, DATETIME_FORMAT
+    if isinstance(cell, date):
+        return cell, DATE_FORMAT
+    if isinstance(cell, Decimal):
+        if not cell.is_finite():
+            return str(cell), None  # NaN/Infinity: no number a spreadsheet holds
+        return cell, decimal_format(cell)
+    if isinstance(cell, int):
+        return cell, INTEGER_FORMAT
+    return cell, None
+
+
+def _xlsx_cell(worksheet, value: Any, cell_class) -> Any:
+    cell, number_format = _xlsx_value(value)
+    if number_format is None:
+        return cell
+    typed = cell_class(worksheet, value=cell)
+    typed.number_format = number_format
+    return typed

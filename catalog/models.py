@@ -28,6 +28,8 @@ class Category(ShopOwnedModel):
     parent = models.ForeignKey(
         "self", on_delete=models.PROTECT, null=True, blank=True, related_name="children", verbose_name=_("parent")
     )
+    # An inactive category keeps its products but is no longer offered for new ones.
+    is_active = models.BooleanField(_("active"), default=True)
     created_at = models.DateTimeField(auto_now_add=True)
 
     scope_paths = {"category": "pk"}
@@ -314,6 +316,9 @@ class ImportJob(BackgroundJob):
     error_rows = models.PositiveIntegerField(default=0)
     # [{"row": 7, "field": "price", "message": "..."}]
     errors = models.JSONField(default=list, blank=True)
+    # How a CSV file was read (blank for XLSX): "utf-8", "utf-8-sig", "cp1251" or "utf-16"; "," ";" or tab.
+    file_encoding = models.CharField(max_length=16, blank=True, default="")
+    file_delimiter = models.CharField(max_length=1, blank=True, default="")
 
     class Meta(BackgroundJob.Meta):
         indexes = [models.Index(fields=["shop", "-id"], name="import_shop_list")]

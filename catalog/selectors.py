@@ -27,7 +27,7 @@ from django.db.models.functions import Coalesce
 from django.utils.translation import gettext as _
 
 from backoffice.authz import Actor, can, restrict
-from backoffice.errors import Forbidden, NotFound
+from backoffice.errors import Forbidden, NotFound, ValidationFailed
 from backoffice.parsing import BIGINT_MAX, parse_ids, parse_optional_id
 from catalog.models import (
     SKU,
@@ -86,12 +86,68 @@ def _filter_ids(filters: Filters) -> list[int]:
 # --------------------------------------------------------------------------------------------- taxonomy
 
 
-def category_list(*, shop: Shop, actor: Actor, action: str = "catalog.view") -> QuerySet[Category]:
-    return restrict(Category.objects.for_shop(shop), actor, action).order_by("name", "id")
+ACTIVE_CHOICES = {"yes": True, "no": False}
 
 
-def warehouse_list(*, shop: Shop, actor: Actor, action: str = "catalog.view") -> QuerySet[Warehouse]:
-    return restrict(Warehouse.objects.for_shop(shop), actor, action).order_by("name", "id")
+def _active_filter(qs: QuerySet, filters: Filters | None) -> QuerySet:
+    """``?active=yes|no`` (blank: both): a list of categories or warehouses by whether they are in use."""
+    value = (filters or {}).get("active") or ""
+    if value == "":
+        return qs
+    if value not in ACTIVE_CHOICES:
+        message = _("Choose “yes” or “no”.")
+        raise ValidationFailed(message, fields={"active": [message]})
+    return qs.filter(is_active=ACTIVE_CHOICES[value])
+
+
+def category_list(*, shop: Shop, actor: Actor, action: str = "catalog.view",
+                  filters: Filters | None = None) -> QuerySet[Category]:  # fmt: skip
+    """Filters: ``active`` (yes/no)."""
+    return _active_filter(restrict(Category.objects.for_shop(shop), actor, action), filters).order_by("name", "id")
+
+
+def category_choices(*, shop: Shop, actor: Actor, action: str = "catalog.edit",
+                     keep: int | None = None) -> QuerySet[Category]:  # fmt: skip
+    """The categories a form offers: the active ones, plus ``keep`` (a product's current category, which it
+    keeps, and shows, while that category is inactive)."""
+    return category_list(shop=shop, actor=actor, action=action).filter(Q(is_active=True) | Q(pk=keep))
+
+
+def category_usage(*, category: Category) -> dict[str, int]:
+    """What holds on to a category (any of it refuses deleting it): its products (archived ones too), its
+    sub-categories, and the members limited to it."""
+    from catalog.models import CategoryUserObjectPermission
+
+    shop = category.shop_id
+    return {
+        "products": Product.objects.for_shop(shop).filter(category_id=category.pk).count(),
+        "children": Category.objects.for_shop(shop).filter(parent_id=category.pk).count(),
+        "members": CategoryUserObjectPermission.objects.filter(content_object_id=category.pk).count(),
+    }
+
+
+def warehouse_list(*, shop: Shop, actor: Actor, action: str = "catalog.view",
+                   filters: Filters | None = None) -> QuerySet[Warehouse]:  # fmt: skip
+    """Filters: ``active`` (yes/no)."""
+    return _active_filter(restrict(Warehouse.objects.for_shop(shop), actor, action), filters).order_by("name", "id")
+
+
+def warehouse_choices(*, shop: Shop, actor: Actor, action: str = "catalog.manage_stock") -> QuerySet[Warehouse]:
+    """The warehouses a stock form offers: the open ones (a closed warehouse takes no stock changes)."""
+    return warehouse_list(shop=shop, actor=actor, action=action).filter(is_active=True)
+
+
+def warehouse_usage(*, warehouse: Warehouse) -> dict[str, int]:
+    """What holds on to a warehouse (any of it refuses deleting it): stock rows, stock movements, the members
+    limited to it. Orders and returns that name it refuse it too (the database protects them)."""
+    from catalog.models import WarehouseUserObjectPermission
+
+    shop = warehouse.shop_id
+    return {
+        "stock": Stock.objects.for_shop(shop).filter(warehouse_id=warehouse.pk).count(),
+        "movements": StockMovement.objects.for_shop(shop).filter(warehouse_id=warehouse.pk).count(),
+        "members": WarehouseUserObjectPermission.objects.filter(content_object_id=warehouse.pk).count(),
+    }
 
 
 def warehouse_may_create(*, actor: Actor) -> bool:
@@ -150,13 +206,19 @@ def shop_ids_with_skus() -> list[int]:
 
 
 def product_list(*, shop: Shop, actor: Actor, filters: Filters | None = None,
-                 action: str = "catalog.view") -> QuerySet[Product]:  # fmt: skip
+                 action: str = "catalog.view", with_stock: bool = False) -> QuerySet[Product]:  # fmt: skip
     """Products with their SKUs and images prefetched (constant queries per page).
 
     Filters: ``status``, ``category`` (id, with its sub-categories one level down), ``warehouse``
-    (stocked there), ``low_stock``, ``search`` (title, SKU code, barcode), ``ids`` (these products)."""
+    (stocked there), ``low_stock``, ``search`` (title, SKU code, barcode), ``ids`` (these products).
+    ``with_stock`` annotates ``stock_available``: the units available of all its SKUs in the warehouses the
+    actor may see (their warehouse scope, through ``restrict``), in the same query."""
     filters = filters or {}
     qs = restrict(Product.objects.for_shop(shop), actor, action).select_related("category")
+    if with_stock:
+        visible = restrict(Stock.objects.for_shop(shop), actor, action).filter(sku__product_id=OuterRef("pk"))
+        total = visible.order_by().values("shop_id").annotate(total=Sum("available")).values("total")
+        qs = qs.annotate(stock_available=Coalesce(Subquery(total), Value(0)))
     if status := filters.get("status"):
         qs = qs.filter(status__in=str(status).split(","))
     if (category := _filter_id(filters, "category")) is not None:
@@ -221,6 +283,25 @@ def sku_list(
     if statuses := filters.get("product_status"):
         qs = qs.filter(product__status__in=str(statuses).split(","))
     return qs
+
+
+def sku_bulk_selection(*, shop: Shop, actor: Actor, ids: Iterable[int], actions: Iterable[str]) -> list[SKU]:
+    """The SKUs picked for a bulk edit, in id order, their product loaded. Refused, never silently left out:
+    an id that is no SKU of the shop is NotFound, a SKU outside the actor's scope for any of ``actions``
+    Forbidden, each named by id (a member may not learn the code of a SKU they may not see)."""
+    ids = list(dict.fromkeys(ids))
+    skus = list(SKU.objects.for_shop(shop).filter(pk__in=ids).select_related("product").order_by("id"))
+    found = {s.pk for s in skus}
+    if missing := [f"#{pk}" for pk in ids if pk not in found]:
+        message = _("No such SKU in this shop: %(ids)s.") % {"ids": ", ".join(missing[:10])}
+        raise NotFound(message, fields={"skus": [message]})
+    for action in actions:
+        if not can(actor, action):
+            raise Forbidden(_("You do not have permission to do this."))
+        if outside := [f"#{s.pk}" for s in skus if not can(actor, action, s)]:
+            message = _("Outside your scope: SKU %(ids)s.") % {"ids": ", ".join(outside[:10])}
+            raise Forbidden(message, code="out_of_scope", fields={"skus": [message]})
+    return skus
 
 
 def skus_by_code(*, shop: Shop, codes: Iterable[str]) -> dict[str, SKU]:

@@ -21,7 +21,8 @@ from catalog.models import (
     StockMovement,
     Warehouse,
 )
-from catalog.services import ADJUSTMENT_REASON_CODES, STOCK_LEVEL_MAX, THRESHOLD_MAX
+from catalog.services import ADJUSTMENT_REASON_CODES, BULK_MAX, STOCK_LEVEL_MAX, THRESHOLD_MAX
+from catalog.services.products import OLD_PRICE_OPS, PRICE_OPS, STOCK_OPS
 
 # Shape only: the services say which amounts are allowed (a price above zero, an old price not below it, no
 # negative cost), with one message for the API, the pages and the imports.
@@ -40,7 +41,7 @@ class CategorySerializer(serializers.ModelSerializer):
 
     class Meta:
         model = Category
-        fields = ["id", "name", "parent", "created_at"]
+        fields = ["id", "name", "parent", "is_active", "created_at"]
         read_only_fields = ["id", "created_at"]
 
 
@@ -225,7 +226,7 @@ class ImportJobSerializer(serializers.ModelSerializer):
         model = ImportJob
         fields = ["id", "kind", "file_name", "status", "progress", "total_rows", "processed_rows", "created_rows",
                   "updated_rows", "unchanged_rows", "error_rows", "message", "created_by", "created_at",
-                  "started_at", "finished_at", "report_url"]  # fmt: skip
+                  "started_at", "finished_at", "report_url", "file_encoding", "file_delimiter"]  # fmt: skip
         read_only_fields = fields
 
     @extend_schema_field(serializers.CharField(allow_null=True))
@@ -274,3 +275,45 @@ class CatalogExportSerializer(serializers.ModelSerializer):
         if obj.status != ExportJob.Status.DONE or not obj.file:
             return None
         return reverse("api:catalog_api:catalog-exports-download", kwargs={"shop": obj.shop_id, "pk": obj.pk})
+
+
+# --------------------------------------------------------------------------------------------- bulk edit
+
+
+class _BulkSerializer(serializers.Serializer):
+    skus = serializers.ListField(child=serializers.IntegerField(**ID), min_length=1, max_length=BULK_MAX,
+                                 help_text="SKU ids")  # fmt: skip
+    dry_run = serializers.BooleanField(default=False, help_text="Only answer what would change (the confirmation).")
+
+
+class BulkPriceSerializer(_BulkSerializer):
+    price_op = serializers.ChoiceField(choices=["", *PRICE_OPS], required=False, default="")
+    price_value = serializers.DecimalField(max_digits=14, decimal_places=2, required=False, allow_null=True)
+    old_price_op = serializers.ChoiceField(choices=["", *OLD_PRICE_OPS], required=False, default="")
+    old_price_value = serializers.DecimalField(max_digits=12, decimal_places=2, required=False, allow_null=True)
+
+
+class BulkStockSerializer(_BulkSerializer):
+    stock_op = serializers.ChoiceField(choices=list(STOCK_OPS))
+    warehouse = serializers.IntegerField(**ID)
+    quantity = serializers.IntegerField(min_value=-STOCK_LEVEL_MAX, max_value=STOCK_LEVEL_MAX)
+    reason = serializers.ChoiceField(choices=ADJUSTMENT_REASON_CODES, required=False, default="correction",
+                                     help_text="for stock_op=add (set is an inventory count)")  # fmt: skip
+    note = serializers.CharField(max_length=255, required=False, allow_blank=True, default="")
+
+
+class BulkRowSerializer(serializers.Serializer):
+    """One SKU of a bulk edit: each changed value as [before, after]."""
+
+    id = serializers.IntegerField(source="sku.pk")
+    code = serializers.CharField(source="sku.code")
+    price = serializers.ListField(child=serializers.DecimalField(max_digits=12, decimal_places=2))
+    old_price = serializers.ListField(child=serializers.DecimalField(max_digits=12, decimal_places=2, allow_null=True))
+    warehouse = serializers.IntegerField(source="warehouse.pk", required=False)
+    on_hand = serializers.ListField(child=serializers.IntegerField(), required=False)
+    reserved = serializers.IntegerField(required=False)
+
+
+class BulkResultSerializer(serializers.Serializer):
+    dry_run = serializers.BooleanField()
+    skus = BulkRowSerializer(many=True)

@@ -33,6 +33,7 @@ from catalog.models import (
     Warehouse,
 )
 from catalog.moderation import MODERATE_PERMISSION, VIEW_PERMISSION
+from catalog.services.taxonomy import category_delete, warehouse_delete
 from catalog.uploads import IMAGE_BODY_CAP, IMPORT_BODY_CAP, check_body_size
 
 # A CSV or XLSX file.
@@ -85,14 +86,29 @@ EXPORT_DOC = {
 # --------------------------------------------------------------------------------------------- categories
 
 
+ACTIVE_FILTER = [_param("active", enum=["yes", "no"], description="active (yes) or inactive (no) only")]
+
+
+@extend_schema_view(list=extend_schema(parameters=ACTIVE_FILTER))
 class CategoryViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, _CatalogViewSet):
-    """The category tree (``parent`` null at the root)."""
+    """The category tree (``parent`` null at the root). An inactive category (``is_active`` false) keeps its
+    products; DELETE removes one nothing uses (409 otherwise: deactivate it instead)."""
 
     model = Category
     serializer_class = s.CategorySerializer
     selector = staticmethod(selectors.category_list)
     action_permissions = {"list": "catalog.view", "retrieve": "catalog.view", "create": "catalog.edit",
-                          "partial_update": "catalog.edit"}  # fmt: skip
+                          "partial_update": "catalog.edit", "destroy": "catalog.edit"}  # fmt: skip
+
+    def base_queryset(self):
+        filters = self.request.query_params if self.action == "list" else None
+        return selectors.category_list(shop=self.shop, actor=self.actor, action=self.selector_action(),
+                                       filters=filters)  # fmt: skip
+
+    @extend_schema(responses={204: None})
+    def destroy(self, request, shop: int, pk: int):
+        category_delete(actor=self.actor, category=self.get_object())
+        return Response(status=status.HTTP_204_NO_CONTENT)
 
     @extend_schema(request=s.CategorySerializer, responses={201: s.CategorySerializer})
     def create(self, request, shop: int):
@@ -112,6 +128,8 @@ class CategoryViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, _Catalog
             kwargs["name"] = ser.validated_data["name"]
         if "parent_id" in ser.validated_data:
             kwargs["parent"] = self._one(Category, ser.validated_data["parent_id"], "catalog.edit", "parent")
+        if "is_active" in ser.validated_data:
+            kwargs["is_active"] = ser.validated_data["is_active"]
         category = services.category_update(actor=self.actor, category=category, **kwargs)
         return Response(s.CategorySerializer(category).data)
 
@@ -119,12 +137,26 @@ class CategoryViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, _Catalog
 # --------------------------------------------------------------------------------------------- warehouses
 
 
+@extend_schema_view(list=extend_schema(parameters=ACTIVE_FILTER))
 class WarehouseViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, _CatalogViewSet):
+    """Warehouses. A closed one (``is_active`` false) keeps its stock and takes no stock changes; DELETE removes
+    one nothing uses (409 otherwise: close it instead)."""
+
     model = Warehouse
     serializer_class = s.WarehouseSerializer
     selector = staticmethod(selectors.warehouse_list)
     action_permissions = {"list": "catalog.view", "retrieve": "catalog.view", "create": "catalog.manage_stock",
-                          "partial_update": "catalog.manage_stock"}  # fmt: skip
+                          "partial_update": "catalog.manage_stock", "destroy": "catalog.manage_stock"}  # fmt: skip
+
+    def base_queryset(self):
+        filters = self.request.query_params if self.action == "list" else None
+        return selectors.warehouse_list(shop=self.shop, actor=self.actor, action=self.selector_action(),
+                                        filters=filters)  # fmt: skip
+
+    @extend_schema(responses={204: None})
+    def destroy(self, request, shop: int, pk: int):
+        warehouse_delete(actor=self.actor, warehouse=self.get_object())
+        return Response(status=status.HTTP_204_NO_CONTENT)
 
     @extend_schema(request=s.WarehouseSerializer, responses={201: s.WarehouseSerializer})
     def create(self, request, shop: int):
@@ -279,7 +311,8 @@ class SKUViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, _CatalogViewS
     model = SKU
     serializer_class = s.SKUSerializer
     action_permissions = {"list": "catalog.view", "retrieve": "catalog.view", "create": "catalog.edit",
-                          "partial_update": "catalog.edit", "destroy": "catalog.edit"}  # fmt: skip
+                          "partial_update": "catalog.edit", "destroy": "catalog.edit",
+                          "bulk_price": "catalog.edit", "bulk_stock": "catalog.manage_stock"}  # fmt: skip
 
     def base_queryset(self):
         return selectors.sku_list(shop=self.shop, actor=self.actor, filters=self.request.query_params,
@@ -301,6 +334,40 @@ class SKUViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, _CatalogViewS
         ser.is_valid(raise_exception=True)
         sku = services.sku_update(actor=self.actor, sku=sku, **ser.validated_data)
         return Response(self.get_serializer(sku).data)
+
+    def _bulk(self, ser, change: dict):
+        """Plan (``dry_run``) or apply one bulk edit: 200 with each SKU's values as [before, after]."""
+        data = ser.validated_data
+        run = services.sku_bulk_plan if data["dry_run"] else services.sku_bulk_edit
+        rows = run(actor=self.actor, sku_ids=data["skus"], **change)
+        return Response(s.BulkResultSerializer({"dry_run": data["dry_run"], "skus": rows}).data)
+
+    @extend_schema(request=s.BulkPriceSerializer, responses=s.BulkResultSerializer)
+    @action(detail=False, methods=["post"], url_path="bulk-price")
+    def bulk_price(self, request, shop: int):
+        """Change the price of the SKUs in ``skus``: set it, change it by a percentage or an amount, and set or
+        clear the old price. Every SKU or none: a SKU the change cannot apply to (price not above zero, old price
+        below the price) is a 400 naming it (``skus.<code>``), an unknown id a 404, a SKU outside your scope a
+        403. ``dry_run`` answers what would change, changing nothing."""
+        ser = s.BulkPriceSerializer(data=request.data)
+        ser.is_valid(raise_exception=True)
+        d = ser.validated_data
+        change = services.PriceChange(op=d["price_op"], value=d.get("price_value"), old_op=d["old_price_op"],
+                                      old_value=d.get("old_price_value"))  # fmt: skip
+        return self._bulk(ser, {"price": change})
+
+    @extend_schema(request=s.BulkStockSerializer, responses=s.BulkResultSerializer)
+    @action(detail=False, methods=["post"], url_path="bulk-stock")
+    def bulk_stock(self, request, shop: int):
+        """Set the on-hand level of the SKUs in ``skus`` at one warehouse (an inventory count), or add to it or take
+        from it (``reason``). Every SKU or none: a level below what is reserved is a 400 naming the SKU."""
+        ser = s.BulkStockSerializer(data=request.data)
+        ser.is_valid(raise_exception=True)
+        d = ser.validated_data
+        warehouse = self._one(Warehouse, d["warehouse"], "catalog.manage_stock", "warehouse")
+        change = services.StockChange(op=d["stock_op"], warehouse=warehouse, quantity=d["quantity"],
+                                      reason=d["reason"], note=d["note"])  # fmt: skip
+        return self._bulk(ser, {"stock": change})
 
     @extend_schema(responses={204: None})
     def destroy(self, request, shop: int, pk: int):

@@ -24,8 +24,12 @@ from catalog.services.images import (
     validate_image,
 )
 from catalog.services.products import (
+    BULK_MAX,
     SKU_FIELDS,
     THRESHOLD_MAX,
+    PriceChange,
+    StockChange,
+    clean_attributes,
     product_approve,
     product_archive,
     product_create,
@@ -34,6 +38,8 @@ from catalog.services.products import (
     product_submit,
     product_unarchive,
     product_update,
+    sku_bulk_edit,
+    sku_bulk_plan,
     sku_create,
     sku_delete,
     sku_update,
@@ -63,6 +69,12 @@ from catalog.services.transfer import (
 )
 
 __all__ = [
+    "BULK_MAX",
+    "PriceChange",
+    "StockChange",
+    "clean_attributes",
+    "sku_bulk_edit",
+    "sku_bulk_plan",
     "ADJUSTMENT_REASONS",
     "ADJUSTMENT_REASON_CODES",
     "EXPORT_FILTER_KEYS",

@@ -9,7 +9,8 @@ from __future__ import annotations
 import math
 import re
 from collections.abc import Iterable, Sequence
-from decimal import Decimal, InvalidOperation
+from dataclasses import dataclass
+from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
 from typing import Any
 
 from django.db import IntegrityError, transaction
@@ -19,11 +20,14 @@ from django.utils.text import capfirst
 from django.utils.translation import gettext as _
 
 from backoffice.audit import audit_record, diff
-from backoffice.authz import Actor, can, in_shop, require
+from backoffice.authz import Actor, as_actor, can, in_shop, require
 from backoffice.errors import Conflict, Forbidden, NotFound, ValidationFailed
 from backoffice.money import parse_money
-from catalog.models import SKU, Category, Product, Stock
+from catalog import selectors
+from catalog.models import SKU, Category, Product, Stock, StockMovement
 from catalog.services._common import snapshot
+from catalog.services.stock import ADJUSTMENT_REASONS, STOCK_LEVEL_MAX, _locked_stock, _movement, _write
+from catalog.services.taxonomy import check_category_offered
 
 Status = Product.Status
 
@@ -248,6 +252,7 @@ def product_create(
         {"title": title, "description": description, "brand": brand, "category": category,
          "attributes": attributes or {}, "ref": ref}, creating=True,
     )  # fmt: skip
+    check_category_offered(category)
     if not skus:
         message = _("At least one SKU is required.")
         raise ValidationFailed(message, code="no_skus", fields={"skus": [message]})
@@ -289,6 +294,8 @@ def product_update(*, actor: Actor, product: Product, **fields) -> Product:
     with transaction.atomic():
         product = Product.objects.for_shop(shop).select_for_update().get(pk=product.pk)
         require(actor, "catalog.edit", product)
+        if "category" in data:  # a product keeps a category that was deactivated later, but gets no new inactive one
+            check_category_offered(data["category"], current_id=product.category_id)
         before = {**snapshot(product, Product.CONTENT_FIELDS), "status": product.status}
         for key, value in data.items():
             setattr(product, key, value)
@@ -500,3 +507,250 @@ def product_reject(*, actor: Actor, product: Product, reason: str) -> Product:
         actor=actor, product=product, allowed_from={Status.PENDING_REVIEW}, to=Status.REJECTED,
         action="product.rejected", reviewed_at=timezone.now(), reviewed_by=actor.audit_user, rejection_reason=reason,
     )  # fmt: skip
+
+
+# ---------------------------------------------------------------------------------------------
+# bulk price and stock edit
+
+
+# The most SKUs one bulk edit may change: a page of a list, with room to spare; more is a file import.
+BULK_MAX = 200
+PRICE_OPS = ("set", "percent", "amount")
+OLD_PRICE_OPS = ("set", "clear")
+STOCK_OPS = ("set", "add")
+# A percent change: down to just above -100 % (a price stays above zero), up to +1000 %.
+PERCENT_MIN, PERCENT_MAX = Decimal("-99.99"), Decimal("1000")
+
+
+@dataclass(frozen=True)
+class PriceChange:
+    """What a bulk edit does to prices: ``op`` "set" (``value`` is the price), "percent" (``value`` % up or
+    down) or "amount" (``value`` added, negative to lower), or "" to keep them; ``old_op`` "set" (``old_value``)
+    or "clear" the crossed-out price, or "" to keep it."""
+
+    op: str = ""
+    value: Any = None
+    old_op: str = ""
+    old_value: Any = None
+
+
+@dataclass(frozen=True)
+class StockChange:
+    """What a bulk edit does to stock at one warehouse: ``op`` "set" the on-hand level to ``quantity`` (a
+    count) or "add" ``quantity`` units (negative to take away) for ``reason``."""
+
+    op: str
+    warehouse: Any
+    quantity: Any
+    reason: str = "count"
+    note: str = ""
+
+
+def _clean_price_change(change: PriceChange) -> PriceChange:
+    """The change's numbers checked (400 naming ``price_value`` / ``old_price_value``)."""
+    errors: dict[str, list[str]] = {}
+    value = old_value = None
+    if change.op not in ("", *PRICE_OPS):
+        errors["price_op"] = [_("Choose one of: %(r)s") % {"r": ", ".join(PRICE_OPS)}]
+    elif change.op == "set":
+        try:
+            value = _price(change.value, "price_value")
+        except ValidationFailed as exc:
+            errors.update(exc.fields)
+    elif change.op in ("percent", "amount"):
+        try:
+            value = Decimal(str(change.value).strip())
+            if not value.is_finite() or value == 0:
+                raise ValueError
+        except (InvalidOperation, ValueError, TypeError):
+            errors["price_value"] = [_("Enter a non-zero number.")]
+        else:
+            if change.op == "percent" and not PERCENT_MIN <= value <= PERCENT_MAX:
+                errors["price_value"] = [_("Enter a percentage from %(lo)s to %(hi)s.") % {"lo": PERCENT_MIN,
+                                                                                          "hi": PERCENT_MAX}]  # fmt: skip
+            elif change.op == "amount":
+                try:
+                    value = (-1 if value < 0 else 1) * parse_money(abs(value), "price_value")
+                except ValidationFailed as exc:
+                    errors.update(exc.fields)
+    if change.old_op not in ("", *OLD_PRICE_OPS):
+        errors["old_price_op"] = [_("Choose one of: %(r)s") % {"r": ", ".join(OLD_PRICE_OPS)}]
+    elif change.old_op == "set":
+        try:
+            old_value = parse_money(change.old_value, "old_price_value", positive=True)
+        except ValidationFailed as exc:
+            errors.update(exc.fields)
+    if not errors and not change.op and not change.old_op:
+        errors["price_op"] = [_("Choose what to change.")]
+    if errors:
+        raise ValidationFailed(next(iter(errors.values()))[0], fields=errors)
+    return PriceChange(op=change.op, value=value, old_op=change.old_op, old_value=old_value)
+
+
+def _new_price(price: Decimal, change: PriceChange) -> Decimal:
+    if change.op == "set":
+        return change.value
+    if change.op == "percent":
+        return (price * (100 + change.value) / 100).quantize(Decimal("0.01"), rounding=ROUND_HALF_UP)
+    if change.op == "amount":
+        return price + change.value
+    return price
+
+
+def _clean_stock_change(actor: Actor, change: StockChange) -> StockChange:
+    errors: dict[str, list[str]] = {}
+    if change.op not in STOCK_OPS:
+        errors["stock_op"] = [_("Choose one of: %(r)s") % {"r": ", ".join(STOCK_OPS)}]
+    quantity = change.quantity
+    if not isinstance(quantity, int) or isinstance(quantity, bool) or abs(quantity) > STOCK_LEVEL_MAX:
+        errors["quantity"] = [_("Give a whole number from %(lo)s to %(hi)s.") % {"lo": -STOCK_LEVEL_MAX,
+                                                                               "hi": STOCK_LEVEL_MAX}]  # fmt: skip
+    elif change.op == "set" and quantity < 0:
+        errors["quantity"] = [_("Must not be negative.")]
+    elif change.op == "add" and quantity == 0:
+        errors["quantity"] = [_("A non-zero whole number.")]
+    reason = "count" if change.op == "set" else change.reason
+    if change.op == "add" and reason not in ADJUSTMENT_REASONS:
+        errors["reason"] = [_("Choose one of: %(r)s") % {"r": ", ".join(ADJUSTMENT_REASONS)}]
+    elif (change.op == "add" and ADJUSTMENT_REASONS[reason] in (StockMovement.Kind.RECEIPT, StockMovement.Kind.RETURN)
+          and isinstance(quantity, int) and quantity < 0):  # fmt: skip
+        errors["quantity"] = [_("A receipt or return adds stock.")]
+    if change.warehouse is None:
+        errors["warehouse"] = [_("This field is required.")]
+    if errors:
+        raise ValidationFailed(next(iter(errors.values()))[0], fields=errors)
+    in_shop(actor, change.warehouse)
+    require(actor, "catalog.manage_stock", change.warehouse)
+    if not change.warehouse.is_active:
+        raise Conflict(_("This warehouse is closed."), code="warehouse_inactive",
+                       fields={"warehouse": [_("This warehouse is closed.")]})  # fmt: skip
+    return StockChange(op=change.op, warehouse=change.warehouse, quantity=quantity, reason=reason,
+                       note=str(change.note or "")[:255])  # fmt: skip
+
+
+def _bulk_skus(actor: Actor, sku_ids: Sequence[int], actions: Sequence[str], *, lock: bool) -> list[SKU]:
+    """The selected SKUs, in id order, checked for every action (``selectors.sku_bulk_selection``: an unknown
+    id is a 404, a SKU outside the member's scope a 403, never a silent skip); locked when ``lock``."""
+    ids = list(dict.fromkeys(sku_ids))
+    if not ids:
+        message = _("Select at least one SKU.")
+        raise ValidationFailed(message, fields={"skus": [message]})
+    if len(ids) > BULK_MAX:
+        message = _("At most %(n)s SKUs at a time.") % {"n": BULK_MAX}
+        raise ValidationFailed(message, fields={"skus": [message]})
+    for action in actions:
+        require(actor, action)
+    skus = selectors.sku_bulk_selection(shop=actor.shop, actor=actor, ids=ids, actions=actions)
+    if lock:
+        # Re-read under the lock (in id order, as every stock change locks): the values the plan starts from.
+        skus = list(SKU.objects.for_shop(actor.shop).filter(pk__in=[s.pk for s in skus])
+                    .select_related("product").select_for_update(of=("self",)).order_by("id"))  # fmt: skip
+    return skus
+
+
+def _bulk_plan(actor: Actor, skus: list[SKU], price: PriceChange | None, stock: StockChange | None,
+               levels: dict[int, Stock]) -> list[dict[str, Any]]:  # fmt: skip
+    """Each SKU's values before and after, or a ValidationFailed naming every SKU the change cannot apply to
+    (all or nothing)."""
+    rows: list[dict[str, Any]] = []
+    problems: dict[str, list[str]] = {}
+    for sku in skus:
+        row: dict[str, Any] = {"sku": sku, "price": [sku.price, sku.price], "old_price": [sku.old_price, sku.old_price]}
+        if price is not None:
+            new_price = _new_price(sku.price, price)
+            new_old = {"set": price.old_value, "clear": None}.get(price.old_op, sku.old_price)
+            row["price"][1], row["old_price"][1] = new_price, new_old
+            if new_price <= 0:
+                problems.setdefault(sku.code, []).append(_("The price must be more than zero."))
+            elif new_price >= Decimal("10000000000"):
+                problems.setdefault(sku.code, []).append(_("The price is too large."))
+            elif new_old is not None and new_old < new_price:
+                problems.setdefault(sku.code, []).append(_("The old price must not be lower than the price."))
+        if stock is not None:
+            level = levels.get(sku.pk)
+            on_hand, reserved = (level.on_hand, level.reserved) if level is not None else (0, 0)
+            after = stock.quantity if stock.op == "set" else on_hand + stock.quantity
+            row.update(warehouse=stock.warehouse, on_hand=[on_hand, after], reserved=reserved)
+            if after < reserved:
+                problems.setdefault(sku.code, []).append(
+                    _("%(n)s units are reserved: on hand cannot go below that.") % {"n": reserved})  # fmt: skip
+            elif after > STOCK_LEVEL_MAX:
+                problems.setdefault(sku.code, []).append(
+                    _("At most %(n)s units of a SKU per warehouse.") % {"n": STOCK_LEVEL_MAX})  # fmt: skip
+        rows.append(row)
+    if problems:
+        lines = [f"{code}: {' '.join(msgs)}" for code, msgs in problems.items()]
+        message = _("Nothing was changed. %(problems)s") % {"problems": "; ".join(lines[:10])}
+        raise ValidationFailed(message, code="bulk_invalid", fields={f"skus.{code}": m for code, m in problems.items()})
+    return rows
+
+
+def _bulk_actions(actor: Actor, price: PriceChange | None, stock: StockChange | None) -> list[str]:
+    """The actions the change needs, each checked (before the input: a member without them learns nothing)."""
+    as_actor(actor)
+    if price is None and stock is None:
+        raise ValidationFailed(_("Choose what to change."), fields={"price_op": [_("Choose what to change.")]})
+    actions = [a for a, part in (("catalog.edit", price), ("catalog.manage_stock", stock)) if part is not None]
+    for action in actions:
+        require(actor, action)
+    return actions
+
+
+def sku_bulk_plan(*, actor: Actor, sku_ids: Sequence[int], price: PriceChange | None = None,
+                  stock: StockChange | None = None) -> list[dict[str, Any]]:  # fmt: skip
+    """What ``sku_bulk_edit`` would do, changing nothing (the confirmation step): one row per SKU,
+    ``{"sku", "price": [before, after], "old_price": [...], "on_hand": [...], "reserved", "warehouse"}`` (the
+    stock keys with a stock change only). The same checks and refusals as the edit itself."""
+    actions = _bulk_actions(actor, price, stock)
+    price = _clean_price_change(price) if price is not None else None
+    stock = _clean_stock_change(actor, stock) if stock is not None else None
+    skus = _bulk_skus(actor, sku_ids, actions, lock=False)
+    levels = {}
+    if stock is not None:
+        levels = {s.sku_id: s for s in Stock.objects.for_shop(actor.shop).filter(
+            sku_id__in=[s.pk for s in skus], warehouse_id=stock.warehouse.pk)}  # fmt: skip
+    return _bulk_plan(actor, skus, price, stock, levels)
+
+
+def sku_bulk_edit(*, actor: Actor, sku_ids: Sequence[int], price: PriceChange | None = None,
+                  stock: StockChange | None = None) -> list[dict[str, Any]]:  # fmt: skip
+    """Change the price (set, by a percentage or by an amount; the old price set, cleared or kept) and/or the
+    stock at one warehouse (set or add/subtract) of the selected SKUs, in one transaction: every SKU or none.
+
+    Prices need ``catalog.edit`` and stock ``catalog.manage_stock`` on every SKU (and the warehouse): an unknown
+    id is a 404, a SKU outside the member's scope a 403, a SKU the change cannot apply to (price not above zero,
+    old price below the price, stock below what is reserved) a 400 naming each such SKU. Price edits keep the
+    product's status (prices are no content). Each changed SKU gets an audit entry (``sku.updated``), each
+    changed stock row a movement and an audit entry, as single edits do. Returns the rows of ``sku_bulk_plan``."""
+    actions = _bulk_actions(actor, price, stock)
+    price = _clean_price_change(price) if price is not None else None
+    stock = _clean_stock_change(actor, stock) if stock is not None else None
+    shop = actor.shop
+    with transaction.atomic():
+        # SKUs first, then their stock rows, each in id order: the lock order every stock change keeps.
+        skus = _bulk_skus(actor, sku_ids, actions, lock=True)
+        levels = {}
+        if stock is not None:
+            levels = {s.pk: _locked_stock(shop, s.pk, stock.warehouse.pk) for s in skus}
+        rows = _bulk_plan(actor, skus, price, stock, levels)
+        movements = []
+        for row in rows:
+            sku = row["sku"]
+            if price is not None and (row["price"][0] != row["price"][1] or row["old_price"][0] != row["old_price"][1]):
+                before = {"price": sku.price, "old_price": sku.old_price}
+                sku.price, sku.old_price = row["price"][1], row["old_price"][1]
+                sku.save(update_fields=["price", "old_price", "updated_at"])
+                # Recorded as a single edit records it, so the audit log reads the same sentence either way.
+                audit_record(shop=shop, actor=actor, action="sku.updated", target=sku,
+                             changes=diff(before, {"price": sku.price, "old_price": sku.old_price}))  # fmt: skip
+            if stock is not None and row["on_hand"][0] != row["on_hand"][1]:
+                level = levels[sku.pk]
+                before_on_hand, after = row["on_hand"]
+                _write(level, on_hand=after, reserved=level.reserved)
+                kind = ADJUSTMENT_REASONS[stock.reason]
+                movements.append(_movement(level, kind=kind, actor=actor, on_hand_delta=after - before_on_hand,
+                                           reason=stock.reason, note=stock.note))  # fmt: skip
+                audit_record(shop=shop, actor=actor, action=f"stock.{kind}", target=level,
+                             changes={"on_hand": [before_on_hand, after], "reason": [None, stock.reason]})  # fmt: skip
+        StockMovement.objects.for_shop(shop).bulk_create(movements)
+    return rows

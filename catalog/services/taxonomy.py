@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 from django.db import IntegrityError, transaction
+from django.db.models import ProtectedError, RestrictedError
 from django.utils.translation import gettext as _
 
 from backoffice.audit import audit_record, diff
 from backoffice.authz import Actor, require
-from backoffice.errors import Forbidden, ValidationFailed
+from backoffice.errors import Conflict, Forbidden, ValidationFailed
 from catalog import selectors
 from catalog.models import Category, Warehouse
 from catalog.services._common import snapshot
@@ -30,12 +31,19 @@ def category_create(*, actor: Actor, name: str, parent: Category | None = None) 
     return category
 
 
-def category_update(*, actor: Actor, category: Category, name: str | None = None, parent=...) -> Category:
+def category_update(
+    *, actor: Actor, category: Category, name: str | None = None, parent=..., is_active: bool | None = None
+) -> Category:
+    """Rename a category, move it (``parent``: another of the shop's categories, or None for the root; never
+    under itself or one of its own sub-categories) or (de)activate it. An inactive category keeps its
+    products and sub-categories; it is no longer offered for new ones."""
     require(actor, "catalog.edit", category)
     shop = actor.shop
     with transaction.atomic():
         category = Category.objects.for_shop(shop).select_for_update().get(pk=category.pk)
-        before = {"name": category.name, "parent": category.parent_id}
+        before = {"name": category.name, "parent": category.parent_id, "is_active": category.is_active}
+        if is_active is not None:
+            category.is_active = bool(is_active)
         if name is not None:
             if not name.strip():
                 raise ValidationFailed(_("Give the category a name."), fields={"name": [_("This field is required.")]})
@@ -58,10 +66,43 @@ def category_update(*, actor: Actor, category: Category, name: str | None = None
             .exists()
         ):
             raise ValidationFailed(_("A category with this name exists here."), fields={"name": [_("Already exists.")]})
-        category.save()
-        after = {"name": category.name, "parent": category.parent_id}
-        audit_record(shop=shop, actor=actor, action="category.updated", target=category, changes=diff(before, after))
+        after = {"name": category.name, "parent": category.parent_id, "is_active": category.is_active}
+        if changes := diff(before, after):
+            category.save()
+            audit_record(shop=shop, actor=actor, action="category.updated", target=category, changes=changes)
     return category
+
+
+def check_category_offered(category: Category | None, *, current_id: int | None = None) -> None:
+    """An inactive category is not given to a product (the product form does not offer it); a product already
+    in it (``current_id``) keeps it. ValidationFailed on ``category`` otherwise."""
+    if category is not None and not category.is_active and category.pk != current_id:
+        message = _("This category is inactive.")
+        raise ValidationFailed(message, code="category_inactive", fields={"category": [message]})
+
+
+def _in_use(message: str, code: str) -> Conflict:
+    return Conflict(message, code=code)
+
+
+def category_delete(*, actor: Actor, category: Category) -> None:
+    """Delete a category nothing uses (no products, archived ones included, no sub-categories, no member
+    limited to it): one made by mistake. A used one is refused (409): deactivate it instead."""
+    require(actor, "catalog.edit", category)
+    shop = actor.shop
+    with transaction.atomic():
+        category = Category.objects.for_shop(shop).select_for_update().get(pk=category.pk)
+        if any(selectors.category_usage(category=category).values()):
+            raise _in_use(_("This category is in use: deactivate it instead."), "category_in_use")
+        before = {"name": category.name, "parent": category.parent_id, "is_active": category.is_active}
+        try:
+            with transaction.atomic():
+                # Recorded first: the entry names the row while it exists.
+                audit_record(shop=shop, actor=actor, action="category.deleted", target=category,
+                             changes=diff(before, {}))  # fmt: skip
+                category.delete()
+        except (ProtectedError, RestrictedError):  # a reference made since the check above
+            raise _in_use(_("This category is in use: deactivate it instead."), "category_in_use") from None
 
 
 def warehouse_create(*, actor: Actor, name: str, code: str, address: str = "") -> Warehouse:
@@ -108,3 +149,22 @@ def warehouse_update(*, actor: Actor, warehouse: Warehouse, **fields) -> Warehou
     except IntegrityError:
         raise _code_taken() from None
     return warehouse
+
+
+def warehouse_delete(*, actor: Actor, warehouse: Warehouse) -> None:
+    """Delete a warehouse nothing uses (no stock rows or movements, no orders or returns, no member limited
+    to it): one opened by mistake. A used one is refused (409): close it instead (``is_active`` off)."""
+    require(actor, "catalog.manage_stock", warehouse)
+    shop = actor.shop
+    message = _("This warehouse is in use: close it instead.")
+    with transaction.atomic():
+        warehouse = Warehouse.objects.for_shop(shop).select_for_update().get(pk=warehouse.pk)
+        if any(selectors.warehouse_usage(warehouse=warehouse).values()):
+            raise _in_use(message, "warehouse_in_use")
+        try:
+            with transaction.atomic():
+                audit_record(shop=shop, actor=actor, action="warehouse.deleted", target=warehouse,
+                             changes=diff(snapshot(warehouse, WAREHOUSE_FIELDS), {}))  # fmt: skip
+                warehouse.delete()
+        except (ProtectedError, RestrictedError):  # an order or a return names it (other apps' rows)
+            raise _in_use(message, "warehouse_in_use") from None

@@ -10,6 +10,7 @@ reported. Rows are keyed by SKU code, so importing the same file twice changes n
 
 from __future__ import annotations
 
+import codecs
 import csv
 import io
 import json
@@ -26,6 +27,7 @@ from django.core.files.base import ContentFile
 from django.db import DatabaseError, OperationalError, transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
 
 from backoffice.audit import audit_record
 from backoffice.authz import Actor, can, load_actor, require, restrict, system_actor
@@ -45,6 +47,7 @@ from catalog.services.products import (
     sku_update,
 )
 from catalog.services.stock import STOCK_LEVEL_MAX, stock_set_level
+from catalog.services.taxonomy import check_category_offered
 
 logger = logging.getLogger(__name__)
 
@@ -104,18 +107,17 @@ def open_table(fileobj, name: str):
         finally:
             wb.close()
         return
-    raw = fileobj
-    while not isinstance(raw, io.IOBase) and hasattr(raw, "file"):
-        raw = raw.file  # Django's File (and a temporary upload) wraps the real stream
-    text = io.TextIOWrapper(raw, encoding="utf-8-sig", newline="")
+    raw = _raw_stream(fileobj)
+    encoding, delimiter = sniff_csv(raw)
+    text = io.TextIOWrapper(raw, encoding=encoding, newline="")
     not_utf8 = ValidationFailed(_("Save the CSV file as UTF-8."), fields={"file": [_("Not UTF-8.")]})
-    unreadable = ValidationFailed(_("This is not a readable CSV file."), fields={"file": [_("Not a CSV file.")]})
+    unreadable = _unreadable_csv()
     try:
-        reader = csv.reader(text)
+        reader = csv.reader(text, delimiter=delimiter)
         try:
             header = [h.strip().lower() for h in next(reader, [])]
         except UnicodeDecodeError:
-            raise not_utf8
+            raise not_utf8 if encoding.startswith("utf-8") else unreadable
         except csv.Error:
             raise unreadable
 
@@ -125,13 +127,114 @@ def open_table(fileobj, name: str):
                     if any(c.strip() for c in r):
                         yield [c.strip() for c in r]
             except UnicodeDecodeError:
-                raise not_utf8
+                raise not_utf8 if encoding.startswith("utf-8") else unreadable
             except csv.Error:
                 raise unreadable
 
         yield header, csv_rows()
     finally:
         text.detach()  # leave the caller's file open (it closes it)
+
+
+# What Excel writes when it saves a table as CSV: UTF-8 with a byte-order mark ("CSV UTF-8"), the
+# system's ANSI code page (Windows-1251 in a Russian Windows), UTF-16 with a BOM ("Unicode text", tabs);
+# the separator is the locale's list separator (a semicolon wherever the decimal mark is a comma).
+ENCODINGS = {
+    "utf-8": gettext_lazy("UTF-8"),
+    "utf-8-sig": gettext_lazy("UTF-8 with BOM"),
+    "cp1251": gettext_lazy("Windows-1251"),
+    "utf-16": gettext_lazy("UTF-16"),
+}
+DELIMITERS = {",": gettext_lazy("commas"), ";": gettext_lazy("semicolons"), "\t": gettext_lazy("tabs")}
+_SNIFF_CHUNK = 1024 * 1024
+_HEADER_MAX = 64 * 1024
+_CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
+
+
+def _raw_stream(fileobj):
+    raw = fileobj
+    while not isinstance(raw, io.IOBase) and hasattr(raw, "file"):
+        raw = raw.file  # Django's File (and a temporary upload) wraps the real stream
+    return raw
+
+
+def _unreadable_csv() -> ValidationFailed:
+    return ValidationFailed(_("This is not a readable CSV file."), fields={"file": [_("Not a CSV file.")]})
+
+
+def _valid_utf8(raw) -> bool:
+    """Whether the whole stream decodes as UTF-8, read a chunk at a time (never all in memory). A NUL
+    byte is no text in any encoding a spreadsheet writes without a BOM: a binary file, refused."""
+    decoder = codecs.getincrementaldecoder("utf-8")()
+    valid = True
+    while chunk := raw.read(_SNIFF_CHUNK):
+        if b"\x00" in chunk:
+            raise _unreadable_csv()
+        if valid:
+            try:
+                decoder.decode(chunk)
+            except UnicodeDecodeError:
+                valid = False  # keep reading: a NUL further on still makes it binary
+    if valid:
+        try:
+            decoder.decode(b"", final=True)  # a sequence cut off at the end
+        except UnicodeDecodeError:
+            valid = False
+    return valid
+
+
+def _delimiter(line: str) -> str:
+    """The separator of a header line: the one of comma, semicolon and tab it holds most often outside
+    quotes (column names hold none of them); comma on a tie or a single column."""
+    counts = dict.fromkeys(DELIMITERS, 0)
+    quoted = False
+    for ch in line:
+        if ch == '"':
+            quoted = not quoted
+        elif not quoted and ch in counts:
+            counts[ch] += 1
+    best = max(counts, key=lambda d: (counts[d], d == ",", d == ";"))
+    return best if counts[best] else ","
+
+
+def sniff_csv(fileobj) -> tuple[str, str]:
+    """(encoding, delimiter) of a CSV file, by a fixed rule rather than a guess: a byte-order mark names
+    the encoding (UTF-8 or UTF-16); else a file that is valid UTF-8 throughout is UTF-8, and any other is
+    Windows-1251 (what a Russian Excel writes). The delimiter is counted on the header line. A binary
+    file (NUL bytes, control characters in the header, bytes Windows-1251 has no letter for) is a 400
+    on ``file``. The stream is left at its start."""
+    raw = _raw_stream(fileobj)
+    raw.seek(0)
+    head = raw.read(4)
+    if head.startswith(codecs.BOM_UTF8):
+        encoding = "utf-8-sig"
+    elif head.startswith((codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)):
+        encoding = "utf-16"
+    else:
+        raw.seek(0)
+        encoding = "utf-8" if _valid_utf8(raw) else "cp1251"
+    raw.seek(0)
+    text = io.TextIOWrapper(raw, encoding=encoding, newline="")
+    try:
+        line = text.readline(_HEADER_MAX)
+    except UnicodeError:
+        raise _unreadable_csv() from None
+    finally:
+        text.detach()
+        raw.seek(0)
+    if _CONTROL.search(line.lstrip("\ufeff")):
+        raise _unreadable_csv()
+    return encoding, _delimiter(line)
+
+
+def csv_format_label(encoding: str, delimiter: str) -> str:
+    """How a CSV file was read, e.g. "Windows-1251, separated by semicolons" ("" for a spreadsheet)."""
+    if not encoding:
+        return ""
+    return _("%(encoding)s, separated by %(delimiter)s") % {
+        "encoding": ENCODINGS.get(encoding, encoding),
+        "delimiter": DELIMITERS.get(delimiter, delimiter),
+    }
 
 
 def read_table(fileobj, name: str, *, limit: int | None = None) -> tuple[list[str], list[list[str]]]:
@@ -177,12 +280,15 @@ def import_job_create(*, actor: Actor, kind: str, upload) -> ImportJob:
         raise ValidationFailed(_("Upload a .csv or .xlsx file."), fields={"file": [_("Upload a .csv or .xlsx file.")]})
     if upload.size > MAX_UPLOAD:
         raise ValidationFailed(_("The file is larger than 20 MB."), fields={"file": [_("Too large.")]})
+    # How a CSV file is read (the import detail page says so); a spreadsheet needs no guess.
+    encoding, delimiter = ("", "") if name.lower().endswith(".xlsx") else sniff_csv(upload)
     with open_table(upload, name) as (header, rows):
         _check_header(kind, header)
         total = count_rows(rows, limit=MAX_ROWS)
     upload.seek(0)
     with transaction.atomic():
-        job = ImportJob(**job_fields(actor), kind=kind, file_name=name[:255], total_rows=total)
+        job = ImportJob(**job_fields(actor), kind=kind, file_name=name[:255], total_rows=total,
+                        file_encoding=encoding, file_delimiter=delimiter)  # fmt: skip
         job.file.save(name, upload, save=False)
         job.save()
         audit_record(shop=shop, actor=actor, action="import.created", target=job,
@@ -408,9 +514,11 @@ class _ProductRows:
         if sku is not None:
             if not can(self.actor, "catalog.edit", sku):
                 raise ValidationFailed(_("This SKU is outside your scope."), fields={"sku": [_("Outside your scope.")]})
+            _check_category_offered(product_fields, sku.product.category_id)
             return self._update(sku, product_fields, sku_fields)
         ref = record.get("product_ref", "")
         product = self.products_by_ref.get(ref) if ref else None
+        _check_category_offered(product_fields, product.category_id if product is not None else None)
         if product is not None:
             if not can(self.actor, "catalog.edit", product):
                 raise ValidationFailed(_("This product is outside your scope."),
@@ -493,7 +601,10 @@ class _StockRows:
             raise ValidationFailed(_("Unknown warehouse."), fields={"warehouse": [_("Unknown warehouse.")]})
         level = _whole(record.get("on_hand", ""), "on_hand", maximum=STOCK_LEVEL_MAX)
         if self.levels.get((sku.pk, warehouse.pk)) == level:
-            return "unchanged"
+            return "unchanged"  # a closed warehouse's export re-imports unchanged
+        if not warehouse.is_active:
+            message = _("This warehouse is closed.")
+            raise ValidationFailed(message, fields={"warehouse": [message]})
         movement = stock_set_level(actor=self.actor, sku=sku, warehouse=warehouse, on_hand=level,
                                             note=_("Stock import"), reference="import")  # fmt: skip
         self.levels[(sku.pk, warehouse.pk)] = level
@@ -501,6 +612,11 @@ class _StockRows:
 
 
 _WHOLE_WITH_ZEROS = re.compile(r"^([0-9]+)\.0*$")
+
+
+def _check_category_offered(product_fields: dict, current_id: int | None) -> None:
+    # A product already in an inactive category keeps it, so an export of it re-imports unchanged.
+    check_category_offered(product_fields.get("category"), current_id=current_id)
 
 
 def _whole(value: str, field: str, *, maximum: int) -> int:

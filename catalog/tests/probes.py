@@ -39,6 +39,15 @@ def extend_world(world: World) -> None:
     low = first_sku(make_product(actor, title="Last units", category=cw.category))
     services.stock_adjust(actor=actor, sku=low, warehouse=cw.warehouse, delta=1, reason="receipt")
     services.low_stock_scan(actor=system_actor(world.shop))
+    # Taxonomy steps: an unused category and warehouse (deactivate, delete) and an inactive one of each (activate).
+    world.objects["catalog_spare_category"] = services.category_create(actor=actor, name="Unused")
+    inactive = services.category_create(actor=actor, name="Retired")
+    world.objects["catalog_inactive_category"] = services.category_update(actor=actor, category=inactive,
+                                                                          is_active=False)  # fmt: skip
+    world.objects["catalog_spare_warehouse"] = services.warehouse_create(actor=actor, name="Unused", code="unused")
+    closed = services.warehouse_create(actor=actor, name="Closed", code="closed")
+    world.objects["catalog_closed_warehouse"] = services.warehouse_update(actor=actor, warehouse=closed,
+                                                                          is_active=False)  # fmt: skip
 
 
 def snapshot(shop) -> dict:
@@ -99,6 +108,22 @@ def _image_order(w: World) -> list:
                 .values_list("id", flat=True))  # fmt: skip
 
 
+def _taxonomy_action_probes() -> list[Probe]:
+    """Deactivate, activate and delete of a category and a warehouse: the confirmation page and the step."""
+    out = []
+    for route, model, action, active, inactive in (
+        ("category_action", Category, "catalog.edit", "catalog_spare_category", "catalog_inactive_category"),
+        ("warehouse_action", Warehouse, "catalog.manage_stock", "catalog_spare_warehouse", "catalog_closed_warehouse"),
+    ):
+        for op, key in (("deactivate", active), ("activate", inactive), ("delete", active)):
+            kwargs = (lambda key, op: lambda w: {"pk": w.objects[key].pk, "op": op})(key, op)
+            pick = (lambda key: lambda w: w.objects[key])(key)
+            effect = count_of(model) if op == "delete" else fields_of(model, pick, "is_active")
+            out.append(Probe(UI + route, "get", action, 200, api=False, label=op, kwargs=kwargs))
+            out.append(Probe(UI + route, "post", action, 302, api=False, label=op, kwargs=kwargs, effect=effect))
+    return out
+
+
 _status = fields_of(Product, _product, "status")
 _archived_status = fields_of(Product, lambda w: c(w).archived, "status")
 
@@ -110,6 +135,10 @@ PROBES: list[Probe] = [
     Probe(API + "categories-detail", "get", "catalog.view", 200, kwargs=lambda w: {"pk": c(w).category.pk}),
     Probe(API + "categories-detail", "patch", "catalog.edit", 200, kwargs=lambda w: {"pk": c(w).other_category.pk},
           body=lambda w: {"name": "Covers"}, effect=fields_of(Category, lambda w: c(w).other_category, "name")),
+    Probe(API + "categories-detail", "delete", "catalog.edit", 204,
+          kwargs=lambda w: {"pk": w.objects["catalog_spare_category"].pk}, effect=count_of(Category)),
+    Probe(API + "warehouses-detail", "delete", "catalog.manage_stock", 204,
+          kwargs=lambda w: {"pk": w.objects["catalog_spare_warehouse"].pk}, effect=count_of(Warehouse)),
     Probe(API + "warehouses-list", "get", "catalog.view", 200),
     Probe(API + "warehouses-list", "post", "catalog.manage_stock", 201,
           body=lambda w: {"name": "Probe WH", "code": f"probe-{next(_seq)}"}, effect=count_of(Warehouse)),
@@ -209,6 +238,7 @@ PROBES: list[Probe] = [
     Probe(UI + "category_edit", "post", "catalog.edit", 302, api=False, kwargs=lambda w: {"pk": c(w).other_category.pk},
           body=lambda w: {"name": "Covers", "parent": ""},
           effect=fields_of(Category, lambda w: c(w).other_category, "name", "parent_id")),
+    *_taxonomy_action_probes(),
     Probe(UI + "warehouses", "get", "catalog.view", 200, api=False),
     Probe(UI + "warehouse_edit", "get", "catalog.manage_stock", 200, api=False,
           kwargs=lambda w: {"pk": c(w).warehouse.pk}),
@@ -218,4 +248,20 @@ PROBES: list[Probe] = [
           effect=fields_of(Warehouse, lambda w: c(w).warehouse, "name", "address")),
     Probe(UI + "warehouses", "post", "catalog.manage_stock", 302, api=False,
           body=lambda w: {"name": "Probe WH", "code": f"probe-{next(_seq)}"}, effect=count_of(Warehouse)),
+    # Bulk price and stock edit of selected SKUs (page: the apply step; API: applied at once)
+    Probe(UI + "sku_bulk_price", "get", "catalog.edit", 200, api=False),
+    Probe(UI + "sku_bulk_stock", "get", "catalog.manage_stock", 200, api=False),
+    Probe(UI + "sku_bulk_price", "post", "catalog.edit", 302, api=False,
+          body=lambda w: {"skus": [str(c(w).sku.pk)], "step": "apply", "price_op": "set", "price_value": "123.45"},
+          effect=fields_of(SKU, lambda w: c(w).sku, "price"), refs=("skus.0",)),
+    Probe(UI + "sku_bulk_stock", "post", "catalog.manage_stock", 302, api=False,
+          body=lambda w: {"skus": [str(c(w).sku.pk)], "step": "apply", "stock_op": "add", "quantity": "3",
+                          "warehouse": str(c(w).warehouse.pk), "reason": "receipt"},
+          effect=_stock_of(lambda w: c(w).sku), refs=("skus.0", "warehouse")),
+    Probe(API + "skus-bulk-price", "post", "catalog.edit", 200,
+          body=lambda w: {"skus": [c(w).sku.pk], "price_op": "percent", "price_value": "10"},
+          effect=fields_of(SKU, lambda w: c(w).sku, "price"), refs=("skus.0",)),
+    Probe(API + "skus-bulk-stock", "post", "catalog.manage_stock", 200,
+          body=lambda w: {"skus": [c(w).sku.pk], "stock_op": "set", "warehouse": c(w).warehouse.pk, "quantity": 31},
+          effect=_stock_of(lambda w: c(w).sku), refs=("skus.0", "warehouse")),
 ]  # fmt: skip

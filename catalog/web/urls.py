@@ -1,6 +1,6 @@
 from django.urls import path, re_path
 
-from catalog.web import views
+from catalog.web import bulk, views
 
 app_name = "catalog"
 
@@ -13,6 +13,8 @@ urlpatterns = [
     path(f"{P}/products/<int:pk>/", views.ProductDetailView.as_view(), name="product_detail"),
     path(f"{P}/products/<int:pk>/images/", views.ProductImagesView.as_view(), name="product_images"),
     path(f"{P}/skus/<int:pk>/delete/", views.SKUDeleteView.as_view(), name="sku_delete"),
+    path(f"{P}/skus/bulk-edit/price/", bulk.SKUBulkEditView.as_view(op="price"), name="sku_bulk_price"),
+    path(f"{P}/skus/bulk-edit/stock/", bulk.SKUBulkEditView.as_view(op="stock"), name="sku_bulk_stock"),
     re_path(
         r"^shops/(?P<shop>[0-9]+)/catalog/products/(?P<pk>[0-9]+)/(?P<op>submit|archive|unarchive)/$",
         views.ProductTransitionView.as_view(),
@@ -31,4 +33,14 @@ urlpatterns = [
     path(f"{P}/categories/<int:pk>/", views.CategoryEditView.as_view(), name="category_edit"),
     path(f"{P}/warehouses/", views.WarehouseListView.as_view(), name="warehouses"),
     path(f"{P}/warehouses/<int:pk>/", views.WarehouseEditView.as_view(), name="warehouse_edit"),
+    re_path(
+        r"^shops/(?P<shop>[0-9]+)/catalog/categories/(?P<pk>[0-9]+)/(?P<op>deactivate|activate|delete)/$",
+        views.CategoryActionView.as_view(),
+        name="category_action",
+    ),
+    re_path(
+        r"^shops/(?P<shop>[0-9]+)/catalog/warehouses/(?P<pk>[0-9]+)/(?P<op>deactivate|activate|delete)/$",
+        views.WarehouseActionView.as_view(),
+        name="warehouse_action",
+    ),
 ]

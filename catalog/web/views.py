@@ -23,6 +23,8 @@ from backoffice.tabular import stream_csv
 from backoffice.web import ShopPageMixin
 from catalog import selectors, services
 from catalog.models import SKU, Category, ExportJob, LowStockAlert, Product, StockMovement, Warehouse
+from catalog.services.taxonomy import category_delete, warehouse_delete
+from catalog.services.transfer import csv_format_label
 from catalog.uploads import IMAGE_BODY_CAP, IMPORT_BODY_CAP, check_body_size
 from catalog.web import forms as f
 
@@ -76,7 +78,8 @@ class ProductListView(ShopPageMixin, View):
     required_action = "catalog.view"
 
     def get(self, request, shop):
-        qs = selectors.product_list(shop=self.shop, actor=self.actor, filters=request.GET).order_by("-id")
+        qs = selectors.product_list(shop=self.shop, actor=self.actor, filters=request.GET,
+                                    with_stock=True).order_by("-id")  # fmt: skip
         context = {
             "page": _page(request, qs),
             "filters": request.GET,
@@ -167,8 +170,10 @@ def _variant_data(form_data: dict, show_cost: bool) -> dict:
 class ProductFormMixin:
     template = "catalog/product_form.html"
 
+    keep_category: int | None = None  # a product's own category stays offered while it is inactive
+
     def _categories(self):
-        return selectors.category_list(shop=self.shop, actor=self.actor, action="catalog.edit")
+        return selectors.category_choices(shop=self.shop, actor=self.actor, keep=self.keep_category)
 
     def _category(self, pk):
         return self._categories().filter(pk=pk).first() if pk else None
@@ -265,7 +270,9 @@ class ProductDetailView(ProductFormMixin, ShopPageMixin, View):
     required_actions_by_method = {"POST": "catalog.edit"}
 
     def _product(self, pk) -> Product:
-        return get_object_or_404(self.scoped(Product).select_related("category"), pk=pk)
+        product = get_object_or_404(self.scoped(Product).select_related("category"), pk=pk)
+        self.keep_category = product.category_id
+        return product
 
     def _initial(self, product):
         form = f.ProductForm(
@@ -394,7 +401,8 @@ class StockView(ShopPageMixin, View):
         # and fill the adjustment form, the cursor in the quantity.
         form = f.AdjustmentForm(initial={"warehouse": request.GET.get("warehouse"), "sku": request.GET.get("sku"),
                                          "reason": request.GET.get("reason")},
-                                warehouses=self._warehouses("catalog.manage_stock"))  # fmt: skip
+                                warehouses=selectors.warehouse_choices(shop=self.shop, actor=self.actor))  # fmt: skip
+        # The form offers open warehouses only; a POST naming a closed one gets the service's reason.
         return self._render(request, form)
 
     def post(self, request, shop):
@@ -483,7 +491,8 @@ class ImportDetailView(ShopPageMixin, View):
     def get(self, request, shop, pk):
         job = get_object_or_404(selectors.import_list(shop=self.shop, actor=self.actor), pk=pk)
         template = "catalog/_import_progress.html" if request.htmx else "catalog/import_detail.html"
-        return render(request, template, {"job": job, "errors": job.errors[:100]})
+        return render(request, template, {"job": job, "errors": job.errors[:100],
+                                          "file_format": csv_format_label(job.file_encoding, job.file_delimiter)})  # fmt: skip
 
 
 class ImportReportView(ShopPageMixin, View):
@@ -523,15 +532,17 @@ class ExportDownloadView(ShopPageMixin, View):
 class CategoryListView(ShopPageMixin, View):
     required_action = "catalog.view"
     required_actions_by_method = {"POST": "catalog.edit"}
+    one_time_post = True  # the POST adds a category
 
     def _render(self, request, form, status=200):
-        qs = selectors.category_list(shop=self.shop, actor=self.actor).select_related("parent")
+        qs = selectors.category_list(shop=self.shop, actor=self.actor, filters=request.GET).select_related("parent")
         return render(request, "catalog/categories.html", {"page": _page(request, qs), "form": form,
-                      "may_edit": can(self.actor, "catalog.edit"), "querystring": _querystring(request)}, status=status)  # fmt: skip
+                      "may_edit": can(self.actor, "catalog.edit"), "querystring": _querystring(request),
+                      "active": request.GET.get("active", "")}, status=status)  # fmt: skip
 
     def _form(self, data=None):
-        return f.CategoryForm(data, categories=selectors.category_list(shop=self.shop, actor=self.actor,
-                                                                       action="catalog.edit"))  # fmt: skip
+        # A new category goes under an active one.
+        return f.CategoryForm(data, categories=selectors.category_choices(shop=self.shop, actor=self.actor))
 
     def get(self, request, shop):
         return self._render(request, self._form())
@@ -555,13 +566,15 @@ class CategoryListView(ShopPageMixin, View):
 class WarehouseListView(ShopPageMixin, View):
     required_action = "catalog.view"
     required_actions_by_method = {"POST": "catalog.manage_stock"}
+    one_time_post = True  # the POST opens a warehouse
 
     def _render(self, request, form, status=200):
-        qs = selectors.warehouse_list(shop=self.shop, actor=self.actor)
+        qs = selectors.warehouse_list(shop=self.shop, actor=self.actor, filters=request.GET)
         may_add = selectors.warehouse_may_create(actor=self.actor)
         return render(request, "catalog/warehouses.html", {"page": _page(request, qs), "form": form,
                       "may_add": may_add, "may_manage": can(self.actor, "catalog.manage_stock"),
-                      "querystring": _querystring(request)}, status=status)  # fmt: skip
+                      "querystring": _querystring(request), "active": request.GET.get("active", "")},
+                      status=status)  # fmt: skip
 
     def get(self, request, shop):
         return self._render(request, f.WarehouseForm())
@@ -588,21 +601,22 @@ class CategoryEditView(ShopPageMixin, View):
     def _category(self, pk) -> Category:
         return get_object_or_404(self.scoped(Category).select_related("parent"), pk=pk)
 
-    def _form(self, data=None, initial=None):
-        return f.CategoryForm(data, initial=initial, categories=selectors.category_list(
-            shop=self.shop, actor=self.actor, action="catalog.edit"))  # fmt: skip
+    def _form(self, data=None, initial=None, keep=None):
+        # Under an active category, or where it already is.
+        return f.CategoryForm(data, initial=initial, categories=selectors.category_choices(
+            shop=self.shop, actor=self.actor, keep=keep))  # fmt: skip
 
     def _render(self, request, form, category, status=200):
         return render(request, "catalog/category_form.html", {"form": form, "category": category}, status=status)
 
     def get(self, request, shop, pk):
         category = self._category(pk)
-        return self._render(request, self._form(initial={"name": category.name, "parent": category.parent_id}),
-                            category)  # fmt: skip
+        return self._render(request, self._form(initial={"name": category.name, "parent": category.parent_id},
+                                                keep=category.parent_id), category)  # fmt: skip
 
     def post(self, request, shop, pk):
         category = self._category(pk)
-        form = self._form(request.POST)
+        form = self._form(request.POST, keep=category.parent_id)
         if form.is_valid():
             parent = None
             if form.cleaned_data["parent"]:
@@ -647,6 +661,74 @@ class WarehouseEditView(ShopPageMixin, View):
                 messages.success(request, _("Changes saved."))
                 return redirect("catalog:warehouses", shop=self.shop.pk)
         return self._render(request, form, warehouse, status=400)
+
+
+class _TaxonomyActionView(ShopPageMixin, View):
+    """Deactivate, activate or delete a category or warehouse: GET is the confirmation page (what the step
+    does, and for a delete what still uses it), POST does it. A refusal (a used one cannot be deleted) is
+    the service's 409 with its reason."""
+
+    model: type = Category
+    list_url = ""
+    template = "catalog/taxonomy_confirm.html"
+
+    def refusal_back_url(self) -> str:
+        return reverse(self.list_url, kwargs={"shop": self.shop.pk})
+
+    def _object(self, pk):
+        return get_object_or_404(self.scoped(self.model, self.required_action), pk=pk)
+
+    def usage(self, obj) -> dict:
+        raise NotImplementedError
+
+    def perform(self, op: str, obj) -> str:
+        raise NotImplementedError
+
+    def get(self, request, shop, pk, op):
+        obj = self._object(pk)
+        usage = self.usage(obj) if op == "delete" else {}
+        return render(request, self.template, {
+            "object": obj, "op": op, "kind": self.model._meta.model_name, "usage": usage,
+            "in_use": any(usage.values()), "back_url": self.refusal_back_url(),
+        })  # fmt: skip
+
+    def post(self, request, shop, pk, op):
+        messages.success(request, self.perform(op, self._object(pk)))
+        return redirect(self.list_url, shop=self.shop.pk)
+
+
+class CategoryActionView(_TaxonomyActionView):
+    required_action = "catalog.edit"
+    model, list_url = Category, "catalog:categories"
+
+    def usage(self, obj) -> dict:
+        return selectors.category_usage(category=obj)
+
+    def perform(self, op: str, obj) -> str:
+        if op == "delete":
+            category_delete(actor=self.actor, category=obj)
+            return _("Category %(name)s deleted.") % {"name": obj.name}
+        services.category_update(actor=self.actor, category=obj, is_active=op == "activate")
+        if op == "activate":
+            return _("Category %(name)s activated.") % {"name": obj.name}
+        return _("Category %(name)s deactivated.") % {"name": obj.name}
+
+
+class WarehouseActionView(_TaxonomyActionView):
+    required_action = "catalog.manage_stock"
+    model, list_url = Warehouse, "catalog:warehouses"
+
+    def usage(self, obj) -> dict:
+        return selectors.warehouse_usage(warehouse=obj)
+
+    def perform(self, op: str, obj) -> str:
+        if op == "delete":
+            warehouse_delete(actor=self.actor, warehouse=obj)
+            return _("Warehouse %(name)s deleted.") % {"name": obj.name}
+        services.warehouse_update(actor=self.actor, warehouse=obj, is_active=op == "activate")
+        if op == "activate":
+            return _("Warehouse %(name)s reopened.") % {"name": obj.name}
+        return _("Warehouse %(name)s closed.") % {"name": obj.name}
 
 
 class SKUDeleteView(ShopPageMixin, View):
