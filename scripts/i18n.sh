@@ -12,7 +12,7 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 
 LOCALES=(zh_Hans ru)
-IGNORES=(--ignore=.venv --ignore=.tmp --ignore='tests/*')
+IGNORES=(--ignore=.venv --ignore=.tmp --ignore=node_modules --ignore='tests/*')
 PY=${PY:-.venv/bin/python}
 
 missing=()
