@@ -111,3 +111,36 @@ def test_the_json_object_of_older_forms_is_still_read(shop):
     assert r.status_code == 302
     assert Product.objects.for_shop(shop).get(title="Kettle").attributes == {"color": "red", "size": 42}
     assert web.post(url, {**form_data(), "attributes": "[1, 2]"}).status_code == 400
+
+
+def test_variant_attributes_are_written_as_name_value_pairs_on_one_line(shop, owner):
+    web = web_client_for(make_member(shop, "operator").user)
+    url = f"/shops/{shop.pk}/catalog/products/new/"
+    r = web.post(url, {**form_data(), "variants-0-attributes": "Colour: black; Size: M; Ratio: 16:9"})
+    assert r.status_code == 302, r.content.decode()[:2000]
+    sku = first_sku(Product.objects.for_shop(shop).get(title="Kettle"))
+    assert sku.attributes == {"Colour": "black", "Size": "M", "Ratio": "16:9"}
+    # Shown back the same way, by name; a line that is not "name: value" is refused on the field.
+    page = web.get(f"/shops/{shop.pk}/catalog/products/{sku.product_id}/").content.decode()
+    assert 'value="Colour: black; Ratio: 16:9; Size: M"' in page
+    r = web.post(url, {**form_data(), "variants-0-code": "KET-3", "variants-0-attributes": "颜色：黑色；尺码：M"})
+    assert r.status_code == 302 and first_sku(Product.objects.for_shop(shop).filter(title="Kettle").last()).attributes == {
+        "颜色": "黑色", "尺码": "M"}  # fmt: skip
+    for bad, message in (("Colour black", "name: value"), ("Size: M; Size: L", "The name Size is used twice.")):
+        r = web.post(url, {**form_data(), "variants-0-code": "KET-2", "variants-0-attributes": bad})
+        assert r.status_code == 400 and message in r.content.decode()
+
+    # Numbers and yes/no a variant already had stay typed when the line is saved untouched: still approved.
+    product = services.product_create(
+        actor=owner,
+        title="Scale",
+        skus=[{"code": "SC-1", "price": "20.00", "attributes": {"grams": 150, "wifi": True}}],
+    )
+    services.product_submit(actor=owner, product=product)
+    services.product_approve(actor=system_actor(shop), product=product)
+    edit = f"/shops/{shop.pk}/catalog/products/{product.pk}/"
+    assert 'value="grams: 150; wifi: true"' in web.get(edit).content.decode()
+    r = web.post(edit, {**form_data(product), "variants-0-attributes": "grams: 150; wifi: true"})
+    assert r.status_code == 302, r.content.decode()[:2000]
+    product.refresh_from_db()
+    assert first_sku(product).attributes == {"grams": 150, "wifi": True} and product.status == Product.Status.APPROVED

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 
 from django import forms
 from django.utils.translation import gettext_lazy as _
@@ -32,6 +33,53 @@ class JSONObjectField(forms.CharField):
         if not isinstance(data, dict):
             raise forms.ValidationError(_('Enter a JSON object, e.g. {"color": "black"}.'))
         return data
+
+
+def _attribute_text(value) -> str:
+    return value if isinstance(value, str) else json.dumps(value, ensure_ascii=False)
+
+
+class AttributeLineField(forms.CharField):
+    """A variant's attributes on one line, as a seller writes them: ``Colour: black; Size: M`` (a table cell has
+    no room for rows). JSON, what the field took before, is still read."""
+
+    widget = forms.TextInput(attrs={"placeholder": _("Colour: black; Size: M")})
+
+    def prepare_value(self, value):
+        if isinstance(value, dict):
+            return "; ".join(f"{key}: {_attribute_text(item)}" for key, item in sorted(value.items()))
+        return value
+
+    def to_python(self, value):
+        text = (value or "").strip()
+        if not text:
+            return {}
+        if text.startswith("{"):
+            return JSONObjectField().to_python(text)
+        result: dict = {}
+        for part in re.split("[;；]", text):  # the full-width marks too: what a Chinese keyboard types
+            if not part.strip():
+                continue
+            key, colon, item = re.sub("：", ":", part, count=1).partition(":")
+            key = key.strip()
+            if not colon or not key:
+                raise forms.ValidationError(_("Write each attribute as “name: value”, separated by “;”."))
+            if key in result:
+                raise forms.ValidationError(_("The name %(name)s is used twice.") % {"name": key})
+            result[key] = item.strip()
+        return result
+
+    @staticmethod
+    def keep_types(new: dict, old: dict | None) -> dict:
+        """A number, yes/no or list the variant already had, left as it was written, stays that value (not its
+        text): saving an untouched form changes nothing, so an approved product stays approved."""
+        old = old if isinstance(old, dict) else {}
+        return {
+            key: old[key]
+            if key in old and not isinstance(old[key], str) and item == _attribute_text(old[key])
+            else item
+            for key, item in new.items()
+        }
 
 
 class AttributeRowsWidget(forms.Widget):
@@ -172,7 +220,7 @@ class VariantForm(forms.Form):
     weight = forms.DecimalField(label=_("Weight, kg"), max_digits=9, decimal_places=3, min_value=0, required=False)
     low_stock_threshold = forms.IntegerField(label=_("Low-stock threshold"), min_value=0, max_value=THRESHOLD_MAX,
                                              required=False)  # fmt: skip
-    attributes = JSONObjectField(label=_("Attributes"), required=False)
+    attributes = AttributeLineField(label=_("Attributes"), required=False)
 
     def __init__(self, *args, show_cost: bool = True, **kwargs):
         super().__init__(*args, **kwargs)

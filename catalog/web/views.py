@@ -306,6 +306,11 @@ class ProductDetailView(ProductFormMixin, ShopPageMixin, View):
             rows = self._variant_rows(formset)
             variants = [{"id": formset.cleaned_data[i].get("id"),
                          **_variant_data(formset.cleaned_data[i], self._show_cost())} for i in rows]  # fmt: skip
+            stored = {sku.pk: sku.attributes for sku in selectors.product_skus(shop=self.shop, product=product)}
+            for variant in variants:
+                variant["attributes"] = f.AttributeLineField.keep_types(
+                    variant["attributes"], stored.get(variant["id"])
+                )
             fields = {k: data[k] for k in ("title", "brand", "description", "attributes")}
             fields["category"] = self._category(data["category"])
             try:

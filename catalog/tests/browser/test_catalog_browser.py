@@ -33,7 +33,7 @@ def test_create_product_with_two_variants_and_submit(page: Page, live_server, lo
     form.get_by_label("Category").select_option(label="Phones")
     page.locator("[name=variants-0-code]").fill("AUR-BLK")
     page.locator("[name=variants-0-price]").fill("990.00")
-    page.locator("[name=variants-0-attributes]").fill('{"color": "black"}')
+    page.locator("[name=variants-0-attributes]").fill("color: black; memory: 128 GB")
     page.locator("[name=variants-1-code]").fill("AUR-WHT")
     page.locator("[name=variants-1-price]").fill("1010.00")
     screenshot(page, "catalog-product-new")
@@ -47,6 +47,7 @@ def test_create_product_with_two_variants_and_submit(page: Page, live_server, lo
     assert product.status == "pending_review"
     assert sorted(SKU.objects.for_shop(shop).filter(product=product).values_list("code", flat=True)) == [
         "AUR-BLK", "AUR-WHT"]  # fmt: skip
+    assert SKU.objects.for_shop(shop).get(code="AUR-BLK").attributes == {"color": "black", "memory": "128 GB"}
     # The list shows it as pending too.
     page.goto(catalog_url(live_server, shop, "products/?status=pending_review"))
     expect(page.locator(f"#product-table tr[data-product='{product.pk}']")).to_contain_text("Pending review")
