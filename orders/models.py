@@ -102,8 +102,16 @@ class Order(ShopOwnedModel):
     buyer_name = models.CharField(_("buyer name"), max_length=200)
     buyer_phone = models.CharField(_("buyer phone"), max_length=40)
     buyer_address = models.CharField(_("delivery address"), max_length=500, blank=True)
+    # The storefront's id of the buyer (optional): per-buyer promotion limits and distinct-buyer figures.
+    buyer_ref = models.CharField(max_length=64, blank=True, default="", db_default="")
     currency = models.CharField(_("currency"), max_length=3, default="RUB")
     total = models.DecimalField(_("total paid"), **MONEY)
+    # List prices × quantities, and the promotions' discount: total = subtotal − discount_total. Null on
+    # rows written without pricing (the demo generator): read ``list_subtotal``.
+    subtotal = models.DecimalField(_("subtotal"), null=True, blank=True, **MONEY)
+    discount_total = models.DecimalField(_("discount"), default=Decimal("0.00"), db_default=Decimal("0.00"), **MONEY)
+    # The promotions applied, as they were at intake (later edits of a promotion do not change the order).
+    promotions = models.JSONField(default=list, db_default=[], blank=True)
     refunded_total = models.DecimalField(_("refunded"), default=Decimal("0.00"), **MONEY)
     ship_by = models.DateTimeField(_("ship by"))
     # The carrier's name as it was when the order was packed (a snapshot: renaming the carrier later does not
@@ -188,6 +196,10 @@ class Order(ShopOwnedModel):
         return self.state in self.OPEN_STATES and self.ship_by is not None and self.ship_by < timezone.now()
 
     @property
+    def list_subtotal(self) -> Decimal:
+        return self.total + self.discount_total if self.subtotal is None else self.subtotal
+
+    @property
     def refundable(self) -> Decimal:
         return self.total - self.refunded_total
 
@@ -227,6 +239,9 @@ class OrderLine(ShopOwnedModel):
     quantity = models.PositiveIntegerField(_("quantity"))
     unit_price = models.DecimalField(_("unit price"), **MONEY)
     returned_quantity = models.PositiveIntegerField(_("returned"), default=0)
+    # The promotions' discount on the whole line (list price × quantity − discount is what was paid).
+    discount = models.DecimalField(_("discount"), default=Decimal("0.00"), db_default=Decimal("0.00"), **MONEY)
+    is_gift = models.BooleanField(default=False, db_default=False)
 
     class Meta:
         default_manager_name = "unscoped"

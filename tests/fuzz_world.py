@@ -15,9 +15,11 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
+from datetime import timedelta
 from typing import Any
 
 from django.core.files.uploadedfile import UploadedFile
+from django.utils import timezone
 
 from accounts import selectors as accounts_selectors
 from accounts import services as accounts_services
@@ -107,6 +109,9 @@ def _extras(world: World, user: User) -> dict[tuple[str, str], tuple[dict, str, 
         ("GET", "/api/v1/platform/products/{id}/"): ({"id": pending}, PLATFORM, None),
         ("POST", "/api/v1/platform/products/{id}/approve/"): ({"id": pending}, PLATFORM, None),
         ("POST", "/api/v1/platform/products/{id}/reject/"): ({"id": pending}, PLATFORM, {"reason": "Blurry photos"}),
+        ("POST", "/api/v1/integration/shops/{shop}/ad-stats/"): ({"shop": shop}, PLATFORM, {
+            "campaign": o["ad_view"].pk, "day": (timezone.localdate() - timedelta(days=1)).isoformat(),
+            "impressions": 100, "clicks": 5, "spend": "10.00"}),
     }  # fmt: skip
 
 

@@ -107,10 +107,10 @@ def test_another_shops_ids_mark_nothing(shop, other_shop):
 # --- members choose what they receive (SPEC §8) -------------------------------------------------
 
 KINDS_BY_ROLE = [
-    # role, kinds offered in this shop (apps installed: accounts, catalog, orders)
-    ("owner", ["low_stock", "overdue_orders", "member_expiring"]),
-    ("admin", ["low_stock", "overdue_orders", "member_expiring"]),
-    ("operator", ["low_stock", "overdue_orders", "member_expiring"]),
+    # role, kinds offered in this shop (apps installed: accounts, catalog, orders, promotions)
+    ("owner", ["low_stock", "overdue_orders", "ad_budget_spent", "member_expiring"]),
+    ("admin", ["low_stock", "overdue_orders", "ad_budget_spent", "member_expiring"]),
+    ("operator", ["low_stock", "overdue_orders", "ad_budget_spent", "member_expiring"]),
     ("support", ["member_expiring"]),
     ("finance", ["member_expiring"]),
     ("viewer", ["member_expiring"]),

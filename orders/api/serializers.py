@@ -33,6 +33,13 @@ class OrderLineSerializer(serializers.ModelSerializer):
         fields = ["id", "sku", "sku_id", "title", "quantity", "unit_price", "returned_quantity"]
 
 
+class OrderLineDetailSerializer(OrderLineSerializer):
+    """A line of one order: with the promotions' discount on the whole line, and whether it is a gift."""
+
+    class Meta(OrderLineSerializer.Meta):
+        fields = [*OrderLineSerializer.Meta.fields, "discount", "is_gift"]
+
+
 class OrderListSerializer(serializers.ModelSerializer):
     """One row of the order list (the detail adds timestamps, packages, allocations, timeline, ...)."""
 
@@ -51,8 +58,13 @@ class OrderListSerializer(serializers.ModelSerializer):
 
 
 class OrderSerializer(OrderListSerializer):
+    lines = OrderLineDetailSerializer(many=True, read_only=True)
+    # total = subtotal − discount_total; ``promotions``: what applied, as it was at intake.
+    subtotal = serializers.DecimalField(source="list_subtotal", max_digits=12, decimal_places=2, read_only=True)
+
     class Meta(OrderListSerializer.Meta):
-        fields = [*OrderListSerializer.Meta.fields, "packages", "cancel_comment", "confirmed_at", "packed_at",
+        fields = [*OrderListSerializer.Meta.fields, "subtotal", "discount_total", "promotions", "packages",
+                  "cancel_comment", "confirmed_at", "packed_at",
                   "shipped_at", "delivered_at", "cancelled_at"]  # fmt: skip
 
 
@@ -205,11 +217,19 @@ class IntakeLineSerializer(serializers.Serializer):
     unit_price = serializers.DecimalField(max_digits=12, decimal_places=2, min_value=0)
 
 
+class IntakeBuyerSerializer(BuyerSerializer):
+    id = serializers.CharField(max_length=64, required=False, allow_blank=True,
+                               help_text="The storefront's buyer id: per-buyer promotion limits count by it")  # fmt: skip
+
+
 class IntakeSerializer(serializers.Serializer):
     external_id = serializers.CharField(max_length=64)
     delivery_method = serializers.ChoiceField(choices=DeliveryMethod.choices)
-    buyer = BuyerSerializer()
+    buyer = IntakeBuyerSerializer()
     lines = IntakeLineSerializer(many=True, allow_empty=False)
+    codes = serializers.ListField(child=serializers.CharField(max_length=64), required=False, max_length=20,
+                                  help_text="Promotion codes the buyer entered (unknown ones are ignored and noted "
+                                            "on the order's timeline)")  # fmt: skip
 
 
 class PackageLineSerializer(serializers.Serializer):

@@ -375,7 +375,8 @@ class IntegrationOrderIntakeView(_IntegrationView):
         data = ser.validated_data
         order, created = services.order_intake(actor=actor, external_id=data["external_id"],
                                                delivery_method=data["delivery_method"], buyer=dict(data["buyer"]),
-                                               lines=[dict(line) for line in data["lines"]])  # fmt: skip
+                                               lines=[dict(line) for line in data["lines"]],
+                                               codes=data.get("codes") or [])  # fmt: skip
         order = selectors.order_list(shop=actor.shop, actor=actor).get(pk=order.pk)
         body = s.OrderSerializer(order, context={"contact_visible": True}).data
         return Response(body, status=status.HTTP_201_CREATED if created else status.HTTP_200_OK)

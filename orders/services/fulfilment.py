@@ -14,6 +14,7 @@ from django.db import transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
+from backoffice import pricing
 from backoffice.audit import audit_record, diff
 from backoffice.authz import Actor, require
 from backoffice.errors import Conflict, Forbidden, NotFound, ServiceError, ValidationFailed
@@ -245,6 +246,9 @@ def order_cancel(*, actor: Actor, order: Order, reason: str, comment: str = "") 
         raise ValidationFailed(_("Say why."), fields={"comment": [_("Required when the reason is 'other'.")]})
 
     def release(locked: Order) -> None:
+        # Usage, budget and codes the order's promotions consumed go back first: promotion rows are locked
+        # before stock rows, as at intake, so a cancel and an intake never wait on each other in a cycle.
+        pricing.order_cancelled(shop=actor.shop, order=locked)
         catalog.stock_release(actor=stock_actor(actor), allocations=allocations_of(locked),
                               reference=f"order:{locked.number}")  # fmt: skip
 

@@ -12,6 +12,7 @@ from django.db import IntegrityError, transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
+from backoffice import pricing
 from backoffice.audit import audit_record, diff
 from backoffice.authz import Actor
 from backoffice.errors import Conflict, ValidationFailed
@@ -43,6 +44,13 @@ def _clean_intake(shop, *, external_id, delivery_method, buyer, lines) -> tuple[
         errors["buyer.phone"] = [_("This field is required.")]
     if not address and delivery_method != DeliveryMethod.PICKUP:
         errors["buyer.address"] = [_("An address is required for delivery.")]
+    buyer_id = buyer.get("id")
+    if buyer_id is None or buyer_id == "":
+        buyer_id = ""
+    elif isinstance(buyer_id, bool) or not isinstance(buyer_id, (str, int)) or len(str(buyer_id).strip()) > 64:
+        errors["buyer.id"] = [_("At most %(n)s characters.") % {"n": 64}]
+    else:
+        buyer_id = str(buyer_id).strip()
     if not lines:
         errors["lines"] = [_("Give at least one line.")]
     cleaned: list[dict] = []
@@ -65,8 +73,17 @@ def _clean_intake(shop, *, external_id, delivery_method, buyer, lines) -> tuple[
     if errors:
         raise ValidationFailed(next(iter(errors.values()))[0], fields=errors)
     head = {"external_id": external_id, "delivery_method": delivery_method, "buyer_name": name[:200],
-            "buyer_phone": phone[:40], "buyer_address": address[:500]}  # fmt: skip
+            "buyer_phone": phone[:40], "buyer_address": address[:500], "buyer_ref": buyer_id}  # fmt: skip
     return head, cleaned
+
+
+def _clean_codes(codes) -> list[str]:
+    if codes in (None, ""):
+        return []
+    if not isinstance(codes, (list, tuple)) or len(codes) > 20 or not all(isinstance(c, str) for c in codes):
+        message = _("Give a list of at most %(n)s codes.") % {"n": 20}
+        raise ValidationFailed(message, fields={"codes": [message]})
+    return [c.strip()[:64] for c in codes if c.strip()]
 
 
 def _out_of_stock(exc: Conflict, cleaned: list[dict]) -> Conflict:
@@ -98,6 +115,7 @@ def order_intake(
     buyer: dict[str, Any],
     lines: Sequence[dict[str, Any]],
     created_at=None,
+    codes: Sequence[str] = (),
 ) -> tuple[Order, bool]:
     """A paid order arrives from the storefront: ``lines`` are ``{"sku": code, "quantity", "unit_price"}``.
     Platform code only (``system_actor(shop, user=<the integration's user>)``).
@@ -105,6 +123,11 @@ def order_intake(
     Returns ``(order, created)``. An ``external_id`` seen before returns that order and creates nothing
     (also when two identical requests race: the unique constraint decides). Stock for every line is
     reserved in the same transaction, or the order is refused with 409 ``out_of_stock`` and nothing stays.
+
+    Prices: the kernel's pricing hook (``backoffice.pricing``; the promotions app provides it) prices the lines
+    in the same transaction, with the buyer's ``codes`` and ``buyer["id"]``: per-line discounts, gift lines at
+    price 0 (reserved like any line), and the promotions applied (a snapshot) are stored with the order;
+    ``total = subtotal − discount_total``. Without promotions the total is the list prices' sum, as before.
     """
     platform_only(actor, "orders.process")
     shop = actor.shop
@@ -116,6 +139,7 @@ def order_intake(
     now = created_at or timezone.now()
     state = State.AWAITING_PACKAGING if shop.auto_confirm_orders else State.AWAITING_CONFIRMATION
     total = sum((c["unit_price"] * c["quantity"] for c in cleaned), Decimal("0.00"))
+    codes = _clean_codes(codes)
     try:
         with transaction.atomic():
             # The order row first: a concurrent twin waits here on the unique index, then fails
@@ -127,11 +151,25 @@ def order_intake(
                 sku_codes=" ".join(sorted({c["sku"].code for c in cleaned}))[:500], **head,
             )  # fmt: skip
             order.number = f"{order.pk:08d}"
-            Order.objects.for_shop(shop).filter(pk=order.pk).update(number=order.number)
+            priced = pricing.price_order(shop=shop, order=order, lines=cleaned, buyer_id=head["buyer_ref"],
+                                         codes=codes, at=now)  # fmt: skip
+            total = priced.total
+            order.total, order.subtotal, order.discount_total = total, priced.subtotal, priced.discount_total
+            order.promotions = list(priced.applied)
+            Order.objects.for_shop(shop).filter(pk=order.pk).update(
+                number=order.number,
+                total=total,
+                subtotal=priced.subtotal,
+                discount_total=priced.discount_total,
+                promotions=order.promotions,
+            )
+            cleaned = [{"sku": p.sku, "quantity": p.quantity, "unit_price": p.unit_price, "discount": p.discount,
+                        "gift": p.gift} for p in priced.lines]  # fmt: skip
             order_lines = OrderLine.objects.for_shop(shop).bulk_create(
                 [
                     OrderLine(shop=shop, order=order, sku=c["sku"], sku_code=c["sku"].code,
-                              title=c["sku"].product.title[:255], quantity=c["quantity"], unit_price=c["unit_price"])
+                              title=c["sku"].product.title[:255], quantity=c["quantity"], unit_price=c["unit_price"],
+                              discount=c["discount"], is_gift=c["gift"])
                     for c in cleaned
                 ]
             )  # fmt: skip
@@ -150,8 +188,13 @@ def order_intake(
                     for line, a in zip(order_lines, allocations, strict=True)
                 ]
             )  # fmt: skip
-            order_event(order, kind="created", actor=actor, to_state=state, at=now,
-                        data={"external_id": order.external_id, "total": str(total)})  # fmt: skip
+            data = {"external_id": order.external_id, "total": str(total)}
+            if priced.discount_total:
+                data["discount"] = str(priced.discount_total)
+            if priced.notes:
+                # Codes the buyer gave that did nothing (unknown, used): the order went through without them.
+                data["codes_ignored"] = list(priced.notes)
+            order_event(order, kind="created", actor=actor, to_state=state, at=now, data=data)
             audit_record(shop=shop, actor=actor, action="order.created", target=order,
                          changes=diff({}, {"state": state, "external_id": order.external_id, "total": total,
                                            "delivery_method": order.delivery_method}))  # fmt: skip

@@ -1,0 +1,168 @@
+"""Reads of ad campaigns: the list (state tabs, placement, search), a campaign's per-day figures and totals.
+
+CTR, CPC and ROAS are computed by PostgreSQL in ``numeric`` (no float on the way): a day with no impressions,
+clicks or spend has no ratio (NULL, shown as "—"), never a division by zero. The totals use the same formulas
+over the sums, so a total is never an average of daily ratios.
+
+A campaign whose daily budget ran out stays ``active``; ``paused_for_day`` names the shop's day it rests.
+Its derived status is ``resting`` on that day only, so it resumes the next day without a beat task.
+"""
+
+from __future__ import annotations
+
+from datetime import date, timedelta
+from decimal import Decimal
+from typing import TYPE_CHECKING, Any
+
+from django.db.models import Count, DecimalField, ExpressionWrapper, F, OuterRef, Q, QuerySet, Subquery, Sum, Value
+from django.db.models.functions import Cast, Coalesce, NullIf, Round
+from django.utils import timezone
+from django.utils.translation import gettext as _
+
+from backoffice.authz import Actor, can, restrict
+from backoffice.errors import ValidationFailed
+from backoffice.parsing import parse_id
+from backoffice.tenancy.zones import local_today, shop_zone
+from promotions.models import AdCampaign, AdStat
+
+if TYPE_CHECKING:
+    from accounts.models import Shop
+
+VIEW = "promotions.view"
+MANAGE_ADS = "promotions.manage_ads"
+STATES = tuple(AdCampaign.State.values)
+# The derived status: the state, ``resting`` for an active campaign whose budget ran out today, and ``ended``
+# for an active one past its end.
+RESTING = "resting"
+# Which steps each state allows (the services enforce it; pages offer the buttons from ``campaign_actions``).
+TRANSITIONS = {
+    "activate": (AdCampaign.State.DRAFT, AdCampaign.State.PAUSED),
+    "pause": (AdCampaign.State.ACTIVE,),
+    "end": (AdCampaign.State.DRAFT, AdCampaign.State.ACTIVE, AdCampaign.State.PAUSED),
+}
+MAX_STAT_DAYS = 366
+RATIO = DecimalField(max_digits=20, decimal_places=4)
+ZERO = Decimal("0.00")
+
+
+def shop_today(shop: Shop) -> date:
+    """The shop's calendar day now (a worker or the integration has no shop zone active)."""
+    return local_today(shop_zone(shop))
+
+
+def campaign_status(campaign: AdCampaign, *, today: date, now=None) -> str:
+    """``draft``/``active``/``paused``/``ended``, or ``resting`` (active, daily budget spent today)."""
+    if campaign.state != AdCampaign.State.ACTIVE:
+        return campaign.state
+    if campaign.ends_at is not None and campaign.ends_at <= (now or timezone.now()):
+        return AdCampaign.State.ENDED
+    if campaign.paused_for_day == today:
+        return RESTING
+    return AdCampaign.State.ACTIVE
+
+
+def campaign_list(*, shop: Shop, actor: Actor, filters: Any = None, action: str = VIEW) -> QuerySet[AdCampaign]:
+    """Campaigns the actor may see, newest first, with their total spend, clicks and impressions. Filters:
+    ``state`` (one of STATES), ``placement``, ``search`` (in the name); a bad value is a 400 naming it."""
+    filters = filters or {}
+    qs = restrict(AdCampaign.objects.for_shop(shop), actor, action)
+    if state := filters.get("state"):
+        if state not in STATES:
+            raise ValidationFailed(_("Unknown status."), fields={"state": [_("Unknown status.")]})
+        qs = qs.filter(state=state)
+    if placement := filters.get("placement"):
+        if placement not in AdCampaign.Placement.values:
+            raise ValidationFailed(_("Unknown placement."), fields={"placement": [_("Unknown placement.")]})
+        qs = qs.filter(placement=placement)
+    if search := str(filters.get("search") or "").strip()[:200]:
+        qs = qs.filter(name__icontains=search)
+    stats = AdStat.objects.for_shop(shop).filter(campaign_id=OuterRef("pk")).order_by().values("campaign_id")
+    return qs.annotate(
+        total_spend=Coalesce(Subquery(stats.annotate(t=Sum("spend")).values("t")), Value(ZERO),
+                             output_field=DecimalField(max_digits=14, decimal_places=2)),
+        total_clicks=Coalesce(Subquery(stats.annotate(t=Sum("clicks")).values("t")), Value(0)),
+        total_impressions=Coalesce(Subquery(stats.annotate(t=Sum("impressions")).values("t")), Value(0)),
+    ).order_by("-id")  # fmt: skip
+
+
+def campaign_state_counts(*, shop: Shop, actor: Actor) -> dict[str, int]:
+    """{state: number of campaigns} for the list's tabs (one query)."""
+    qs = restrict(AdCampaign.objects.for_shop(shop), actor, VIEW)
+    found = qs.aggregate(**{s: Count("pk", filter=Q(state=s)) for s in STATES})
+    return {s: found[s] or 0 for s in STATES}
+
+
+def campaign_get(*, shop: Shop, actor: Actor, pk: Any, action: str = VIEW) -> AdCampaign | None:
+    """One campaign the actor may ``action``, its products loaded; None for a bad id, another shop's, or out of reach."""
+    try:
+        pk = parse_id(pk, "id")
+    except ValidationFailed:
+        return None
+    qs = restrict(AdCampaign.objects.for_shop(shop), actor, action)
+    return qs.prefetch_related("products").filter(pk=pk).first()
+
+
+def campaign_actions(*, actor: Actor, campaign: AdCampaign) -> dict[str, bool]:
+    """What a page may offer for this campaign: edit and each step its state allows."""
+    manage = can(actor, MANAGE_ADS, campaign)
+    may = {op: manage and campaign.state in states for op, states in TRANSITIONS.items()}
+    may["edit"] = manage and campaign.state != AdCampaign.State.ENDED
+    return may
+
+
+def _ratios(impressions, clicks, spend, revenue) -> dict[str, Any]:
+    """CTR in percent (4 places), CPC and ROAS (money / money, 2 and 4 places), NULL when undefined."""
+    num = lambda e: Cast(e, RATIO)  # noqa: E731 - numeric arithmetic, never float
+    return {
+        "ctr": Round(ExpressionWrapper(num(clicks) * Value(Decimal(100)) / NullIf(num(impressions), Value(0)),
+                                       output_field=RATIO), 4),
+        "cpc": Round(ExpressionWrapper(num(spend) / NullIf(num(clicks), Value(0)), output_field=RATIO), 2),
+        "roas": Round(ExpressionWrapper(num(revenue) / NullIf(num(spend), Value(0)), output_field=RATIO), 4),
+    }  # fmt: skip
+
+
+def parse_stat_range(filters: Any, *, today: date) -> tuple[date, date]:
+    """``date_from``/``date_to`` (``YYYY-MM-DD``, the shop's days); default the last 30 days. At most
+    ``MAX_STAT_DAYS`` days, the start not after the end; a bad value is a 400 naming its field."""
+    filters = filters or {}
+    out = {}
+    for key, default in (("date_from", today - timedelta(days=29)), ("date_to", today)):
+        raw = str(filters.get(key) or "").strip()
+        try:
+            out[key] = date.fromisoformat(raw) if raw else default
+        except ValueError:
+            message = _("Use a real date, YYYY-MM-DD.")
+            raise ValidationFailed(message, fields={key: [message]}) from None
+    if out["date_from"] > out["date_to"]:
+        message = _("The end must be after the start.")
+        raise ValidationFailed(message, fields={"date_to": [message]})
+    if (out["date_to"] - out["date_from"]).days >= MAX_STAT_DAYS:
+        message = _("At most %(n)s days.") % {"n": MAX_STAT_DAYS}
+        raise ValidationFailed(message, fields={"date_from": [message]})
+    return out["date_from"], out["date_to"]
+
+
+def campaign_stats(*, shop: Shop, campaign: AdCampaign, date_from: date, date_to: date) -> QuerySet[AdStat]:
+    """The campaign's pushed days in [date_from, date_to], oldest first, with ``ctr``, ``cpc``, ``roas``.
+    The caller got ``campaign`` through ``campaign_get`` (the access check)."""
+    qs = AdStat.objects.for_shop(shop).filter(campaign=campaign, day__gte=date_from, day__lte=date_to)
+    return qs.annotate(**_ratios(F("impressions"), F("clicks"), F("spend"), F("revenue"))).order_by("day")
+
+
+def campaign_stat_totals(*, shop: Shop, campaign: AdCampaign, date_from: date, date_to: date) -> dict[str, Any]:
+    """Sums over the range and the ratios of the sums (one query)."""
+    qs = AdStat.objects.for_shop(shop).filter(campaign=campaign, day__gte=date_from, day__lte=date_to).order_by()
+    money = DecimalField(max_digits=14, decimal_places=2)
+    found = qs.aggregate(
+        t_impressions=Coalesce(Sum("impressions"), Value(0)), t_clicks=Coalesce(Sum("clicks"), Value(0)),
+        t_spend=Coalesce(Sum("spend"), Value(ZERO), output_field=money), t_orders=Coalesce(Sum("orders"), Value(0)),
+        t_revenue=Coalesce(Sum("revenue"), Value(ZERO), output_field=money),
+        **_ratios(Sum("impressions"), Sum("clicks"), Sum("spend"), Sum("revenue")),
+    )  # fmt: skip
+    return {k.removeprefix("t_"): v for k, v in found.items()}
+
+
+def spend_of_day(*, shop: Shop, campaign_ids: list[int], day: date) -> dict[int, Decimal]:
+    """{campaign id: spend on ``day``} for these campaigns (one query): the list's "today" column."""
+    rows = AdStat.objects.for_shop(shop).filter(campaign_id__in=campaign_ids, day=day)
+    return dict(rows.values_list("campaign_id", "spend"))

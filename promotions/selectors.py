@@ -1,0 +1,271 @@
+"""Reads of the promotions app: lists for pages and the API, and the engine's input for a quote.
+
+``rules_for_quote`` and ``cart_lines`` load everything a quote needs in a constant number of queries (one for
+the promotions with their usage, buyer count and gift stock; one for the cart's SKUs; one for floors; one for
+single-use codes; one for the shop's cap), whatever the number of promotions or lines.
+
+Inside the engine a SKU is named by its id as a string (codes can be renamed; ids cannot): the scope's SKU ids,
+the gift and trigger SKUs and the cart lines all use it. Display code maps back to codes.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from datetime import datetime
+from decimal import Decimal
+from typing import TYPE_CHECKING, Any
+
+from django.db.models import Count, IntegerField, OuterRef, Q, QuerySet, Subquery, Sum, Value
+from django.db.models.functions import Coalesce, Lower
+from django.utils import timezone
+from django.utils.translation import gettext as _
+
+from backoffice.authz import Actor, can, restrict
+from backoffice.errors import ValidationFailed
+from backoffice.parsing import parse_id
+from catalog import selectors as catalog_selectors
+from promotions import engine
+from promotions.models import PriceFloor, Promotion, PromotionCode, PromotionSettings, PromotionUse
+
+if TYPE_CHECKING:
+    from accounts.models import Shop
+
+# The catalog's models, reached through this app's own foreign keys (promotions imports the catalog only
+# through its services and selectors).
+SKU = Promotion._meta.get_field("gift_sku").related_model
+Stock = SKU._meta.get_field("stock").related_model
+
+STATUSES = tuple(Promotion.Status.values)
+
+
+def status_q(status: str, at: datetime) -> Q:
+    """Rows whose derived status (``Promotion.status_at``) is ``status`` at ``at``."""
+    S = Promotion.State
+    active = Q(state=S.ACTIVE)
+    if status == Promotion.Status.SCHEDULED:
+        return active & Q(starts_at__gt=at)
+    if status == Promotion.Status.ACTIVE:
+        return active & Q(starts_at__lte=at) & (Q(ends_at__isnull=True) | Q(ends_at__gt=at))
+    if status == Promotion.Status.ENDED:
+        return Q(state=S.ENDED) | (active & Q(ends_at__lte=at))
+    return Q(state=status)
+
+
+def promotion_list(*, shop: Shop, actor: Actor, filters: dict | None = None,
+                   action: str = "promotions.view") -> QuerySet[Promotion]:  # fmt: skip
+    """Promotions the actor may see, newest first. Filters: ``status`` (derived), ``kind``, ``search`` (name or
+    code); a bad value is a 400 naming the filter."""
+    filters = filters or {}
+    qs = restrict(Promotion.objects.for_shop(shop), actor, action).select_related("gift_sku", "trigger_sku")
+    if status := filters.get("status"):
+        if status not in STATUSES:
+            raise ValidationFailed(_("Unknown status."), fields={"status": [_("Unknown status.")]})
+        qs = qs.filter(status_q(status, timezone.now()))
+    if kind := filters.get("kind"):
+        if kind not in Promotion.Kind.values:
+            raise ValidationFailed(_("Unknown kind."), fields={"kind": [_("Unknown kind.")]})
+        qs = qs.filter(kind=kind)
+    if search := str(filters.get("search") or "").strip():
+        qs = qs.filter(Q(name__icontains=search) | Q(code__iexact=search))
+    return qs.order_by("-id")
+
+
+def promotion_status_counts(*, shop: Shop, actor: Actor, at: datetime | None = None) -> dict[str, int]:
+    """{status: number of promotions} for the list's tabs (one query)."""
+    at = at or timezone.now()
+    qs = restrict(Promotion.objects.for_shop(shop), actor, "promotions.view")
+    found = qs.aggregate(**{s: Count("pk", filter=status_q(s, at)) for s in STATUSES})
+    return {s: found[s] or 0 for s in STATUSES}
+
+
+def promotion_get(*, actor: Actor, pk: Any, action: str = "promotions.view") -> Promotion | None:
+    """One promotion of the actor's shop that ``action`` lets them reach, or None."""
+    try:
+        pk = parse_id(pk, "id")
+    except ValidationFailed:
+        return None
+    qs = restrict(Promotion.objects.for_shop(actor.shop), actor, action)
+    return qs.select_related("gift_sku", "trigger_sku").filter(pk=pk).first()
+
+
+# What each state allows (the services enforce the same table).
+TRANSITIONS: dict[str, tuple[str, ...]] = {
+    "activate": (Promotion.State.DRAFT, Promotion.State.PAUSED),
+    "pause": (Promotion.State.ACTIVE,),
+    "end": (Promotion.State.DRAFT, Promotion.State.ACTIVE, Promotion.State.PAUSED),
+}
+
+
+def scope_within_actor(*, actor: Actor, scope: dict | None) -> bool:
+    """May a member limited to categories manage a promotion with this ``scope``? Only when everything it
+    covers lies in their categories (a whole-shop promotion does not); members not limited always may. A
+    promotion outside is read-only to them. At most two queries (the scope's products' and SKUs' categories)."""
+    allowed = actor.scopes.get("category")
+    if allowed is None:
+        return True
+    scope = scope or {}
+    categories = set(scope.get("categories") or ())
+    Product = SKU._meta.get_field("product").related_model
+    if products := scope.get("products"):
+        categories |= set(
+            Product.objects.for_shop(actor.shop).filter(pk__in=products).values_list("category_id", flat=True)
+        )
+    if skus := scope.get("skus"):
+        categories |= set(
+            SKU.objects.for_shop(actor.shop).filter(pk__in=skus).values_list("product__category_id", flat=True)
+        )
+    return bool(categories) and categories <= set(allowed)
+
+
+def promotion_actions(*, actor: Actor, promotion: Promotion) -> list[str]:
+    """The transitions (``activate``, ``pause``, ``end``) the actor may offer on ``promotion`` now."""
+    if not can(actor, "promotions.manage", promotion) or not scope_within_actor(actor=actor, scope=promotion.scope):
+        return []
+    return [name for name, states in TRANSITIONS.items() if promotion.state in states]
+
+
+def promotion_uses(*, promotion: Promotion) -> QuerySet[PromotionUse]:
+    return PromotionUse.objects.for_shop(promotion.shop_id).filter(promotion=promotion).order_by("-id")
+
+
+def promotion_codes(*, promotion: Promotion) -> QuerySet[PromotionCode]:
+    """The promotion's single-use codes (for the export: code, the order that used it, when)."""
+    return PromotionCode.objects.for_shop(promotion.shop_id).filter(promotion=promotion).order_by("id")
+
+
+def max_discount_percent(*, shop: Shop) -> Decimal | None:
+    """The shop's per-order cap on the total discount (percent of the list subtotal), None = no cap."""
+    row = PromotionSettings.objects.for_shop(shop).only("max_discount_percent").first()
+    return None if row is None else row.max_discount_percent
+
+
+# ------------------------------------------------------------------------------------------------ quoting
+
+
+@dataclass(frozen=True)
+class CartInput:
+    """A cart ready for the engine: ``lines`` in input order, ``skus`` the SKU object per line."""
+
+    lines: tuple[engine.CartLine, ...]
+    skus: tuple[Any, ...]
+
+
+def cart_lines(*, shop: Shop, lines: Sequence[dict], prices: Sequence[Decimal] | None = None) -> CartInput:
+    """``lines`` as ``{"sku": SKU object or code, "quantity"}`` → engine lines. Unit prices are the catalog's
+    list prices, or ``prices`` (intake: what the storefront charged). The floor of a line is the SKU's
+    ``PriceFloor`` when set, else its cost when known. Unknown SKU codes raise ValidationFailed on
+    ``lines.<i>.sku``. Two queries at most."""
+    codes = [ln["sku"] for ln in lines if not hasattr(ln["sku"], "pk")]
+    found = catalog_selectors.skus_by_code(shop=shop, codes=codes) if codes else {}
+    skus: list[Any] = []
+    errors: dict[str, list[str]] = {}
+    for i, ln in enumerate(lines):
+        sku = ln["sku"] if hasattr(ln["sku"], "pk") else found.get(ln["sku"])
+        if sku is None:
+            errors[f"lines.{i}.sku"] = [_("Unknown SKU: %(code)s") % {"code": ln["sku"]}]
+        skus.append(sku)
+    if errors:
+        raise ValidationFailed(next(iter(errors.values()))[0], fields=errors)
+    floors = dict(
+        PriceFloor.objects.for_shop(shop).filter(sku_id__in={s.pk for s in skus}).values_list("sku_id", "min_price")
+    )
+    out = []
+    for i, (ln, sku) in enumerate(zip(lines, skus, strict=True)):
+        floor = floors.get(sku.pk, sku.cost)
+        out.append(
+            engine.CartLine(
+                index=i, sku=str(sku.pk), product_id=sku.product_id, category_id=sku.product.category_id,
+                quantity=ln["quantity"], unit_price=(prices[i] if prices is not None else sku.price),
+                floor=floor,
+            )
+        )  # fmt: skip
+    return CartInput(lines=tuple(out), skus=tuple(skus))
+
+
+def _norm(code: str) -> str:
+    return code.strip().casefold()
+
+
+def quotable_q(at: datetime) -> Q:
+    return Q(state__in=(Promotion.State.ACTIVE, Promotion.State.PAUSED)) & (Q(ends_at__isnull=True) | Q(ends_at__gt=at))
+
+
+def quotable_promotions(*, shop: Shop, at: datetime, buyer: str | None = None) -> QuerySet[Promotion]:
+    """Promotions a quote at ``at`` considers: active or paused ones whose window has not ended (the scheduled
+    and paused ones are reported as not applied, with the reason), annotated with the buyer's uses and the gift
+    SKU's available stock."""
+    qs = Promotion.objects.for_shop(shop).filter(quotable_q(at))
+    buyer_uses = (
+        PromotionUse.objects.for_shop(shop)
+        .filter(promotion=OuterRef("pk"), buyer_id=buyer)
+        .order_by()
+        .values("promotion")
+        .annotate(n=Count("pk"))
+        .values("n")
+    )
+    stock = (
+        Stock.objects.for_shop(shop)
+        .filter(sku=OuterRef("gift_sku_id"))
+        .order_by()
+        .values("sku")
+        .annotate(n=Sum("available"))
+        .values("n")
+    )
+    qs = qs.annotate(
+        buyer_uses=Coalesce(Subquery(buyer_uses, output_field=IntegerField()), Value(0)) if buyer else Value(0),
+        gift_available=Coalesce(Subquery(stock, output_field=IntegerField()), Value(0)),
+    )
+    return qs.select_related("gift_sku__product").order_by("id")
+
+
+def rules_for_quote(
+    *, shop: Shop, at: datetime, codes: Iterable[str] = (), buyer: str | None = None,
+    promotions: Sequence[Promotion] | None = None,
+) -> list[engine.Rule]:  # fmt: skip
+    """The engine's rules at ``at`` for ``buyer``, with what is left of each limit and budget. A promotion with
+    single-use codes takes the unused code the buyer entered (or cannot apply without one). ``promotions``:
+    rows already loaded (intake loads them under lock), else ``quotable_promotions``. Two queries at most."""
+    rows = list(promotions) if promotions is not None else list(quotable_promotions(shop=shop, at=at, buyer=buyer))
+    given = {_norm(c) for c in codes if c and str(c).strip()}
+    batch: dict[int, str] = {}
+    if given and any(p.has_code_batch for p in rows):
+        for promotion_id, code in (
+            PromotionCode.objects.for_shop(shop)
+            .annotate(norm=Lower("code"))
+            .filter(norm__in=given, order__isnull=True, promotion__in=[p.pk for p in rows if p.has_code_batch])
+            .values_list("promotion_id", "code")
+        ):
+            batch.setdefault(promotion_id, code)
+    return [_rule(p, batch.get(p.pk), buyer) for p in rows]
+
+
+def _rule(p: Promotion, batch_code: str | None, buyer: str | None) -> engine.Rule:
+    scope = p.scope or {}
+    code = batch_code or p.code or None
+    if code is None and p.has_code_batch:
+        # Needs one of its single-use codes and none was entered (or it is used): a code nobody can type.
+        code = f"\x00batch-{p.pk}"
+    uses_left = None if p.usage_limit is None else max(0, p.usage_limit - p.used_count)
+    budget_left = None if p.budget is None else max(Decimal("0.00"), p.budget - p.spent)
+    buyer_left = None
+    if p.per_buyer_limit is not None:
+        # A buyer the storefront does not name counts as a new buyer (nothing to count against).
+        buyer_left = max(0, p.per_buyer_limit - (getattr(p, "buyer_uses", 0) or 0)) if buyer else p.per_buyer_limit
+    gift = p.gift_sku
+    return engine.Rule(
+        key=str(p.pk), kind=p.kind, name=p.name, value=p.value,
+        tiers=tuple(engine.Tier(Decimal(str(t["min_spend"])), Decimal(str(t["discount"]))) for t in p.tiers or ()),
+        gift_sku=str(gift.pk) if gift is not None else None, gift_quantity=p.gift_quantity,
+        gift_price=gift.price if gift is not None else None,
+        gift_in_stock=gift is None or (getattr(p, "gift_available", 0) or 0) >= p.gift_quantity,
+        trigger_sku=str(p.trigger_sku_id) if p.trigger_sku_id else None,
+        buy_quantity=p.buy_quantity, get_quantity=p.get_quantity,
+        scope=engine.Scope(
+            categories=frozenset(scope.get("categories") or ()), products=frozenset(scope.get("products") or ()),
+            skus=frozenset(str(s) for s in scope.get("skus") or ()),
+        ),
+        min_spend=p.min_spend, priority=p.priority, exclusive=p.exclusive, code=code,
+        starts_at=p.starts_at, ends_at=p.ends_at, paused=p.state == Promotion.State.PAUSED,
+        uses_left=uses_left, buyer_uses_left=buyer_left, budget_left=budget_left,
+    )  # fmt: skip
