@@ -269,3 +269,8 @@ def _rule(p: Promotion, batch_code: str | None, buyer: str | None) -> engine.Rul
         starts_at=p.starts_at, ends_at=p.ends_at, paused=p.state == Promotion.State.PAUSED,
         uses_left=uses_left, buyer_uses_left=buyer_left, budget_left=budget_left,
     )  # fmt: skip
+
+
+def units_available(*, shop, sku) -> int:
+    """Units of ``sku`` available across the shop's warehouses (what a gift can still be given from)."""
+    return Stock.objects.for_shop(shop).filter(sku=sku).aggregate(n=Sum("available"))["n"] or 0

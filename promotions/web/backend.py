@@ -234,6 +234,5 @@ def _draft(*, actor: Actor, kind: str, fields: dict, promotion: Promotion | None
         has_code_batch=promotion.has_code_batch if promotion is not None else False,
     )  # fmt: skip
     if gift is not None:
-        stock = selectors.Stock.objects.for_shop(shop).filter(sku=gift).aggregate(n=Sum("available"))["n"]
-        draft.gift_available = stock or 0
+        draft.gift_available = selectors.units_available(shop=shop, sku=gift)
     return draft
