@@ -1,0 +1,169 @@
+"""Benchmark the promotions pricing engine as the quote endpoint and order intake use it.
+
+    DATABASE_URL=postgres://.../backoffice_bench .venv/bin/python bench/bench_quote.py [--promotions 200] [--runs 200]
+
+Builds a shop of 120 SKUs with ``--promotions`` active promotions of every kind (percent and amount off on SKU
+sets, 满减 tiers, gifts, buy 2 get 1; every tenth exclusive) in a throwaway database ``<name>_quote`` (dropped
+afterwards), then times ``promotion_quote`` for a 20-line and a 100-line cart: median and p95, and queries per
+quote, which must not grow with promotions or lines. The reference in the same run is the plain way to read the
+same inputs (the cart's SKUs and the shop's promotion rows with two SQL statements, no pricing): the ratio says
+what the pricing itself costs. Then intake throughput with and without promotions (orders per second).
+
+Issue #12's targets: p95 ≤ 20 ms for 20 lines / 200 promotions, ≤ 50 ms for 100 lines.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import random
+import statistics
+import sys
+import time
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+os.environ.setdefault("DJANGO_SETTINGS_MODULE", "backoffice.settings")
+os.environ.setdefault("CELERY_TASK_ALWAYS_EAGER", "true")
+os.environ.setdefault("PASSWORD_HASHERS", "django.contrib.auth.hashers.MD5PasswordHasher")
+
+
+def pct(values: list[float], p: float) -> float:
+    values = sorted(values)
+    return values[max(0, min(len(values) - 1, round(p / 100 * (len(values) - 1))))]
+
+
+def fresh_database(url: str) -> str:
+    import psycopg
+
+    base, _, name = url.rpartition("/")
+    name = f"{name}_quote"
+    with psycopg.connect(f"{base}/postgres", autocommit=True) as conn:
+        conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+        conn.execute(f'CREATE DATABASE "{name}"')
+    return f"{base}/{name}"
+
+
+def drop_database(url: str) -> None:
+    import psycopg
+
+    base, _, name = url.rpartition("/")
+    with psycopg.connect(f"{base}/postgres", autocommit=True) as conn:
+        conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+
+
+def promotion_body(i: int, codes: list[str], rng: random.Random, starts_at: str) -> dict:
+    scope = {"skus": rng.sample(codes, 15)}
+    kind = ("percent_off", "amount_off", "spend_threshold", "gift_with_purchase", "buy_x_get_y")[i % 5]
+    body = {"name": f"Bench {i}", "kind": kind, "starts_at": starts_at, "priority": rng.randint(0, 5),
+            "exclusive": i % 10 == 9}  # fmt: skip
+    if kind == "percent_off":
+        body.update(value=str(rng.randint(5, 20)), scope=scope)
+    elif kind == "amount_off":
+        body.update(value="1.00", scope=scope)
+    elif kind == "spend_threshold":
+        body.update(tiers=[{"min_spend": "300.00", "discount": "10.00"}, {"min_spend": "1000.00", "discount": "50.00"}])
+    elif kind == "gift_with_purchase":
+        body.update(gift_sku=rng.choice(codes), min_spend="500.00")
+    else:
+        body.update(buy_quantity=2, get_quantity=1, scope=scope)
+    return body
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--promotions", type=int, default=200)
+    parser.add_argument("--runs", type=int, default=200)
+    parser.add_argument("--orders", type=int, default=200)
+    args = parser.parse_args()
+    url = os.environ.get("DATABASE_URL", "")
+    if not url.startswith("postgres"):
+        sys.exit("Set DATABASE_URL to a PostgreSQL database (the benchmark makes and drops <name>_quote).")
+    os.environ["DATABASE_URL"] = bench_url = fresh_database(url)
+    try:
+        run(args)
+    finally:
+        from django.db import connections
+
+        connections.close_all()
+        drop_database(bench_url)
+
+
+def run(args) -> None:
+    import django
+
+    django.setup()
+    from django.core.management import call_command
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+    from django.utils import timezone
+
+    call_command("migrate", verbosity=0)
+
+    from orders.tests.factories import make_sku
+    from promotions import services
+    from promotions.tests.factories import intake
+    from tests.fixtures import make_shop, owner_actor
+
+    rng = random.Random(12)
+    shop, plain = make_shop("Bench promotions"), make_shop("Bench no promotions")
+    skus = [make_sku(shop, code=f"Q-{i:03d}", price=f"{rng.randint(50, 900)}.00", stock=100_000)[0] for i in range(120)]
+    plain_skus = [make_sku(plain, code=f"P-{i:03d}", price=s.price, stock=100_000)[0] for i, s in enumerate(skus[:20])]
+    actor = owner_actor(shop)
+    starts_at = (timezone.now() - timezone.timedelta(hours=1)).isoformat()
+    codes = [s.code for s in skus]
+    for i in range(args.promotions):
+        promotion = services.promotion_create(actor=actor, data=promotion_body(i, codes, rng, starts_at))
+        services.promotion_activate(actor=actor, promotion=promotion)
+    with connection.cursor() as cur:
+        cur.execute("ANALYZE")
+
+    def cart(n: int) -> list[dict]:
+        return [{"sku": s.code, "quantity": rng.randint(1, 3)} for s in rng.sample(skus, n)]
+
+    def raw_read(lines: list[dict]) -> float:
+        """The plain way to read the same inputs: the cart's SKUs, the shop's active promotion rows."""
+        with connection.cursor() as cur:
+            t = time.perf_counter()
+            cur.execute("SELECT id, code, price, cost FROM catalog_sku WHERE shop_id = %s AND code = ANY(%s)",
+                        [shop.pk, [ln["sku"] for ln in lines]])  # fmt: skip
+            cur.fetchall()
+            cur.execute("SELECT * FROM promotions_promotion WHERE shop_id = %s AND state = 'active'", [shop.pk])
+            cur.fetchall()
+            return (time.perf_counter() - t) * 1000
+
+    print(f"\nshop {shop.pk}: {len(skus)} SKUs, {args.promotions} active promotions; {args.runs} quotes per case; "
+          f"PostgreSQL {connection.pg_version}")  # fmt: skip
+    print(
+        f"{'case':<28}{'median ms':>10}{'p95 ms':>9}{'queries':>9}{'raw SQL ms':>12}{'quote/SQL':>11}{'discount':>10}"
+    )
+    for n in (20, 100):
+        times, raw_times, queries = [], [], set()
+        services.promotion_quote(actor=actor, lines=cart(n))  # warm
+        discount = ""
+        for _ in range(args.runs):
+            lines = cart(n)
+            with CaptureQueriesContext(connection) as ctx:
+                t = time.perf_counter()
+                result = services.promotion_quote(actor=actor, lines=lines)
+                times.append((time.perf_counter() - t) * 1000)
+            queries.add(len(ctx.captured_queries))
+            raw_times.append(raw_read(lines))
+            discount = result["discount"]
+        med, raw_med = statistics.median(times), statistics.median(raw_times)
+        print(f"{f'{n} lines':<28}{med:>10.1f}{pct(times, 95):>9.1f}{'/'.join(map(str, sorted(queries))):>9}"
+              f"{raw_med:>12.2f}{med / raw_med:>11.1f}{discount:>10}")  # fmt: skip
+
+    def throughput(target, target_skus) -> float:
+        t = time.perf_counter()
+        for _ in range(args.orders):
+            intake(target, [(s, rng.randint(1, 3)) for s in rng.sample(target_skus, 5)])
+        return args.orders / (time.perf_counter() - t)
+
+    with_promotions, without = throughput(shop, skus[:20]), throughput(plain, plain_skus)
+    print(f"\nintake, 5-line orders, {args.orders} each: {with_promotions:.0f} orders/s with {args.promotions} "
+          f"promotions, {without:.0f} orders/s in a shop without ({with_promotions / without:.2f}×)")  # fmt: skip
+
+
+if __name__ == "__main__":
+    main()
