@@ -8,14 +8,14 @@ from django.utils.translation import gettext as _
 
 from backoffice.authz import can
 from backoffice.dashboard import Card
-from promotions.web import queries
+from promotions import selectors
 
 
 def cards(actor) -> list[Card]:
     if not can(actor, "promotions.view"):
         return []
     url = reverse("promotions:promotion_list", args=[actor.shop.pk])
-    counts = queries.card_counts(shop=actor.shop, actor=actor)
+    counts = selectors.card_counts(shop=actor.shop, actor=actor)
     return [
         Card("promotions_active", _("Promotions active"), counts["active"], f"{url}?status=active"),
         Card("promotions_ending", _("Ending within 3 days"), counts["ending"], f"{url}?ending=soon",

@@ -12,12 +12,12 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 from decimal import Decimal
 from typing import TYPE_CHECKING, Any
 
 from django.db.models import Count, IntegerField, OuterRef, Q, QuerySet, Subquery, Sum, Value
-from django.db.models.functions import Coalesce, Lower
+from django.db.models.functions import Coalesce, Lower, TruncDate
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
@@ -125,8 +125,39 @@ def promotion_actions(*, actor: Actor, promotion: Promotion) -> list[str]:
     return [name for name, states in TRANSITIONS.items() if promotion.state in states]
 
 
+def promotion_editable(*, actor: Actor, promotion: Promotion) -> bool:
+    """Whether the edit form is offered: the same rule the services apply (promotions.manage on it, its scope
+    within the member's, and not ended: an ended promotion is history)."""
+    return (
+        promotion.state != Promotion.State.ENDED
+        and can(actor, "promotions.manage", promotion)
+        and scope_within_actor(actor=actor, scope=promotion.scope)
+    )
+
+
 def promotion_uses(*, promotion: Promotion) -> QuerySet[PromotionUse]:
     return PromotionUse.objects.for_shop(promotion.shop_id).filter(promotion=promotion).order_by("-id")
+
+
+def promotion_effect_figures(*, promotion: Promotion, days_max: int = 366) -> dict[str, Any] | None:
+    """What the orders that used ``promotion`` add up to (None when none did): orders, units, revenue, discount
+    given, distinct buyers, and per day of the current (the shop's) zone the orders and discount."""
+    uses = promotion_uses(promotion=promotion).order_by()
+    got = uses.aggregate(orders=Count("order_id", distinct=True), discount=Sum("amount"),
+                         buyers=Count("buyer_id", distinct=True, filter=~Q(buyer_id="")),
+                         revenue=Sum("order__total"))  # fmt: skip
+    if not got["orders"]:
+        return None
+    # Apart: joined to the lines, the sums per use above would count once per line.
+    units = uses.aggregate(n=Sum("order__lines__quantity"))["n"] or 0
+    daily = (
+        uses.annotate(day=TruncDate("created_at", tzinfo=timezone.get_current_timezone()))
+        .values("day")
+        .annotate(orders=Count("order_id", distinct=True), discount=Sum("amount"))
+        .order_by("day")
+    )
+    return {**got, "units": units, "revenue": got["revenue"] or Decimal("0.00"),
+            "discount": got["discount"] or Decimal("0.00"), "days": list(daily[:days_max])}  # fmt: skip
 
 
 def promotion_codes(*, promotion: Promotion) -> QuerySet[PromotionCode]:
@@ -274,3 +305,35 @@ def _rule(p: Promotion, batch_code: str | None, buyer: str | None) -> engine.Rul
 def units_available(*, shop, sku) -> int:
     """Units of ``sku`` available across the shop's warehouses (what a gift can still be given from)."""
     return Stock.objects.for_shop(shop).filter(sku=sku).aggregate(n=Sum("available"))["n"] or 0
+
+
+# -- the promotion list page and the dashboard card ----------------------------------------------
+
+ENDING_DAYS = 3
+
+
+def ending_q(now: datetime) -> Q:
+    """Running now and ending within ``ENDING_DAYS`` days."""
+    return status_q(Promotion.Status.ACTIVE, now) & Q(ends_at__lte=now + timedelta(days=ENDING_DAYS))
+
+
+def promotion_page_list(*, shop: Shop, actor: Actor, filters: Any = None) -> QuerySet[Promotion]:
+    """The core's list (``status``, ``kind``, ``search``) plus ``ending=soon``; a bad value names its filter."""
+    filters = filters or {}
+    qs = promotion_list(shop=shop, actor=actor, filters=filters)
+    if ending := filters.get("ending"):
+        if ending != "soon":
+            raise ValidationFailed(_("Unknown filter."), fields={"ending": [_("Unknown filter.")]})
+        qs = qs.filter(ending_q(timezone.now()))
+    return qs
+
+
+def card_counts(*, shop: Shop, actor: Actor) -> dict[str, int]:
+    """The dashboard card's figures in one query: running, ending within 3 days, paused."""
+    now = timezone.now()
+    qs = promotion_list(shop=shop, actor=actor).order_by()
+    return qs.aggregate(
+        active=Count("pk", filter=status_q(Promotion.Status.ACTIVE, now)),
+        ending=Count("pk", filter=ending_q(now)),
+        paused=Count("pk", filter=status_q(Promotion.Status.PAUSED, now)),
+    )

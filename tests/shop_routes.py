@@ -75,7 +75,9 @@ class Probe:
     change that reading and a refused one must leave it as it was, so an action that answers its status
     but does nothing fails the matrix. Every write probe declares one. ``refs`` names the places in the
     body that hold another object of the shop (dotted paths into the body; ``key:<prefix>`` for a form
-    field named ``<prefix><id>``): the isolation sweep puts another shop's object there, one at a time."""
+    field named ``<prefix><id>``): the isolation sweep puts another shop's object there, one at a time.
+    ``reads_only`` marks a POST that writes nothing (a quote: a cart is a body, not a query string): it needs
+    no effect, and its refs still go through the sweep."""
 
     route: str  # URL name with namespaces
     method: str
@@ -88,6 +90,7 @@ class Probe:
     multipart: bool = False  # the API body goes as multipart/form-data (file uploads)
     effect: Callable[[World], Any] | None = None
     refs: tuple[str, ...] = ()
+    reads_only: bool = False
 
     @property
     def id(self) -> str:
@@ -95,7 +98,7 @@ class Probe:
 
     @property
     def writes(self) -> bool:
-        return self.method != "get"
+        return self.method != "get" and not self.reads_only
 
     def url(self, world: World, shop: Shop | None = None) -> str:
         return reverse(self.route, kwargs={"shop": (shop or world.shop).pk, **self.kwargs(world)})

@@ -23,8 +23,9 @@ from django.utils.crypto import salted_hmac
 from rest_framework import permissions, viewsets
 from rest_framework.exceptions import PermissionDenied
 from rest_framework.response import Response
+from rest_framework.views import APIView
 
-from backoffice.authz import Actor, can, load_actor, restrict, two_factor_required
+from backoffice.authz import Actor, can, load_actor, restrict, system_actor, tenant_model, two_factor_required
 from backoffice.errors import Conflict
 from backoffice.models import IdempotencyKey
 from backoffice.tenancy.refs import path_ids_or_404
@@ -155,6 +156,19 @@ class IdempotentPostMixin:
                 record.delete()
             self._idempotency_record = None
         return super().finalize_response(request, response, *args, **kwargs)
+
+
+class IntegrationView(IdempotentPostMixin, APIView):
+    """An integration endpoint under /api/v1/integration/shops/{shop}/: platform staff tokens only, acting as
+    the shop's system actor for the platform user who calls (a shop that does not exist is a 404)."""
+
+    permission_classes = [permissions.IsAuthenticated, IsPlatformStaff]
+
+    def get_actor(self, shop_id: int) -> Actor:
+        shop = tenant_model().objects.filter(pk=shop_id).first()
+        if shop is None:
+            raise Http404
+        return system_actor(shop, user=self.request.user)
 
 
 class ShopScopedViewMixin(IdempotentPostMixin):

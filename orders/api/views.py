@@ -7,14 +7,12 @@ from __future__ import annotations
 from django.http import FileResponse, Http404
 from django.utils.translation import gettext as _
 from drf_spectacular.utils import OpenApiParameter, extend_schema, extend_schema_view
-from rest_framework import mixins, permissions, status
+from rest_framework import mixins, status
 from rest_framework.decorators import action
 from rest_framework.response import Response
-from rest_framework.views import APIView
 
 from backoffice.api.pagination import CursorPagination
-from backoffice.api.views import IdempotentPostMixin, IsPlatformStaff, ShopViewSet
-from backoffice.authz import system_actor, tenant_model
+from backoffice.api.views import IntegrationView, ShopViewSet
 from backoffice.errors import Forbidden, ValidationFailed
 from backoffice.tenancy.refs import ref_in_shop
 from orders import selectors, services
@@ -347,16 +345,7 @@ class ExportViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, ShopViewSe
 # -- integration (platform staff tokens) -------------------------------------------------------
 
 
-class _IntegrationView(IdempotentPostMixin, APIView):
-    permission_classes = [permissions.IsAuthenticated, IsPlatformStaff]
-
-    def get_actor(self, shop_id: int):
-        """The system actor of the shop in the URL, acting for the platform user who calls."""
-        shop = tenant_model().objects.filter(pk=shop_id).first()
-        if shop is None:
-            raise Http404
-        return system_actor(shop, user=self.request.user)
-
+class _IntegrationView(IntegrationView):
     def get_order(self, actor, order_id: int) -> Order:
         order = selectors.order_list(shop=actor.shop, actor=actor, prefetch=False).filter(pk=order_id).first()
         if order is None:

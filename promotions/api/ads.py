@@ -4,16 +4,13 @@ figures for a day (platform staff tokens; a re-push replaces). Thin: the service
 
 from __future__ import annotations
 
-from django.http import Http404
 from django.utils.translation import gettext as _
 from drf_spectacular.utils import OpenApiParameter, extend_schema, extend_schema_view
-from rest_framework import mixins, permissions, serializers, status
+from rest_framework import mixins, serializers, status
 from rest_framework.decorators import action
 from rest_framework.response import Response
-from rest_framework.views import APIView
 
-from backoffice.api.views import IdempotentPostMixin, IsPlatformStaff, ShopViewSet
-from backoffice.authz import system_actor, tenant_model
+from backoffice.api.views import IntegrationView, ShopViewSet
 from backoffice.errors import ValidationFailed
 from backoffice.tenancy.refs import ref_in_shop
 from promotions import ads_selectors as sel
@@ -154,19 +151,15 @@ class AdCampaignViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, ShopVi
         })  # fmt: skip
 
 
-class IntegrationAdStatsView(IdempotentPostMixin, APIView):
+class IntegrationAdStatsView(IntegrationView):
     """The marketplace's figures for one campaign (``campaign``: its id) and one day (impressions, clicks, spend,
     attributed orders and revenue). 201 for a new day, 200 when it replaces an earlier push of that day (never
     adds). A campaign that is not the shop's is a 400 naming ``campaign``."""
 
-    permission_classes = [permissions.IsAuthenticated, IsPlatformStaff]
-
     @extend_schema(request=AdStatPushSerializer, responses={201: AdStatSerializer, 200: AdStatSerializer})
     def post(self, request, shop: int):
-        found = tenant_model().objects.filter(pk=shop).first()
-        if found is None:
-            raise Http404
-        actor = system_actor(found, user=request.user)
+        actor = self.get_actor(shop)
+        found = actor.shop
         body = _body(request)
         campaign = ref_in_shop(AdCampaign, actor=actor, value=body.get("campaign"), field="campaign")
         if campaign is None:

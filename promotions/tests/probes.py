@@ -54,16 +54,6 @@ def _state(name):
     return fields_of(Promotion, lambda w: w.objects[name], "state")
 
 
-class ReadingPost(Probe):
-    """A POST that reads and writes nothing (the quote preview: a cart is a body, not a query string). Its
-    matrix row checks the status per role; its refs still go through the isolation sweep. (For the lead:
-    ``tests/shop_routes.Probe`` could carry this as a flag.)"""
-
-    @property
-    def writes(self) -> bool:
-        return False
-
-
 _seq = itertools.count(1)
 
 
@@ -85,8 +75,8 @@ PROBES: list[Probe] = [
     Probe(API + "promotions-pause", "post", "promotions.manage", 200, kwargs=_pk("promo_pause"),
           effect=_state("promo_pause")),
     Probe(API + "promotions-end", "post", "promotions.manage", 200, kwargs=_pk("promo_end"), effect=_state("promo_end")),
-    ReadingPost(API + "promotions-quote", "post", "promotions.view", 200,
-                body=lambda w: {"lines": [{"sku": w.objects["promo_sku"].code, "quantity": 2}]}, refs=("lines.0.sku",)),
+    Probe(API + "promotions-quote", "post", "promotions.view", 200, reads_only=True,
+          body=lambda w: {"lines": [{"sku": w.objects["promo_sku"].code, "quantity": 2}]}, refs=("lines.0.sku",)),
 ]  # fmt: skip
 
 

@@ -293,3 +293,11 @@ def test_category_limited_member_is_offered_only_their_categories(shop):
     assert web.get(url(shop)).status_code == 200
     form = web.get(url(shop, "new/?kind=percent_off")).content.decode()
     assert "Phones" in form and "Garden" not in form
+    # A whole-shop promotion lies outside their categories: read-only to them, no Edit button and no steps,
+    # while one scoped to their category offers both (the services' rule, not a second one in the page).
+    whole_shop = promo(shop, name="Everything")
+    theirs = promo(shop, name="Phones week", scope={"categories": [phones.pk]})
+    page = web.get(url(shop, f"{whole_shop.pk}/")).content.decode()
+    assert 'id="edit-promotion"' not in page and 'id="activate"' not in page
+    page = web.get(url(shop, f"{theirs.pk}/")).content.decode()
+    assert 'id="edit-promotion"' in page and 'id="activate"' in page

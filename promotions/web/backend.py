@@ -1,9 +1,8 @@
 """What the promotion pages ask of the app's core (promotions.selectors / promotions.services) and of the
 catalog, in one place: the views stay thin and never reach past this module.
 
-A few reads the core does not offer yet live here, each built from ``for_shop`` + the kernel's ``restrict``
-(or the core's own selectors): the scope pickers and names, the effect figures, the quote preview of an
-unsaved promotion. They are meant to move into promotions.selectors."""
+The scope pickers and names read through the catalog's selectors; the quote preview of an unsaved promotion
+runs the core's pricing."""
 
 from __future__ import annotations
 
@@ -11,13 +10,11 @@ from collections.abc import Callable, Iterable
 from decimal import Decimal
 from typing import TYPE_CHECKING, Any
 
-from django.db.models import Count, Q, Sum
-from django.db.models.functions import TruncDate
 from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
-from backoffice.authz import Actor, can
+from backoffice.authz import Actor
 from backoffice.charts import chart
 from backoffice.errors import ValidationFailed
 from catalog import selectors as catalog_selectors
@@ -62,8 +59,8 @@ def promotion_actions(*, actor: Actor, promotion: Promotion) -> dict[str, bool]:
     """The buttons of the detail page: edit (promotions.manage on this promotion; an ended one is history)
     and the transitions the core allows in its state."""
     ops = selectors.promotion_actions(actor=actor, promotion=promotion)
-    may_edit = can(actor, "promotions.manage", promotion) and promotion.state != Promotion.State.ENDED
-    return {"edit": may_edit, **{op: op in ops for op in selectors.TRANSITIONS}}
+    return {"edit": selectors.promotion_editable(actor=actor, promotion=promotion),
+            **{op: op in ops for op in selectors.TRANSITIONS}}  # fmt: skip
 
 
 def scope_choices(*, shop: Shop, actor: Actor) -> dict[str, Any]:
@@ -106,31 +103,19 @@ def promotion_effect(*, actor: Actor, promotion: Promotion) -> dict | None:
     """Effect figures of the orders that used this promotion (None when none): orders, units, revenue,
     discount given, distinct buyers, average order value. Uplift against the same-length period before it
     started is the core's to compute (the same SQL for both periods); until then the page shows these."""
-    uses = selectors.promotion_uses(promotion=promotion).order_by()
-    got = uses.aggregate(orders=Count("order_id", distinct=True), discount=Sum("amount"),
-                         buyers=Count("buyer_id", distinct=True, filter=~Q(buyer_id="")),
-                         revenue=Sum("order__total"))  # fmt: skip
-    if not got["orders"]:
+    got = selectors.promotion_effect_figures(promotion=promotion, days_max=DAYS_MAX)
+    if got is None:
         return None
-    # Apart: joined to the lines, the sums per use above would count once per line.
-    units = uses.aggregate(n=Sum("order__lines__quantity"))["n"] or 0
-    revenue = got["revenue"] or Decimal("0.00")
+    revenue, days = got["revenue"], got["days"]
     aov = (revenue / got["orders"]).quantize(Decimal("0.01"))
     rows = [
         ("orders", _("Orders"), got["orders"], None, None),
-        ("units", _("Units"), units, None, None),
+        ("units", _("Units"), got["units"], None, None),
         ("revenue", _("Revenue"), revenue, None, None),
-        ("discount", _("Discount given"), got["discount"] or Decimal("0.00"), None, None),
+        ("discount", _("Discount given"), got["discount"], None, None),
         ("buyers", _("Buyers"), got["buyers"], None, None),
         ("aov", _("Average order value"), aov, None, None),
     ]
-    daily = (
-        uses.annotate(day=TruncDate("created_at", tzinfo=timezone.get_current_timezone()))
-        .values("day")
-        .annotate(orders=Count("order_id", distinct=True), discount=Sum("amount"))
-        .order_by("day")
-    )  # the shop's days: its zone is the current one on its pages
-    days = list(daily[:DAYS_MAX])
     figure = chart(
         id="chart-effect", title=_("Orders and discount per day"), kind="bar", label_heading=_("Day"),
         labels=[d["day"].isoformat() for d in days],

@@ -20,7 +20,7 @@ from backoffice.errors import Conflict, Forbidden, NotFound, ServiceError
 from backoffice.web import ShopPageMixin, reload_page
 from promotions import selectors
 from promotions.models import Promotion
-from promotions.web import backend, queries
+from promotions.web import backend
 from promotions.web import forms as f
 
 PAGE_SIZE = 25
@@ -53,7 +53,7 @@ class PromotionListView(ShopPageMixin, View):
         params = request.GET
         now = timezone.now()
         try:
-            qs = queries.promotion_page_list(shop=self.shop, actor=self.actor, filters=params)
+            qs = selectors.promotion_page_list(shop=self.shop, actor=self.actor, filters=params)
             counts = selectors.promotion_status_counts(shop=self.shop, actor=self.actor, at=now)
         except ServiceError as exc:  # a bad tab or filter: back to the list, saying which and why
             named = [f"{k}: {' '.join(map(str, v))}" for k, v in exc.fields.items()]
@@ -69,7 +69,7 @@ class PromotionListView(ShopPageMixin, View):
             "filters": params,
             "querystring": urlencode({k: v for k, v in params.items() if k != "page"}),
             "tab_query": urlencode({k: v for k, v in params.items() if k not in ("page", "status")}),
-            "tabs": [(s, labels[s], counts[s]) for s in queries.STATUSES],
+            "tabs": [(s, labels[s], counts[s]) for s in selectors.STATUSES],
             "count_all": sum(counts.values()),
             "may_manage": can(self.actor, "promotions.manage"),
             "kinds": K.choices,
