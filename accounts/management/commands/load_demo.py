@@ -53,6 +53,15 @@ class Command(BaseCommand):
         call_command("load_catalog_demo", shop=[s.pk for s in demo_shops], stdout=self.stdout)
         # Orders in every state, pushed through the integration logic by the storefront simulator.
         call_command("simulate_orders", shop=[s.pk for s in demo_shops], stdout=self.stdout)
+        # Then every other domain app's own demo (``load_<app>_demo``, e.g. promotions and ad campaigns), so an
+        # app adds its demo data without editing this command.
+        from django.conf import settings
+        from django.core.management import get_commands
+
+        for app in settings.DOMAIN_APPS:
+            command = f"load_{app.rsplit('.', 1)[-1]}_demo"
+            if app not in ("catalog", "orders") and command in get_commands():
+                call_command(command, shop=[s.pk for s in demo_shops], stdout=self.stdout)
         # The platform's moderator (made by the catalog demo) moderates products in the admin: platform
         # staff in the moderators' group (catalog migration 0004, catalog.moderation), not a superuser.
         moderator = User.objects.get(username=DEMO_MODERATOR)
