@@ -31,6 +31,7 @@ KINDS: dict[str, Kind] = {
         Kind("low_stock", _("Low stock"), "catalog", "catalog.manage_stock"),
         Kind("overdue_orders", _("Overdue orders"), "orders", "orders.process"),
         Kind("ad_budget_spent", _("Ad campaign budget spent"), "promotions", "promotions.manage_ads"),
+        Kind("promotion_paused", _("Promotion paused by a guardrail"), "promotions", "promotions.manage"),
         Kind("member_expiring", _("Sub-account expiring"), "accounts", None),
         Kind("complaint", _("New complaint"), "support", "support.manage_complaints"),
         Kind("report_ready", _("Report ready"), "analytics", "analytics.view"),

@@ -333,6 +333,14 @@ CELERY_BEAT_SCHEDULE = {
         "task": "accounts.tasks.notify_expiring_members",
         "schedule": timedelta(hours=1),
     },
+    "apply-promotion-windows": {
+        "task": "promotions.tasks.apply_promotion_windows",
+        "schedule": timedelta(minutes=5),
+    },
+    "refresh-promotion-effects": {
+        "task": "promotions.tasks.refresh_promotion_effects",
+        "schedule": timedelta(minutes=15),
+    },
 }
 
 # Re-authentication (password or OTP) stays fresh this long before sensitive actions.

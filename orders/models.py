@@ -385,10 +385,6 @@ class Return(ShopOwnedModel):
     def __str__(self) -> str:
         return f"Return {self.pk} of order {self.order_id}"
 
-    @property
-    def amount(self) -> Decimal:
-        return sum((rl.line.unit_price * rl.quantity for rl in self.lines.all()), Decimal("0.00"))
-
 
 # The return state machine (services enforce it; ``selectors.return_actions`` offers it).
 RETURN_STEPS: dict[str, Step] = {

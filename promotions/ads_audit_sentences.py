@@ -24,6 +24,8 @@ register_action("ad_campaign.activated", gettext_lazy("Ad campaign activated"),
                 gettext_lazy("%(actor)s activated %(target)s"))  # fmt: skip
 register_action("ad_campaign.paused", gettext_lazy("Ad campaign paused"), gettext_lazy("%(actor)s paused %(target)s"))
 register_action("ad_campaign.ended", gettext_lazy("Ad campaign ended"), gettext_lazy("%(actor)s ended %(target)s"))
+register_action("ad_campaign.window_ended", gettext_lazy("Ad campaign ended with its schedule"),
+                gettext_lazy("%(target)s ended at the end of its schedule"))  # fmt: skip
 register_action(
     "ad_stat.pushed", gettext_lazy("Ad figures received"),
     gettext_lazy("%(actor)s sent the figures of %(day)s for %(target)s (spend %(spend)s)"),

@@ -30,6 +30,17 @@ register_action("promotion.activated", gettext_lazy("Promotion activated"),
 register_action("promotion.paused", gettext_lazy("Promotion paused"), gettext_lazy("%(actor)s paused %(target)s"))
 register_action("promotion.ended", gettext_lazy("Promotion ended"), gettext_lazy("%(actor)s ended %(target)s"))
 register_action(
+    "promotion.auto_paused", gettext_lazy("Promotion paused by a guardrail"),
+    gettext_lazy("%(actor)s paused %(target)s: %(reason)s"),
+    values=lambda e: {"reason": {"limit_reached": gettext_lazy("usage limit reached"),
+                                 "budget_spent": gettext_lazy("budget spent")}.get(e.after("paused_reason"), "—")},
+)  # fmt: skip
+register_action("promotion.auto_resumed", gettext_lazy("Promotion resumed by a guardrail"),
+                gettext_lazy("%(actor)s resumed %(target)s: a cancelled order gave back its usage or budget"))  # fmt: skip
+register_action("promotion.started", gettext_lazy("Promotion started"), gettext_lazy("%(target)s started"))
+register_action("promotion.window_ended", gettext_lazy("Promotion ended with its window"),
+                gettext_lazy("%(target)s ended at the end of its window"))  # fmt: skip
+register_action(
     "promotion.codes_generated", gettext_lazy("Promotion codes generated"),
     gettext_lazy("%(actor)s generated %(count)s single-use codes for %(target)s"),
     values=lambda e: {"count": e.after("codes") or "—"},

@@ -446,6 +446,116 @@ def _fail(out: _Outcome, prep: _Prepared, reduced: bool, blocker: str | None, re
         out.failures[prep.key] = (reason, params)
 
 
+def _apply_rule(out: _Outcome, cart: _Cart, prep: _Prepared, mask: tuple[int, ...], blocker: str | None) -> None:
+    """Apply one rule to `out` on the lines `mask`: a step, or a failure with its reason."""
+    amounts, floor_capped = out.amounts, out.floor_capped
+    floors, qty = cart.floors, cart.qty
+    reduced = blocker is not None and len(mask) < len(prep.positions)
+    if not mask:
+        _fail(out, prep, reduced, blocker, BLOCKED_BY_EXCLUSIVE, {})
+        return
+    kind = prep.kind
+    spend = 0
+    if prep.min_spend is not None or kind == SPEND_THRESHOLD:
+        for p in mask:
+            spend += amounts[p]
+        if prep.min_spend is not None and spend < prep.min_spend:
+            params = {"min_spend": _fmt(prep.rule.min_spend), "spend": _fmt(_money(spend))}
+            _fail(out, prep, reduced, blocker, MIN_SPEND_NOT_MET, params)
+            return
+    budget = prep.budget
+    clipped: set[str] = set()
+    shares: dict[int, int] = {}
+
+    if kind == GIFT_WITH_PURCHASE:
+        rule = prep.rule
+        if not rule.gift_in_stock:
+            _fail(out, prep, reduced, blocker, GIFT_OUT_OF_STOCK, {"gift_sku": rule.gift_sku})
+        elif budget is not None and prep.gift_value > budget:
+            _fail(out, prep, reduced, blocker, BUDGET_SPENT, {"budget_left": _fmt(rule.budget_left)})
+        else:
+            gift = GiftLine(rule_key=prep.key, sku=rule.gift_sku, quantity=rule.gift_quantity)
+            out.steps.append(_Step(prep, shares, clipped, gift=gift, gift_value=prep.gift_value))
+        return
+
+    if kind == SPEND_THRESHOLD:
+        want = -1
+        for tier_min, tier_off in prep.tiers:
+            if tier_min <= spend and tier_off > want:
+                want = tier_off
+        if want < 0:
+            params = {"min_spend": _fmt(min(t.min_spend for t in prep.rule.tiers)), "spend": _fmt(_money(spend))}
+            _fail(out, prep, reduced, blocker, MIN_SPEND_NOT_MET, params)
+            return
+        want = min(want, spend)
+        if budget is not None and want > budget:
+            want = budget
+            clipped.add(CLIP_BUDGET)
+        weights = [amounts[p] for p in mask]
+        rooms = [max(0, amounts[p] - floors[p]) for p in mask]
+        local, held = _allocate(want, weights, rooms)
+        for i in held:
+            if rooms[i] < weights[i]:  # held back by the floor, not by the line's own amount
+                floor_capped[mask[i]] = True
+        if sum(local) < want:
+            clipped.add(CLIP_FLOOR)
+        for p, s in zip(mask, local, strict=True):
+            if s:
+                shares[p] = s
+    else:
+        # wants: (line, discount asked) before floors and budget.
+        if kind == PERCENT_OFF:
+            num, den = prep.num, prep.den
+            den2 = 2 * den
+            wants = [(p, (2 * amounts[p] * num + den) // den2) for p in mask]  # half up
+        elif kind == AMOUNT_OFF:
+            per_unit = prep.per_unit
+            wants = [(p, min(per_unit * qty[p], amounts[p])) for p in mask]
+        else:  # buy_x_get_y: the cheapest units at their current (already reduced) unit price are free
+            units = 0
+            for p in mask:
+                units += qty[p]
+            free = units // prep.group * prep.get
+            if free == 0:
+                params = {"required": str(prep.group), "units": str(units)}
+                _fail(out, prep, reduced, blocker, QUANTITY_NOT_MET, params)
+                return
+            num, den = prep.num, prep.den
+            scale = cart.scale  # amounts[p] * scale[p] orders lines by exact unit price, in integers
+            wants = []
+            for p in sorted(mask, key=lambda p: (amounts[p] * scale[p], p)):
+                k = min(free, qty[p])
+                wants.append((p, (2 * amounts[p] * k * num + qty[p] * den) // (2 * qty[p] * den)))  # half up
+                free -= k
+                if free == 0:
+                    break
+            wants.sort()
+        for p, want in wants:
+            if want:
+                room = amounts[p] - floors[p]
+                if want > room:
+                    floor_capped[p] = True
+                    clipped.add(CLIP_FLOOR)
+                    if room <= 0:
+                        continue
+                    want = room
+                shares[p] = want
+        if budget is not None:
+            total = sum(shares.values())
+            if total > budget:
+                order = list(shares)
+                local, _ = _allocate(budget, list(shares.values()), list(shares.values()))
+                shares = {p: s for p, s in zip(order, local, strict=True) if s}
+                clipped.add(CLIP_BUDGET)
+
+    if not shares:
+        _fail(out, prep, reduced, blocker, CAPPED_BY_FLOOR if CLIP_FLOOR in clipped else NOTHING_TO_DISCOUNT, {})
+        return
+    for p, s in shares.items():
+        amounts[p] -= s
+    out.steps.append(_Step(prep, shares, clipped))
+
+
 def _evaluate(
     cart: _Cart,
     plan: Sequence[tuple[_Prepared, tuple[int, ...], str | None]],
@@ -455,114 +565,9 @@ def _evaluate(
     """Run one candidate. `plan`: (rule, lines it may touch here, exclusive rule that took its other lines), item
     rules first then order rules, each group in rule order."""
     amounts = cart.list_amounts.copy()
-    floors, qty = cart.floors, cart.qty
-    floor_capped = [False] * len(amounts)
-    out = _Outcome(amounts=amounts, floor_capped=floor_capped, steps=[], failures={})
+    out = _Outcome(amounts=amounts, floor_capped=[False] * len(amounts), steps=[], failures={})
     for prep, mask, blocker in plan:
-        reduced = blocker is not None and len(mask) < len(prep.positions)
-        if not mask:
-            _fail(out, prep, reduced, blocker, BLOCKED_BY_EXCLUSIVE, {})
-            continue
-        kind = prep.kind
-        spend = 0
-        if prep.min_spend is not None or kind == SPEND_THRESHOLD:
-            for p in mask:
-                spend += amounts[p]
-            if prep.min_spend is not None and spend < prep.min_spend:
-                params = {"min_spend": _fmt(prep.rule.min_spend), "spend": _fmt(_money(spend))}
-                _fail(out, prep, reduced, blocker, MIN_SPEND_NOT_MET, params)
-                continue
-        budget = prep.budget
-        clipped: set[str] = set()
-        shares: dict[int, int] = {}
-
-        if kind == GIFT_WITH_PURCHASE:
-            rule = prep.rule
-            if not rule.gift_in_stock:
-                _fail(out, prep, reduced, blocker, GIFT_OUT_OF_STOCK, {"gift_sku": rule.gift_sku})
-            elif budget is not None and prep.gift_value > budget:
-                _fail(out, prep, reduced, blocker, BUDGET_SPENT, {"budget_left": _fmt(rule.budget_left)})
-            else:
-                gift = GiftLine(rule_key=prep.key, sku=rule.gift_sku, quantity=rule.gift_quantity)
-                out.steps.append(_Step(prep, shares, clipped, gift=gift, gift_value=prep.gift_value))
-            continue
-
-        if kind == SPEND_THRESHOLD:
-            want = -1
-            for tier_min, tier_off in prep.tiers:
-                if tier_min <= spend and tier_off > want:
-                    want = tier_off
-            if want < 0:
-                params = {"min_spend": _fmt(min(t.min_spend for t in prep.rule.tiers)), "spend": _fmt(_money(spend))}
-                _fail(out, prep, reduced, blocker, MIN_SPEND_NOT_MET, params)
-                continue
-            want = min(want, spend)
-            if budget is not None and want > budget:
-                want = budget
-                clipped.add(CLIP_BUDGET)
-            weights = [amounts[p] for p in mask]
-            rooms = [max(0, amounts[p] - floors[p]) for p in mask]
-            local, held = _allocate(want, weights, rooms)
-            for i in held:
-                if rooms[i] < weights[i]:  # held back by the floor, not by the line's own amount
-                    floor_capped[mask[i]] = True
-            if sum(local) < want:
-                clipped.add(CLIP_FLOOR)
-            for p, s in zip(mask, local, strict=True):
-                if s:
-                    shares[p] = s
-        else:
-            # wants: (line, discount asked) before floors and budget.
-            if kind == PERCENT_OFF:
-                num, den = prep.num, prep.den
-                den2 = 2 * den
-                wants = [(p, (2 * amounts[p] * num + den) // den2) for p in mask]  # half up
-            elif kind == AMOUNT_OFF:
-                per_unit = prep.per_unit
-                wants = [(p, min(per_unit * qty[p], amounts[p])) for p in mask]
-            else:  # buy_x_get_y: the cheapest units at their current (already reduced) unit price are free
-                units = 0
-                for p in mask:
-                    units += qty[p]
-                free = units // prep.group * prep.get
-                if free == 0:
-                    params = {"required": str(prep.group), "units": str(units)}
-                    _fail(out, prep, reduced, blocker, QUANTITY_NOT_MET, params)
-                    continue
-                num, den = prep.num, prep.den
-                scale = cart.scale  # amounts[p] * scale[p] orders lines by exact unit price, in integers
-                wants = []
-                for p in sorted(mask, key=lambda p: (amounts[p] * scale[p], p)):
-                    k = min(free, qty[p])
-                    wants.append((p, (2 * amounts[p] * k * num + qty[p] * den) // (2 * qty[p] * den)))  # half up
-                    free -= k
-                    if free == 0:
-                        break
-                wants.sort()
-            for p, want in wants:
-                if want:
-                    room = amounts[p] - floors[p]
-                    if want > room:
-                        floor_capped[p] = True
-                        clipped.add(CLIP_FLOOR)
-                        if room <= 0:
-                            continue
-                        want = room
-                    shares[p] = want
-            if budget is not None:
-                total = sum(shares.values())
-                if total > budget:
-                    order = list(shares)
-                    local, _ = _allocate(budget, list(shares.values()), list(shares.values()))
-                    shares = {p: s for p, s in zip(order, local, strict=True) if s}
-                    clipped.add(CLIP_BUDGET)
-
-        if not shares:
-            _fail(out, prep, reduced, blocker, CAPPED_BY_FLOOR if CLIP_FLOOR in clipped else NOTHING_TO_DISCOUNT, {})
-            continue
-        for p, s in shares.items():
-            amounts[p] -= s
-        out.steps.append(_Step(prep, shares, clipped))
+        _apply_rule(out, cart, prep, mask, blocker)
 
     if cap is not None:
         _apply_cap(out, cap, cap_percent)
@@ -662,47 +667,80 @@ class _ScopeIndex:
         return tuple(sorted(found))
 
 
-def _upper_bounds(
-    cart: _Cart, combinable: Sequence[_Prepared]
-) -> tuple[list[int], list[tuple[frozenset, int, int, bool]]]:
-    """Bounds on what each combinable rule can give in any candidate: amounts only fall and a rule only loses lines,
-    so a minimum spend or tier out of reach at list prices stays out of reach.
-
-    Returns (per line: the most the additive rules without budget can take off it; for every other rule that may
-    give something: (its lines, the most money it can give, the value of its gift, whether it is a gift))."""
-    per_line = [0] * len(cart.list_amounts)
-    others: list[tuple[frozenset, int, int, bool]] = []
+def _bound(prep: _Prepared, positions: Sequence[int], cart: _Cart) -> tuple[int, int, bool] | None:
+    """The most `prep` can give on `positions` in any candidate (money, gift value, whether a gift), None for
+    nothing: amounts only fall and a rule only loses lines, so what list prices allow is a bound."""
+    if not positions:
+        return None
     lst = cart.list_amounts
-    for prep in combinable:
-        kind = prep.kind
-        spend = sum(map(lst.__getitem__, prep.positions))
-        if prep.min_spend is not None and spend < prep.min_spend:
-            continue
-        if kind == GIFT_WITH_PURCHASE:
-            if prep.rule.gift_in_stock and (prep.budget is None or prep.gift_value <= prep.budget):
-                others.append((frozenset(prep.positions), 0, prep.gift_value, True))
-            continue
-        if kind in (PERCENT_OFF, AMOUNT_OFF):
-            if kind == PERCENT_OFF:
-                num, den = prep.num, prep.den
-                parts = [(p, (2 * lst[p] * num + den) // (2 * den)) for p in prep.positions]
-            else:
-                parts = [(p, min(prep.per_unit * cart.qty[p], lst[p])) for p in prep.positions]
-            if prep.budget is None:
-                for p, part in parts:
-                    per_line[p] += part
+    spend = sum(map(lst.__getitem__, positions))
+    if prep.min_spend is not None and spend < prep.min_spend:
+        return None
+    kind = prep.kind
+    if kind == GIFT_WITH_PURCHASE:
+        if prep.rule.gift_in_stock and (prep.budget is None or prep.gift_value <= prep.budget):
+            return 0, prep.gift_value, True
+        return None
+    if kind == PERCENT_OFF:
+        num, den = prep.num, prep.den
+        bound = sum((2 * lst[p] * num + den) // (2 * den) for p in positions)
+    elif kind == AMOUNT_OFF:
+        bound = sum(min(prep.per_unit * cart.qty[p], lst[p]) for p in positions)
+    elif kind == BUY_X_GET_Y:
+        free = sum(map(cart.qty.__getitem__, positions)) // prep.group * prep.get
+        bound = free * max(map(cart.unit.__getitem__, positions))
+    else:
+        bound = min(spend, max((off for least, off in prep.tiers if least <= spend), default=0))
+    if prep.budget is not None:
+        bound = min(bound, prep.budget)
+    return (bound, 0, False) if bound > 0 else None
+
+
+class _Bounds:
+    """Bounds on what the combinable rules can give in any exclusive rule's candidate, so a candidate that cannot
+    win is skipped without working it out. A candidate takes the exclusive rule's lines from the others: each
+    other rule is bounded on the lines it keeps (only the rules touching those lines are recomputed)."""
+
+    def __init__(self, cart: _Cart, combinable: Sequence[_Prepared]):
+        self.cart = cart
+        # Per line: the most the additive rules without a budget can take off it (a sum of per-line parts).
+        self.per_line = [0] * len(cart.list_amounts)
+        self.others: list[tuple[_Prepared, tuple[int, int, bool]]] = []
+        self.by_line: list[list[int]] = [[] for _ in cart.list_amounts]
+        lst = cart.list_amounts
+        for prep in combinable:
+            if prep.budget is None and prep.kind in (PERCENT_OFF, AMOUNT_OFF):
+                if prep.min_spend is not None and sum(map(lst.__getitem__, prep.positions)) < prep.min_spend:
+                    continue
+                for p in prep.positions:
+                    if prep.kind == PERCENT_OFF:
+                        self.per_line[p] += (2 * lst[p] * prep.num + prep.den) // (2 * prep.den)
+                    else:
+                        self.per_line[p] += min(prep.per_unit * cart.qty[p], lst[p])
                 continue
-            bound = sum(part for _, part in parts)
-        elif kind == BUY_X_GET_Y:
-            free = sum(map(cart.qty.__getitem__, prep.positions)) // prep.group * prep.get
-            bound = free * max(map(cart.unit.__getitem__, prep.positions))
-        else:
-            bound = max((off for least, off in prep.tiers if least <= spend), default=0)
-        if prep.budget is not None:
-            bound = min(bound, prep.budget)
-        if bound > 0:
-            others.append((frozenset(prep.positions), bound, 0, False))
-    return per_line, others
+            full = _bound(prep, prep.positions, cart)
+            if full is None:
+                continue
+            for p in prep.positions:
+                self.by_line[p].append(len(self.others))
+            self.others.append((prep, full))
+        self.money = sum(b[0] for _, b in self.others) + sum(self.per_line)
+        self.value = sum(b[1] for _, b in self.others)
+        self.count = sum(b[2] for _, b in self.others)
+
+    def without(self, covered: Sequence[int]) -> tuple[int, int, int]:
+        """(money, gift value, gifts) the combinable rules can give on the lines outside `covered`."""
+        money, value, count = self.money, self.value, self.count
+        taken = set(covered)
+        touched = {i for p in covered for i in self.by_line[p]}
+        for i in touched:
+            prep, (m, v, g) = self.others[i]
+            money, value, count = money - m, value - v, count - g
+            kept = _bound(prep, [p for p in prep.positions if p not in taken], self.cart)
+            if kept is not None:
+                money, value, count = money + kept[0], value + kept[1], count + kept[2]
+        money -= sum(map(self.per_line.__getitem__, covered))
+        return money, value, count
 
 
 def quote(
@@ -770,8 +808,7 @@ def _quote(
         # One candidate per exclusive rule: it on its lines, the combinable rules on the others. A candidate
         # is worked out in full only when an upper bound on its benefit could beat the best so far, which
         # keeps many exclusive promotions affordable without changing the result.
-        per_line, others = _upper_bounds(cart, combinable)
-        additive = sum(per_line)
+        bounds = _Bounds(cart, combinable)
         rooms = [max(0, a - f) for a, f in zip(cart.list_amounts, cart.floors, strict=True)]
         room_total = sum(rooms)
         candidates = []
@@ -783,14 +820,7 @@ def _quote(
                 own_failures[ex.key] = alone.failures[ex.key]
                 continue
             ex_money, (ex_value, ex_count) = alone.money, alone.benefit
-            covered = frozenset(ex.positions)
-            money = value = count = 0
-            for lines_of_rule, most_money, gift_value, is_gift in others:
-                if not lines_of_rule <= covered:  # a rule left with no line gives nothing
-                    money += most_money
-                    value += gift_value
-                    count += is_gift
-            money += additive - sum(map(per_line.__getitem__, ex.positions))
+            money, value, count = bounds.without(ex.positions)
             money = ex_money + min(money, room_total - sum(map(rooms.__getitem__, ex.positions)))
             value += (money if cap is None else min(money, cap)) + ex_value - ex_money
             candidates.append(((value, ex_count + count), ex.order, ex))

@@ -258,3 +258,31 @@ class AdStat(ShopOwnedModel):
 
     def __str__(self) -> str:
         return f"{self.campaign_id}@{self.day}"
+
+
+class PromotionEffect(ShopOwnedModel):
+    """The latest effect figures of a promotion (``promotions.effect``): the orders in its scope during its window
+    and in the same-length period before it started, and the days of its window. A snapshot refreshed by the beat
+    (``promotions.tasks.refresh_promotion_effects``) and on read when the promotion changed since; money is
+    stored as strings (JSON has no decimals)."""
+
+    promotion = models.ForeignKey(Promotion, on_delete=models.CASCADE, related_name="+")
+    computed_at = models.DateTimeField()
+    # {"start", "end" (ISO instants), "orders", "units", "revenue", "discount", "buyers", "average_order_value"};
+    # null while the promotion has not started (nothing to measure yet).
+    during = models.JSONField(null=True, blank=True)
+    before = models.JSONField(null=True, blank=True)
+    # The days of the window in the shop's zone: [{"day", "orders", "units", "revenue", "discount", "buyers"}].
+    daily = models.JSONField(default=list, blank=True)
+    # The promotion's usage when computed: a use (or a cancelled one) since makes the snapshot stale, as an edit
+    # does (``Promotion.updated_at``; usage is counted with UPDATE, which leaves ``updated_at`` alone).
+    used_count = models.PositiveIntegerField(default=0)
+    spent = models.DecimalField(default=ZERO, **MONEY)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["shop", "promotion"], name="promotion_effect_one_per_promotion"),
+        ]
+
+    def __str__(self) -> str:
+        return f"effect of {self.promotion_id} at {self.computed_at}"

@@ -14,15 +14,15 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from decimal import Decimal
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, NamedTuple
 
 from django.db.models import Count, IntegerField, OuterRef, Q, QuerySet, Subquery, Sum, Value
-from django.db.models.functions import Coalesce, Lower, TruncDate
+from django.db.models.functions import Coalesce, Lower
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from backoffice.authz import Actor, can, restrict
-from backoffice.errors import ValidationFailed
+from backoffice.errors import Forbidden, ValidationFailed
 from backoffice.parsing import parse_id
 from catalog import selectors as catalog_selectors
 from promotions import engine
@@ -35,6 +35,7 @@ if TYPE_CHECKING:
 # through its services and selectors).
 SKU = Promotion._meta.get_field("gift_sku").related_model
 Stock = SKU._meta.get_field("stock").related_model
+Category = SKU._meta.get_field("product").related_model._meta.get_field("category").related_model
 
 STATUSES = tuple(Promotion.Status.values)
 
@@ -139,30 +140,53 @@ def promotion_uses(*, promotion: Promotion) -> QuerySet[PromotionUse]:
     return PromotionUse.objects.for_shop(promotion.shop_id).filter(promotion=promotion).order_by("-id")
 
 
-def promotion_effect_figures(*, promotion: Promotion, days_max: int = 366) -> dict[str, Any] | None:
-    """What the orders that used ``promotion`` add up to (None when none did): orders, units, revenue, discount
-    given, distinct buyers, and per day of the current (the shop's) zone the orders and discount."""
-    uses = promotion_uses(promotion=promotion).order_by()
-    got = uses.aggregate(orders=Count("order_id", distinct=True), discount=Sum("amount"),
-                         buyers=Count("buyer_id", distinct=True, filter=~Q(buyer_id="")),
-                         revenue=Sum("order__total"))  # fmt: skip
-    if not got["orders"]:
-        return None
-    # Apart: joined to the lines, the sums per use above would count once per line.
-    units = uses.aggregate(n=Sum("order__lines__quantity"))["n"] or 0
-    daily = (
-        uses.annotate(day=TruncDate("created_at", tzinfo=timezone.get_current_timezone()))
-        .values("day")
-        .annotate(orders=Count("order_id", distinct=True), discount=Sum("amount"))
-        .order_by("day")
+CODE_STATUSES = ("unused", "used")
+
+
+def promotion_codes_visible(*, actor: Actor, promotion: Promotion) -> bool:
+    """Single-use codes are secrets (each is a discount): only who manages the promotion sees, lists and exports
+    them — ``promotions.manage`` on it and its scope within theirs (the same rule as editing; a promotion that is
+    read-only to a member keeps its codes from them). An ended promotion's codes stay readable (history)."""
+    return can(actor, "promotions.manage", promotion) and scope_within_actor(actor=actor, scope=promotion.scope)
+
+
+def promotion_codes(*, actor: Actor, promotion: Promotion, filters: Any = None) -> QuerySet[PromotionCode]:
+    """The promotion's single-use codes in the order they were made, with the order that used each (number, when).
+    Filter ``status``: ``unused`` / ``used`` (anything else is a 400 naming it). Refused (403) to a member who
+    may not see them (``promotion_codes_visible``)."""
+    if not promotion_codes_visible(actor=actor, promotion=promotion):
+        raise Forbidden(_("Only members who manage this promotion may see its codes."), code="forbidden")
+    qs = PromotionCode.objects.for_shop(actor.shop).filter(promotion=promotion)
+    status = str((filters or {}).get("status") or "")
+    if status and status not in CODE_STATUSES:
+        message = _("Choose one of: %(v)s") % {"v": ", ".join(CODE_STATUSES)}
+        raise ValidationFailed(message, fields={"status": [message]})
+    if status:
+        qs = qs.filter(order__isnull=status == "unused")
+    return qs.select_related("order").order_by("id")
+
+
+def promotion_code_counts(*, actor: Actor, promotion: Promotion) -> dict[str, int]:
+    """{"all", "unused", "used"} for the codes card's filter (one query)."""
+    got = (
+        promotion_codes(actor=actor, promotion=promotion)
+        .order_by()
+        .aggregate(all=Count("pk"), used=Count("pk", filter=Q(order__isnull=False)))
     )
-    return {**got, "units": units, "revenue": got["revenue"] or Decimal("0.00"),
-            "discount": got["discount"] or Decimal("0.00"), "days": list(daily[:days_max])}  # fmt: skip
+    return {"all": got["all"], "used": got["used"], "unused": got["all"] - got["used"]}
 
 
-def promotion_codes(*, promotion: Promotion) -> QuerySet[PromotionCode]:
-    """The promotion's single-use codes (for the export: code, the order that used it, when)."""
-    return PromotionCode.objects.for_shop(promotion.shop_id).filter(promotion=promotion).order_by("id")
+CODE_EXPORT_HEADER = ("code", "status", "order", "used_at")
+
+
+def promotion_code_rows(*, actor: Actor, promotion: Promotion, filters: Any = None) -> Iterable[tuple]:
+    """The export's rows (``CODE_EXPORT_HEADER``): code, ``unused``/``used``, the order's number, when it was used.
+    Read in chunks (a batch holds up to 10,000 codes), for ``backoffice.tabular``."""
+    # Checked now, not at the first row: a refusal must come before a streamed answer starts.
+    qs = promotion_codes(actor=actor, promotion=promotion, filters=filters)
+    rows = qs.values_list("code", "order_id", "order__number", "used_at").iterator(chunk_size=2000)
+    return ((code, "unused" if order is None else "used", number or "", used_at)
+            for code, order, number, used_at in rows)  # fmt: skip
 
 
 def max_discount_percent(*, shop: Shop) -> Decimal | None:
@@ -222,11 +246,63 @@ def quotable_q(at: datetime) -> Q:
     return Q(state__in=(Promotion.State.ACTIVE, Promotion.State.PAUSED)) & (Q(ends_at__isnull=True) | Q(ends_at__gt=at))
 
 
-def quotable_promotions(*, shop: Shop, at: datetime, buyer: str | None = None) -> QuerySet[Promotion]:
+@dataclass(frozen=True, slots=True)
+class GiftRef:
+    """The gift SKU as a quote needs it (intake loads the SKU itself for the order's gift line)."""
+
+    pk: int
+    code: str
+    price: Decimal
+
+
+@dataclass(slots=True)
+class QuoteRow:
+    """A promotion as a quote reads it: the engine's inputs, its name and kind for display, and the buyer's uses
+    and the gift's stock. Read as plain values (no model instances): a shop with hundreds of running promotions
+    is read for every quote and every arriving order. ``_rule`` also takes a ``Promotion`` (a draft's preview)."""
+
+    pk: int
+    name: str
+    kind: str
+    value: Decimal | None
+    tiers: list
+    gift_sku_id: int | None
+    gift_quantity: int
+    trigger_sku_id: int | None
+    buy_quantity: int
+    get_quantity: int
+    scope: dict
+    min_spend: Decimal | None
+    priority: int
+    exclusive: bool
+    starts_at: datetime
+    ends_at: datetime | None
+    state: str
+    usage_limit: int | None
+    per_buyer_limit: int | None
+    budget: Decimal | None
+    used_count: int
+    spent: Decimal
+    code: str
+    has_code_batch: bool
+    buyer_uses: int
+    gift_available: int
+    gift_sku: GiftRef | None = None
+
+
+_ROW_FIELDS = tuple(f for f in QuoteRow.__dataclass_fields__ if f not in ("pk", "gift_sku"))
+_ROW_COLUMNS = tuple(f for f in _ROW_FIELDS if f not in ("buyer_uses", "gift_available"))
+
+
+def quotable_promotions(
+    *, shop: Shop, at: datetime, buyer: str | None = None, ids: Iterable[int] | None = None
+) -> list[QuoteRow]:
     """Promotions a quote at ``at`` considers: active or paused ones whose window has not ended (the scheduled
-    and paused ones are reported as not applied, with the reason), annotated with the buyer's uses and the gift
-    SKU's available stock."""
+    and paused ones are reported as not applied, with the reason), with the buyer's uses and the gift SKU's
+    available stock, in id order. ``ids``: only these (intake reads again what it locked). One query."""
     qs = Promotion.objects.for_shop(shop).filter(quotable_q(at))
+    if ids is not None:
+        qs = qs.filter(pk__in=list(ids))
     buyer_uses = (
         PromotionUse.objects.for_shop(shop)
         .filter(promotion=OuterRef("pk"), buyer_id=buyer)
@@ -247,17 +323,86 @@ def quotable_promotions(*, shop: Shop, at: datetime, buyer: str | None = None) -
         buyer_uses=Coalesce(Subquery(buyer_uses, output_field=IntegerField()), Value(0)) if buyer else Value(0),
         gift_available=Coalesce(Subquery(stock, output_field=IntegerField()), Value(0)),
     )
-    return qs.select_related("gift_sku__product").order_by("id")
+    rows = []
+    for pk, gift_code, gift_price, *values in qs.order_by("id").values_list(
+        "pk", "gift_sku__code", "gift_sku__price", *_ROW_FIELDS
+    ):
+        row = QuoteRow(pk, *values)
+        if row.gift_sku_id is not None:
+            row.gift_sku = GiftRef(row.gift_sku_id, gift_code, gift_price)
+        rows.append(row)
+    return rows
+
+
+class ScopeRow(NamedTuple):
+    pk: int
+    scope: dict
+    code: str
+    has_code_batch: bool
+
+
+def quotable_scopes(*, shop: Shop, at: datetime) -> list[ScopeRow]:
+    """Of the promotions a quote at ``at`` considers, only what says which carts they could touch (intake reads
+    this first, to lock just those). One query."""
+    qs = Promotion.objects.for_shop(shop).filter(quotable_q(at)).order_by("id")
+    return [ScopeRow(*values) for values in qs.values_list("pk", "scope", "code", "has_code_batch")]
+
+
+def touches_cart(
+    row: QuoteRow | ScopeRow, cart: CartInput, categories: dict[int, frozenset[int]] | None = None
+) -> bool:
+    """Whether ``row`` could apply to ``cart`` at all: its scope covers a line (the whole shop covers all).
+    Intake locks only these promotions: two orders of unrelated goods never wait for each other."""
+    scope = row.scope or {}
+    cats, prods, skus = scope.get("categories") or (), scope.get("products") or (), scope.get("skus") or ()
+    if not (cats or prods or skus):
+        return True
+    wanted_cats = _with_descendants(cats, categories or {})
+    prods, skus = set(prods), {int(s) for s in skus}
+    return any(int(ln.sku) in skus or ln.product_id in prods or ln.category_id in wanted_cats for ln in cart.lines)
+
+
+def category_tree(*, shop: Shop, rows: Iterable[Any]) -> dict[int, frozenset[int]]:
+    """{category id: its subcategories' ids, all levels} when a row is scoped to categories (a promotion on a
+    category covers its subcategories); empty otherwise (no query)."""
+    if not any((r.scope or {}).get("categories") for r in rows):
+        return {}
+    children: dict[int | None, list[int]] = {}
+    for pk, parent in Category.objects.for_shop(shop).values_list("pk", "parent_id"):
+        children.setdefault(parent, []).append(pk)
+    tree: dict[int, frozenset[int]] = {}
+
+    def below(pk: int, seen: frozenset[int]) -> frozenset[int]:
+        if pk not in tree:
+            found: set[int] = set()
+            for child in children.get(pk, ()):
+                if child not in seen:  # a cycle cannot be saved, but never loop on one
+                    found |= {child} | below(child, seen | {child})
+            tree[pk] = frozenset(found)
+        return tree[pk]
+
+    for pk in [pk for pks in children.values() for pk in pks]:
+        below(pk, frozenset({pk}))
+    return tree
+
+
+def _with_descendants(ids: Iterable[int], tree: dict[int, frozenset[int]]) -> frozenset[int]:
+    out = set(ids)
+    for pk in list(out):
+        out |= tree.get(pk, frozenset())
+    return frozenset(out)
 
 
 def rules_for_quote(
     *, shop: Shop, at: datetime, codes: Iterable[str] = (), buyer: str | None = None,
-    promotions: Sequence[Promotion] | None = None,
+    promotions: Sequence[Promotion] | None = None, tree: dict[int, frozenset[int]] | None = None,
 ) -> list[engine.Rule]:  # fmt: skip
     """The engine's rules at ``at`` for ``buyer``, with what is left of each limit and budget. A promotion with
     single-use codes takes the unused code the buyer entered (or cannot apply without one). ``promotions``:
-    rows already loaded (intake loads them under lock), else ``quotable_promotions``. Two queries at most."""
-    rows = list(promotions) if promotions is not None else list(quotable_promotions(shop=shop, at=at, buyer=buyer))
+    rows already loaded (intake loads them under lock), else ``quotable_promotions``. Three queries at most (the
+    promotions, the single-use codes entered, the category tree when a promotion is scoped to categories)."""
+    rows = list(promotions) if promotions is not None else quotable_promotions(shop=shop, at=at, buyer=buyer)
+    tree = category_tree(shop=shop, rows=rows) if tree is None else tree
     given = {_norm(c) for c in codes if c and str(c).strip()}
     batch: dict[int, str] = {}
     if given and any(p.has_code_batch for p in rows):
@@ -268,10 +413,11 @@ def rules_for_quote(
             .values_list("promotion_id", "code")
         ):
             batch.setdefault(promotion_id, code)
-    return [_rule(p, batch.get(p.pk), buyer) for p in rows]
+    return [_rule(p, batch.get(p.pk), buyer, tree) for p in rows]
 
 
-def _rule(p: Promotion, batch_code: str | None, buyer: str | None) -> engine.Rule:
+def _rule(p: QuoteRow | Promotion, batch_code: str | None, buyer: str | None,
+          tree: dict[int, frozenset[int]] | None = None) -> engine.Rule:  # fmt: skip
     scope = p.scope or {}
     code = batch_code or p.code or None
     if code is None and p.has_code_batch:
@@ -293,13 +439,21 @@ def _rule(p: Promotion, batch_code: str | None, buyer: str | None) -> engine.Rul
         trigger_sku=str(p.trigger_sku_id) if p.trigger_sku_id else None,
         buy_quantity=p.buy_quantity, get_quantity=p.get_quantity,
         scope=engine.Scope(
-            categories=frozenset(scope.get("categories") or ()), products=frozenset(scope.get("products") or ()),
+            categories=_with_descendants(scope.get("categories") or (), tree or {}),
+            products=frozenset(scope.get("products") or ()),
             skus=frozenset(str(s) for s in scope.get("skus") or ()),
         ),
         min_spend=p.min_spend, priority=p.priority, exclusive=p.exclusive, code=code,
-        starts_at=p.starts_at, ends_at=p.ends_at, paused=p.state == Promotion.State.PAUSED,
+        starts_at=p.starts_at, ends_at=p.ends_at,
+        # Paused with its limit or budget used up (the guardrail's pause): the quote says that, not "paused".
+        paused=p.state == Promotion.State.PAUSED and uses_left != 0 and budget_left != 0,
         uses_left=uses_left, buyer_uses_left=buyer_left, budget_left=budget_left,
     )  # fmt: skip
+
+
+def skus_by_id(*, shop: Shop, ids: Iterable[int]) -> dict[int, Any]:
+    """The shop's SKUs (with their products) by id: the gifts an arriving order gets. One query."""
+    return SKU.objects.for_shop(shop).select_related("product").in_bulk(list(set(ids)))
 
 
 def units_available(*, shop, sku) -> int:

@@ -108,9 +108,9 @@ def test_another_shops_ids_mark_nothing(shop, other_shop):
 
 KINDS_BY_ROLE = [
     # role, kinds offered in this shop (apps installed: accounts, catalog, orders, promotions)
-    ("owner", ["low_stock", "overdue_orders", "ad_budget_spent", "member_expiring"]),
-    ("admin", ["low_stock", "overdue_orders", "ad_budget_spent", "member_expiring"]),
-    ("operator", ["low_stock", "overdue_orders", "ad_budget_spent", "member_expiring"]),
+    ("owner", ["low_stock", "overdue_orders", "ad_budget_spent", "promotion_paused", "member_expiring"]),
+    ("admin", ["low_stock", "overdue_orders", "ad_budget_spent", "promotion_paused", "member_expiring"]),
+    ("operator", ["low_stock", "overdue_orders", "ad_budget_spent", "promotion_paused", "member_expiring"]),
     ("support", ["member_expiring"]),
     ("finance", ["member_expiring"]),
     ("viewer", ["member_expiring"]),

@@ -34,10 +34,29 @@ class OrderLineSerializer(serializers.ModelSerializer):
 
 
 class OrderLineDetailSerializer(OrderLineSerializer):
-    """A line of one order: with the promotions' discount on the whole line, and whether it is a gift."""
+    """A line of one order: with the promotions' discount on the whole line, whether it is a gift, and what the
+    buyer paid for it (``total`` = unit_price × quantity − discount; 0.00 for a gift)."""
+
+    total = serializers.SerializerMethodField(help_text="What the buyer paid for the line: unit_price × quantity "
+                                              "− discount (a decimal as a string)")  # fmt: skip
 
     class Meta(OrderLineSerializer.Meta):
-        fields = [*OrderLineSerializer.Meta.fields, "discount", "is_gift"]
+        fields = [*OrderLineSerializer.Meta.fields, "discount", "is_gift", "total"]
+
+    def get_total(self, line) -> str:
+        return f"{line.unit_price * line.quantity - line.discount:.2f}"
+
+
+class AppliedPromotionSerializer(serializers.Serializer):
+    """One promotion applied to the order, as it was at intake (later edits of the promotion do not change it)."""
+
+    promotion = serializers.IntegerField(help_text="The promotion's id")
+    name = serializers.CharField()
+    kind = serializers.CharField(help_text="percent_off | amount_off | spend_threshold | gift_with_purchase | "
+                                 "buy_x_get_y")  # fmt: skip
+    discount = serializers.DecimalField(max_digits=12, decimal_places=2, help_text="Its share of discount_total")
+    gift = serializers.CharField(allow_null=True, default=None, help_text="The gift's SKU code (a gift line)")
+    code = serializers.CharField(allow_null=True, default=None, help_text="The single-use code the order used")
 
 
 class OrderListSerializer(serializers.ModelSerializer):
@@ -61,6 +80,7 @@ class OrderSerializer(OrderListSerializer):
     lines = OrderLineDetailSerializer(many=True, read_only=True)
     # total = subtotal − discount_total; ``promotions``: what applied, as it was at intake.
     subtotal = serializers.DecimalField(source="list_subtotal", max_digits=12, decimal_places=2, read_only=True)
+    promotions = AppliedPromotionSerializer(many=True, read_only=True)
 
     class Meta(OrderListSerializer.Meta):
         fields = [*OrderListSerializer.Meta.fields, "subtotal", "discount_total", "promotions", "packages",

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Sequence
 from datetime import timedelta
-from decimal import Decimal
+from decimal import ROUND_FLOOR, Decimal
 from typing import TYPE_CHECKING
 
 from django.db import transaction
@@ -28,6 +28,45 @@ if TYPE_CHECKING:
     from catalog.models import Warehouse
 
 RState = Return.State
+CENT = Decimal("0.01")
+
+
+def line_paid(line: OrderLine) -> Decimal:
+    """What the buyer paid for a line: list price × quantity − the promotions' discount on it (0 for a gift)."""
+    return line.unit_price * line.quantity - line.discount
+
+
+def units_refund(*, paid: Decimal, quantity: int, before: int, units: int) -> Decimal:
+    """What ``units`` more returned units of a line refund when ``before`` of its units were refunded already.
+
+    Each unit refunds the net price paid (``paid / quantity``), in whole cents: the first ``n`` units of a line
+    refund ``floor(paid × n / quantity)`` together, so the cents that do not divide go to the last unit, and the
+    line's units refund exactly ``paid`` however they come back (one return or several, in any split)."""
+
+    def first(n: int) -> Decimal:
+        return (paid * n / quantity).quantize(CENT, rounding=ROUND_FLOOR)
+
+    return first(before + units) - first(before)
+
+
+def return_value(*, ret: Return) -> Decimal:
+    """What a return refunds by default: per line, the net price paid for its units (``units_refund``), counting
+    the units of the line earlier refunded returns gave back. Read under the order's lock (``return_refund``)."""
+    rlines = list(ReturnLine.objects.for_shop(ret.shop_id).filter(ret=ret).select_related("line"))
+    earlier = dict(
+        ReturnLine.objects.for_shop(ret.shop_id)
+        .filter(ret__order_id=ret.order_id, ret__state=RState.REFUNDED, line_id__in=[rl.line_id for rl in rlines])
+        .exclude(ret=ret)
+        .values("line_id")
+        .annotate(n=Sum("quantity"))
+        .values_list("line_id", "n")
+    )
+    value = Decimal("0.00")
+    for rl in rlines:
+        before = earlier.get(rl.line_id, 0)
+        value += units_refund(paid=line_paid(rl.line), quantity=rl.line.quantity, before=before, units=rl.quantity)
+        earlier[rl.line_id] = before + rl.quantity  # one line twice in a return: the second after the first
+    return value
 
 
 def _returnable(order: Order) -> dict[int, int]:
@@ -179,15 +218,15 @@ def return_exchange(*, actor: Actor, ret: Return, note: str = "") -> Return:
 
 
 def return_refund(*, actor: Actor, ret: Return, amount=None, reason: str = "") -> tuple[Return, Refund]:
-    """Refund a received return (by default the value of its lines, capped at what is still refundable)."""
+    """Refund a received return (by default what its units cost the buyer, ``return_value``: the net price of a
+    discounted line, nothing for a gift; capped at what is still refundable)."""
     require(actor, RETURN_STEPS["refund"].action)
     due_given = parse_money(amount, "amount", positive=True, optional=True)
-    shop = actor.shop
     holder: dict[str, Refund] = {}
 
     def refund(locked: Return, order: Order) -> dict:
-        value = sum((rl.line.unit_price * rl.quantity for rl in ReturnLine.objects.for_shop(shop)
-                     .filter(ret=locked).select_related("line")), Decimal("0.00"))  # fmt: skip
+        # The net price paid, not the list price: a discounted line refunds what its units cost the buyer.
+        value = return_value(ret=locked)
         due = due_given if due_given is not None else min(value, order.refundable)
         holder["refund"] = add_refund(actor=actor, order=order, amount=due,
                                       reason=reason or _("Return %(n)s") % {"n": locked.pk}, ret=locked)  # fmt: skip

@@ -84,3 +84,72 @@ class QuoteSerializer(serializers.Serializer):
     total = serializers.CharField()
     applied = serializers.ListField(child=serializers.DictField())
     not_applied = serializers.ListField(child=serializers.DictField())
+
+
+class CodesGenerateSerializer(serializers.Serializer):
+    """``POST …/promotions/{id}/codes/`` (shape only: the service checks the range and the prefix, naming them)."""
+
+    count = serializers.IntegerField(help_text="How many single-use codes to add, 1 to 10000")
+    prefix = serializers.CharField(required=False, allow_blank=True,
+                                   help_text="Optional: up to 16 letters, digits or dashes (PREFIX-XXXXXXXXXX)")  # fmt: skip
+
+
+class CodesGeneratedSerializer(serializers.Serializer):
+    promotion = serializers.IntegerField()
+    generated = serializers.IntegerField(help_text="Codes made by this request")
+    total = serializers.IntegerField(help_text="The promotion's single-use codes now")
+    unused = serializers.IntegerField()
+    used = serializers.IntegerField()
+
+
+class EffectFiguresSerializer(serializers.Serializer):
+    """One period's figures: the orders in the promotion's scope placed in [start, end) (money as strings)."""
+
+    start = serializers.DateTimeField()
+    end = serializers.DateTimeField()
+    orders = serializers.IntegerField()
+    units = serializers.IntegerField(help_text="in-scope units, gifts excluded")
+    revenue = serializers.CharField(help_text="what the buyers paid for the in-scope lines")
+    discount = serializers.CharField(help_text="this promotion's discount and gifts on those orders")
+    buyers = serializers.IntegerField(help_text="distinct buyer ids")
+    average_order_value = serializers.CharField(allow_null=True)
+
+
+class EffectUpliftSerializer(serializers.Serializer):
+    """(during − before) / before × 100 per figure, one decimal; null when the figure was 0 before."""
+
+    orders = serializers.FloatField(allow_null=True)
+    units = serializers.FloatField(allow_null=True)
+    revenue = serializers.FloatField(allow_null=True)
+    discount = serializers.FloatField(allow_null=True)
+    buyers = serializers.FloatField(allow_null=True)
+    average_order_value = serializers.FloatField(allow_null=True)
+
+
+class EffectDaySerializer(serializers.Serializer):
+    day = serializers.DateField()
+    orders = serializers.IntegerField()
+    units = serializers.IntegerField()
+    revenue = serializers.CharField()
+    discount = serializers.CharField()
+    buyers = serializers.IntegerField()
+
+
+class PromotionEffectSerializer(serializers.Serializer):
+    """The answer of ``effect``: the latest snapshot (``computed_at``); ``during``, ``before`` and ``uplift`` are
+    null while the promotion has not started; ``daily`` holds the days of its window in the shop's zone."""
+
+    promotion = serializers.IntegerField()
+    computed_at = serializers.DateTimeField()
+    currency = serializers.CharField()
+    # SPEC §10's flat form: the figures during the window at the top, the period before as ``baseline``.
+    orders = serializers.IntegerField(source="during.orders", default=0)
+    units = serializers.IntegerField(source="during.units", default=0)
+    revenue = serializers.CharField(source="during.revenue", default="0.00")
+    discount = serializers.CharField(source="during.discount", default="0.00")
+    buyers = serializers.IntegerField(source="during.buyers", default=0)
+    baseline = EffectFiguresSerializer(source="before", allow_null=True)
+    during = EffectFiguresSerializer(allow_null=True)
+    before = EffectFiguresSerializer(allow_null=True)
+    uplift = EffectUpliftSerializer(allow_null=True)
+    daily = EffectDaySerializer(many=True)

@@ -16,7 +16,7 @@ from datetime import datetime
 from decimal import Decimal
 from typing import TYPE_CHECKING, Any
 
-from django.db.models import F, Max, Q
+from django.db.models import Case, DecimalField, F, Max, Q, Value, When
 from django.db.models.functions import Lower
 from django.utils import timezone
 from django.utils.translation import gettext as _
@@ -26,6 +26,7 @@ from backoffice.errors import ValidationFailed
 from backoffice.pricing import ListPrices, PricedLine, Pricing
 from promotions import engine, selectors
 from promotions.models import Promotion, PromotionCode, PromotionUse
+from promotions.services.guardrails import pause_exhausted, resume_replenished
 
 if TYPE_CHECKING:
     from accounts.models import Shop
@@ -87,12 +88,12 @@ def _clean_lines(lines: Any) -> list[dict]:
 
 def price(
     *, shop: Shop, cart: selectors.CartInput, buyer: str, codes: Sequence[str], at: datetime,
-    promotions: Sequence[Promotion] | None = None,
+    promotions: Sequence[Promotion] | None = None, tree: dict[int, frozenset[int]] | None = None,
 ) -> Priced:  # fmt: skip
     """The engine's quote of ``cart`` (no permission check: the callers have done theirs)."""
     rows = list(promotions) if promotions is not None else list(
         selectors.quotable_promotions(shop=shop, at=at, buyer=buyer or None))  # fmt: skip
-    rules = selectors.rules_for_quote(shop=shop, at=at, codes=codes, buyer=buyer or None, promotions=rows)
+    rules = selectors.rules_for_quote(shop=shop, at=at, codes=codes, buyer=buyer or None, promotions=rows, tree=tree)
     q = engine.quote(cart.lines, rules, codes=codes, at=at,
                      max_discount_percent=selectors.max_discount_percent(shop=shop))  # fmt: skip
     return Priced(quote=q, cart=cart, promotions={str(p.pk): p for p in rows}, rules={r.key: r for r in rules})
@@ -157,12 +158,37 @@ def quote_display(priced: Priced) -> dict[str, Any]:
 # ------------------------------------------------------------------------------------------ order intake
 
 
-def _next_buyer_n(shop, promotion: Promotion, buyer_id: str) -> int:
-    """The buyer's next use number (after the highest: a cancelled use leaves a gap, never a duplicate)."""
+def _buyer_numbers(shop, promotion_ids: Sequence[int], buyer_id: str) -> dict[int, int]:
+    """The buyer's next use number per promotion (after the highest: a cancelled use leaves a gap, never a
+    duplicate), 0 for an unnamed buyer. One query."""
     if not buyer_id:
-        return 0
-    uses = PromotionUse.objects.for_shop(shop).filter(promotion=promotion, buyer_id=buyer_id)
-    return (uses.aggregate(n=Max("buyer_n"))["n"] or 0) + 1
+        return dict.fromkeys(promotion_ids, 0)
+    highest = dict(
+        PromotionUse.objects.for_shop(shop)
+        .filter(promotion_id__in=promotion_ids, buyer_id=buyer_id)
+        .order_by()
+        .values("promotion_id")
+        .annotate(n=Max("buyer_n"))
+        .values_list("promotion_id", "n")
+    )
+    return {pk: (highest.get(pk) or 0) + 1 for pk in promotion_ids}
+
+
+def _consume(shop, costs: dict[int, Decimal]) -> None:
+    """One use and its cost (discount + gift value) for each promotion, in one conditional UPDATE: under the lock
+    the engine's rules were exact, so every row must still have the use and the budget (the check constraints
+    are the last line)."""
+    cost = Case(*(When(pk=pk, then=Value(c)) for pk, c in costs.items()),
+                output_field=DecimalField(max_digits=12, decimal_places=2))  # fmt: skip
+    limits = Q(usage_limit__isnull=True) | Q(used_count__lt=F("usage_limit"))
+    budget = Q(budget__isnull=True) | Q(spent__lte=F("budget") - cost)
+    done = (
+        Promotion.objects.for_shop(shop)
+        .filter(limits & budget, pk__in=list(costs))
+        .update(used_count=F("used_count") + 1, spent=F("spent") + cost)
+    )
+    if done != len(costs):  # cannot happen under the lock; never give what the guardrails forbid
+        raise RuntimeError(f"promotions {sorted(costs)}: limits changed under their lock")
 
 
 class PromotionPricing(ListPrices):
@@ -170,71 +196,75 @@ class PromotionPricing(ListPrices):
 
     def price_order(self, *, shop, order, lines, buyer_id, codes, at) -> Pricing:
         codes = [c for c in (str(c).strip()[:64] for c in codes or ()) if c]
+        given = {c.casefold() for c in codes}
+        # Read without a lock first, to lock only the promotions this order could use: those whose scope covers
+        # one of its lines, and those that could take a code it carries. Orders of unrelated goods then never
+        # wait for each other, and a shop's hundreds of promotions are not all locked by every order.
+        seen = selectors.quotable_scopes(shop=shop, at=at)
+        if not seen:
+            plain = super().price_order(shop=shop, order=order, lines=lines, buyer_id=buyer_id, codes=codes, at=at)
+            notes = tuple({"code": c, "reason": engine.UNKNOWN_CODE} for c in codes)
+            return Pricing(lines=plain.lines, subtotal=plain.subtotal, discount_total=ZERO, notes=notes)
+        cart = selectors.cart_lines(shop=shop, lines=lines, prices=[ln["unit_price"] for ln in lines])
+        tree = selectors.category_tree(shop=shop, rows=seen)
+        wanted = [
+            r.pk for r in seen
+            if selectors.touches_cart(r, cart, tree) or (given and (r.has_code_batch or r.code.casefold() in given))
+        ]  # fmt: skip
         # Locked in id order: every intake that could use one of these promotions waits here for the one before
         # it to commit. The rules are read by the next statement, which (READ COMMITTED) sees what that one
         # committed: usage, budget, the buyer's uses and gift stock are exact. (Read in the locking statement
         # itself, the subqueries would keep the snapshot from before the wait.)
         locked = list(
-            Promotion.objects.for_shop(shop)
-            .filter(selectors.quotable_q(at))
-            .order_by("id")
-            .select_for_update()
+            Promotion.objects.for_shop(shop).filter(pk__in=wanted).order_by("id").select_for_update()
             .values_list("id", flat=True)
-        )
-        rows = list(selectors.quotable_promotions(shop=shop, at=at, buyer=buyer_id or None).filter(pk__in=locked)) \
-            if locked else []  # fmt: skip
-        if not rows:
-            plain = super().price_order(shop=shop, order=order, lines=lines, buyer_id=buyer_id, codes=codes, at=at)
-            notes = tuple({"code": c, "reason": engine.UNKNOWN_CODE} for c in codes)
-            return Pricing(lines=plain.lines, subtotal=plain.subtotal, discount_total=ZERO, notes=notes)
-        cart = selectors.cart_lines(shop=shop, lines=lines, prices=[ln["unit_price"] for ln in lines])
-        priced = price(shop=shop, cart=cart, buyer=buyer_id, codes=codes, at=at, promotions=rows)
+        ) if wanted else []  # fmt: skip
+        rows = selectors.quotable_promotions(shop=shop, at=at, buyer=buyer_id or None, ids=locked) if locked else []
+        priced = price(shop=shop, cart=cart, buyer=buyer_id, codes=codes, at=at, promotions=rows, tree=tree)
         q = priced.quote
-        applied = []
+        applied, uses, costs = [], [], {}
+        numbers = _buyer_numbers(shop, [int(a.key) for a in q.applied], buyer_id) if q.applied else {}
         for a in q.applied:
             promotion = priced.promotions[a.key]
             rule = priced.rules[a.key]
             gift_value = ZERO
             if a.gift is not None and promotion.gift_sku is not None:
                 gift_value = promotion.gift_sku.price * a.gift.quantity
-            cost = a.amount + gift_value
-            limits = Q(usage_limit__isnull=True) | Q(used_count__lt=F("usage_limit"))
-            budget = Q(budget__isnull=True) | Q(spent__lte=F("budget") - cost)
-            done = (
-                Promotion.objects.for_shop(shop)
-                .filter(limits & budget, pk=promotion.pk)
-                .update(used_count=F("used_count") + 1, spent=F("spent") + cost)
-            )
-            if done != 1:  # cannot happen under the lock; never give what the guardrails forbid
-                raise RuntimeError(f"promotion {promotion.pk}: limits changed under its lock")
+            costs[promotion.pk] = a.amount + gift_value
             used_code = ""
             if promotion.has_code_batch and rule.code and rule.code != promotion.code:
                 used_code = rule.code
                 taken = (
                     PromotionCode.objects.for_shop(shop)
                     .annotate(norm=Lower("code"))
-                    .filter(promotion=promotion, norm=used_code.casefold(), order__isnull=True)
+                    .filter(promotion_id=promotion.pk, norm=used_code.casefold(), order__isnull=True)
                     .update(order=order, used_at=at)
                 )
                 if taken != 1:
                     raise RuntimeError(f"promotion {promotion.pk}: code taken under its lock")
-            PromotionUse.objects.for_shop(shop).create(
-                shop=shop, promotion=promotion, order=order, buyer_id=buyer_id or "",
-                buyer_n=_next_buyer_n(shop, promotion, buyer_id),
-                amount=a.amount, gift_value=gift_value, code=used_code or (rule.code or "")[:64], created_at=at,
-            )  # fmt: skip
+            uses.append(PromotionUse(
+                shop=shop, promotion_id=promotion.pk, order=order, buyer_id=buyer_id or "",
+                buyer_n=numbers[promotion.pk], amount=a.amount, gift_value=gift_value,
+                code=used_code or (rule.code or "")[:64], created_at=at,
+            ))  # fmt: skip
             applied.append({"promotion": promotion.pk, "name": promotion.name, "kind": promotion.kind,
                             "discount": _money(a.amount), "gift": promotion.gift_sku.code if a.gift else None,
-                            "code": used_code or None})  # fmt: skip
+                            "code": used_code or (promotion.code if rule.code else None) or None})  # fmt: skip
+        if costs:
+            _consume(shop, costs)
+            PromotionUse.objects.for_shop(shop).bulk_create(uses)
         priced_lines = [
             PricedLine(sku=cart.skus[ln.index], quantity=ln.quantity, unit_price=ln.unit_price, discount=ln.discount)
             for ln in q.lines
         ]
-        for a in q.applied:
-            if a.gift is not None:
-                gift_sku = priced.promotions[a.key].gift_sku
+        gifts = [a for a in q.applied if a.gift is not None]
+        if gifts:
+            gift_skus = selectors.skus_by_id(shop=shop, ids=[priced.promotions[a.key].gift_sku.pk for a in gifts])
+            for a in gifts:
+                gift_sku = gift_skus[priced.promotions[a.key].gift_sku.pk]
                 priced_lines.append(PricedLine(sku=gift_sku, quantity=a.gift.quantity, unit_price=ZERO, gift=True))
         notes = tuple({"code": n.params.get("code", ""), "reason": n.reason} for n in q.not_applied if n.key is None)
+        pause_exhausted(shop=shop, promotion_ids=[a["promotion"] for a in applied], at=at)  # used up: pause
         return Pricing(lines=tuple(priced_lines), subtotal=q.subtotal, discount_total=q.discount,
                        applied=tuple(applied), notes=notes)  # fmt: skip
 
@@ -251,3 +281,4 @@ class PromotionPricing(ListPrices):
             )
         PromotionCode.objects.for_shop(shop).filter(order=order).update(order=None, used_at=None)
         PromotionUse.objects.for_shop(shop).filter(order=order).delete()
+        resume_replenished(shop=shop, promotion_ids=ids)  # a guardrail's pause ends with what it waited for

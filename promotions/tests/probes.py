@@ -77,6 +77,9 @@ PROBES: list[Probe] = [
     Probe(API + "promotions-end", "post", "promotions.manage", 200, kwargs=_pk("promo_end"), effect=_state("promo_end")),
     Probe(API + "promotions-quote", "post", "promotions.view", 200, reads_only=True,
           body=lambda w: {"lines": [{"sku": w.objects["promo_sku"].code, "quantity": 2}]}, refs=("lines.0.sku",)),
+    Probe(API + "promotions-simulate", "post", "promotions.manage", 200, reads_only=True, kwargs=_pk("promo_edit"),
+          body=lambda w: {"days": 30}),
+    Probe(API + "promotions-effect", "get", "promotions.view", 200, kwargs=_pk("promo_view")),
 ]  # fmt: skip
 
 
@@ -191,4 +194,30 @@ PROBES += [
             effect=_ad_state(name) if method == "post" else None)
       for op, name in (("activate", "ad_activate"), ("pause", "ad_pause"), ("end", "ad_end"))
       for method, ok in (("get", 200), ("post", 302))],
+]  # fmt: skip
+
+
+# -- Single-use codes (promotions/web/codes.py, the codes actions of promotions/api/views.py) --------------------
+_extend_world_before_codes = extend_world
+
+
+def extend_world(world) -> None:  # noqa: F811 - everything above, then a promotion with a batch of codes
+    _extend_world_before_codes(world)
+    from promotions import services as promotion_services
+
+    o = world.objects
+    o["promo_codes"] = make_promotion(world.shop, name="Probe codes")
+    promotion_services.promotion_codes_generate(actor=owner_actor(world.shop), promotion=o["promo_codes"], count=3,
+                                                prefix="PROBE")  # fmt: skip
+
+
+PROBES += [
+    Probe(API + "promotions-codes", "post", "promotions.manage", 201, kwargs=_pk("promo_codes"),
+          body=lambda w: {"count": 2, "prefix": "API"}, effect=count_of(PromotionCode)),
+    Probe(API + "promotions-codes-export", "get", "promotions.manage", 200, kwargs=_pk("promo_codes"),
+          body=lambda w: {"format": "csv"}),
+    Probe(UI + "promotion_codes_generate", "get", "promotions.manage", 200, api=False, kwargs=_pk("promo_codes")),
+    Probe(UI + "promotion_codes_generate", "post", "promotions.manage", 302, api=False, kwargs=_pk("promo_codes"),
+          body=lambda w: {"count": "2", "prefix": "WEB"}, effect=count_of(PromotionCode)),
+    Probe(UI + "promotion_codes_export", "get", "promotions.manage", 200, api=False, kwargs=_pk("promo_codes")),
 ]  # fmt: skip

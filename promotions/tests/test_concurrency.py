@@ -62,3 +62,44 @@ def test_per_buyer_limit_one_with_five_concurrent_orders_of_one_buyer(shop):
     other.refresh_from_db()
     assert other.discount_total == D("10.00")
     assert Promotion.objects.for_shop(shop).get(pk=promo.pk).used_count == 2
+
+
+def test_an_order_waits_only_for_the_promotions_its_lines_could_use(shop):
+    """Intake locks the promotions whose scope covers one of the order's lines, not every running one: an order
+    of other goods goes through while a promotion is locked; an order it covers waits for that lock."""
+    import threading
+
+    from django.db import OperationalError, connection, transaction
+
+    phone, _wh = make_sku(shop, price="100.00", stock=10)
+    cable, _wh = make_sku(shop, price="100.00", stock=10)
+    make_promotion(shop, value="10", scope={"skus": [phone.code]})
+    on_cables = make_promotion(shop, value="20", scope={"skus": [cable.code]})
+    held, release = threading.Event(), threading.Event()
+
+    def hold_the_cable_promotion():
+        try:
+            with transaction.atomic():
+                Promotion.objects.for_shop(shop).select_for_update().get(pk=on_cables.pk)
+                held.set()
+                release.wait(20)
+        finally:
+            connection.close()
+
+    holder = threading.Thread(target=hold_the_cable_promotion)
+    holder.start()
+    try:
+        assert held.wait(10)
+        with transaction.atomic():
+            with connection.cursor() as cur:
+                cur.execute("SET LOCAL lock_timeout = '2s'")
+            order = intake(shop, [(phone, 1)])
+        order.refresh_from_db()
+        assert order.discount_total == D("10.00")
+        with pytest.raises(OperationalError, match="lock timeout"), transaction.atomic():
+            with connection.cursor() as cur:
+                cur.execute("SET LOCAL lock_timeout = '1s'")
+            intake(shop, [(cable, 1)])
+    finally:
+        release.set()
+        holder.join(30)

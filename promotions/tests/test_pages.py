@@ -279,7 +279,7 @@ def test_detail_shows_the_effect_of_orders_that_used_it(shop):
     # The daily chart (and its table for screen readers): one day, in the shop's zone, with all three orders.
     today = timezone.localdate().isoformat()  # the test shop's zone is the default one
     assert 'data-chart="chart-effect"' in html
-    assert re.search(rf'<th scope="row">{today}</th><td>3</td><td>60.00</td>', html)
+    assert re.search(rf'<th scope="row">{today}</th><td>3</td><td>540.00</td><td>60.00</td>', html)
 
 
 def test_category_limited_member_is_offered_only_their_categories(shop):

@@ -400,3 +400,57 @@ def test_a_member_limited_to_categories_manages_only_promotions_within_them(shop
     with pytest.raises(Forbidden):
         services.settings_update(actor=actor, max_discount_percent="10")
     assert Promotion.objects.for_shop(shop).get(pk=whole.pk).state == "draft"
+
+
+def test_intake_writes_in_a_constant_number_of_queries_however_many_promotions_apply(shop):
+    """Usage and budget of every applied promotion in one conditional UPDATE, the uses in one INSERT, the buyer's
+    use numbers in one read: an order that 12 promotions discount costs what an order one discounts costs."""
+    skus = [make_sku(shop, price="100.00", stock=50)[0] for _ in range(3)]
+    lines = [(skus[0], 1), (skus[1], 2), (skus[2], 1)]
+    make_promotion(shop, kind="amount_off", value="1", usage_limit=100, per_buyer_limit=5, budget="1000.00")
+
+    def count():
+        with CaptureQueriesContext(connection) as ctx:
+            order = intake(shop, lines, buyer_id="w-buyer")
+        return len(ctx.captured_queries), order
+
+    count()  # warm
+    one, order = count()
+    assert len(order.promotions) == 1
+    for _ in range(11):
+        make_promotion(shop, kind="amount_off", value="1", usage_limit=100, per_buyer_limit=5, budget="1000.00")
+    twelve, order = count()
+    assert len(order.promotions) == 12 and order.discount_total == D("48.00")
+    assert twelve == one, (one, twelve)
+    assert PromotionUse.objects.for_shop(shop).filter(order=order).count() == 12
+    assert set(PromotionUse.objects.for_shop(shop).filter(order=order).values_list("buyer_n", flat=True)) == {1, 3}
+
+
+def test_a_category_promotion_covers_its_subcategories(shop):
+    from catalog import services as catalog
+
+    actor = owner_actor(shop)
+    phones = catalog.category_create(actor=actor, name="Phones")
+    android = catalog.category_create(actor=actor, name="Android", parent=phones)
+    pixel = catalog.category_create(actor=actor, name="Pixel", parent=android)
+    cases = catalog.category_create(actor=actor, name="Cases")
+    deep, _wh = make_sku(shop, price="100.00", stock=5, category=pixel)
+    other, _wh = make_sku(shop, price="100.00", stock=5, category=cases)
+    make_promotion(shop, value="10", scope={"categories": [phones.pk]})
+
+    q = quote(shop, [(deep, 1), (other, 1)])
+    assert [ln["discount"] for ln in q["lines"]] == ["10.00", "0.00"]
+    order = intake(shop, [(deep, 1), (other, 1)])
+    order.refresh_from_db()
+    assert order.discount_total == D("10.00")
+
+
+def test_the_orders_snapshot_names_the_shared_code_it_used(shop):
+    sku, _wh = make_sku(shop, price="100.00", stock=5)
+    make_promotion(shop, value="10", code="SAVE10")
+    order = intake(shop, [(sku, 1)], codes=["save10"])
+    order.refresh_from_db()
+    assert [(p["code"], p["discount"]) for p in order.promotions] == [("SAVE10", "10.00")]
+    plain = intake(shop, [(sku, 1)])
+    plain.refresh_from_db()
+    assert plain.promotions == [] and plain.discount_total == D("0.00")

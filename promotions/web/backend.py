@@ -18,6 +18,7 @@ from backoffice.authz import Actor
 from backoffice.charts import chart
 from backoffice.errors import ValidationFailed
 from catalog import selectors as catalog_selectors
+from promotions import effect as effects
 from promotions import engine, selectors, services
 from promotions.models import Promotion
 
@@ -25,7 +26,6 @@ if TYPE_CHECKING:
     from accounts.models import Shop
 
 PRODUCT_CHOICES_MAX = 500
-DAYS_MAX = 366  # a year of days on the chart
 
 # The engine's reasons (stable codes the API returns) in words.
 REASONS = {
@@ -99,30 +99,33 @@ def scope_names(*, shop: Shop, actor: Actor, scope: dict) -> dict[str, Any]:
     }
 
 
-def promotion_effect(*, actor: Actor, promotion: Promotion) -> dict | None:
-    """Effect figures of the orders that used this promotion (None when none): orders, units, revenue,
-    discount given, distinct buyers, average order value. Uplift against the same-length period before it
-    started is the core's to compute (the same SQL for both periods); until then the page shows these."""
-    got = selectors.promotion_effect_figures(promotion=promotion, days_max=DAYS_MAX)
-    if got is None:
-        return None
-    revenue, days = got["revenue"], got["days"]
-    aov = (revenue / got["orders"]).quantize(Decimal("0.01"))
-    rows = [
-        ("orders", _("Orders"), got["orders"], None, None),
-        ("units", _("Units"), got["units"], None, None),
-        ("revenue", _("Revenue"), revenue, None, None),
-        ("discount", _("Discount given"), got["discount"], None, None),
-        ("buyers", _("Buyers"), got["buyers"], None, None),
-        ("aov", _("Average order value"), aov, None, None),
-    ]
-    figure = chart(
-        id="chart-effect", title=_("Orders and discount per day"), kind="bar", label_heading=_("Day"),
+def promotion_effect(*, actor: Actor, promotion: Promotion) -> dict:
+    """The effect card: the snapshot's figures during the promotion and in the same-length period before it,
+    the uplift, the daily chart (orders and revenue during, discount given), both periods and when the figures
+    were computed. ``rows`` is empty while no order in its scope was placed in either period (the empty state)."""
+    got = effects.effect_payload(snapshot=effects.promotion_effect_current(actor=actor, promotion=promotion))
+    during, before, up = got["during"], got["before"], got["uplift"]
+    out: dict[str, Any] = {"computed_at": got["computed_at"], "rows": [], "before": True, "chart": None,
+                           "during_period": during, "before_period": before}  # fmt: skip
+    if during is None or not (during["orders"] or before["orders"]):
+        return out
+    labels = {"orders": _("Orders"), "units": _("Units"), "revenue": _("Revenue"), "discount": _("Discount given"),
+              "buyers": _("Buyers"), "average_order_value": _("Average order value")}  # fmt: skip
+    keys = {"average_order_value": "aov"}  # the figure's name on the page (tests and styles use it)
+    out["rows"] = [(keys.get(k, k), labels[k], _shown(during[k]), _shown(before[k]), up[k]) for k in effects.FIGURES]
+    days = got["daily"]
+    out["chart"] = chart(
+        id="chart-effect", title=_("Orders, revenue and discount per day"), kind="bar", label_heading=_("Day"),
         labels=[d["day"].isoformat() for d in days],
         series=[{"label": _("Orders"), "values": [d["orders"] for d in days]},
+                {"label": _("Revenue"), "values": [d["revenue"] for d in days], "axis": "y1"},
                 {"label": _("Discount given"), "values": [d["discount"] for d in days], "axis": "y1"}],
     )  # fmt: skip
-    return {"rows": rows, "before": False, "period": "", "chart": figure}
+    return out
+
+
+def _shown(value: Any) -> Any:
+    return "—" if value is None else value
 
 
 # ----------------------------------------------------------------------------------------------- writes

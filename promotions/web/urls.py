@@ -1,6 +1,6 @@
 from django.urls import path, re_path
 
-from promotions.web import ads, views
+from promotions.web import ads, codes, views
 
 app_name = "promotions"
 
@@ -15,6 +15,9 @@ urlpatterns = [
         views.PromotionTransitionView.as_view(),
         name="promotion_transition",
     ),
+    # Single-use codes (promotions/web/codes.py)
+    path(f"{S}/<int:pk>/codes/generate/", codes.PromotionCodesGenerateView.as_view(), name="promotion_codes_generate"),
+    path(f"{S}/<int:pk>/codes/export/", codes.PromotionCodesExportView.as_view(), name="promotion_codes_export"),
     # Ad campaigns (promotions/web/ads.py)
     path("shops/<int:shop>/ad-campaigns/", ads.AdCampaignListView.as_view(), name="ad_campaign_list"),
     path("shops/<int:shop>/ad-campaigns/new/", ads.AdCampaignCreateView.as_view(), name="ad_campaign_create"),

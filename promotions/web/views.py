@@ -20,8 +20,9 @@ from backoffice.errors import Conflict, Forbidden, NotFound, ServiceError
 from backoffice.web import ShopPageMixin, reload_page
 from promotions import selectors
 from promotions.models import Promotion
-from promotions.web import backend
+from promotions.web import backend, codes
 from promotions.web import forms as f
+from promotions.web import simulate as simulations
 
 PAGE_SIZE = 25
 K = Promotion.Kind
@@ -173,10 +174,15 @@ class _PromotionFormView(_PromotionPage):
 
     def preview(self, request, *, kind, form, tiers, promotion):
         cart = f.PreviewFormSet(request.POST, prefix="cart")
-        result = backend.preview_quote(actor=self.actor, kind=kind, form=form, tiers=tiers, cart=cart,
-                                       promotion=promotion, fields_of=self.fields_of)  # fmt: skip
-        if request.htmx:
-            return render(request, "promotions/_quote_preview.html", result)
+        if request.POST.get("preview") == "simulate":  # its own button: the draft over past orders, not the cart
+            result = simulations.preview_simulation(actor=self.actor, kind=kind, form=form, tiers=tiers,
+                                                    promotion=promotion, fields_of=self.fields_of,
+                                                    days=request.POST.get("simulate_days"))  # fmt: skip
+        else:
+            result = backend.preview_quote(actor=self.actor, kind=kind, form=form, tiers=tiers, cart=cart,
+                                           promotion=promotion, fields_of=self.fields_of)  # fmt: skip
+        if request.htmx:  # the quote or the simulation alone, for its place in the preview card
+            return render(request, "promotions/_preview_update.html", result)
         return self.render_page(request, kind=kind, form=form, tiers=tiers, promotion=promotion, cart=cart,
                                 **result)  # fmt: skip
 
@@ -252,6 +258,8 @@ class PromotionDetailView(_PromotionPage):
             "may": backend.promotion_actions(actor=self.actor, promotion=p),
             "effect": backend.promotion_effect(actor=self.actor, promotion=p),
             "scope": backend.scope_names(shop=self.shop, actor=self.actor, scope=p.scope or {}),
+            "codes": codes.codes_card(actor=self.actor, promotion=p, params=request.GET),
+            "simulation": simulations.simulation_card(actor=self.actor, promotion=p, status=status, params=request.GET),
         })  # fmt: skip
 
 
