@@ -14,7 +14,20 @@ from datetime import date, timedelta
 from decimal import Decimal
 from typing import TYPE_CHECKING, Any
 
-from django.db.models import Count, DecimalField, ExpressionWrapper, F, OuterRef, Q, QuerySet, Subquery, Sum, Value
+from django.db.models import (
+    Count,
+    DecimalField,
+    Exists,
+    ExpressionWrapper,
+    F,
+    FilteredRelation,
+    OuterRef,
+    Q,
+    QuerySet,
+    Subquery,
+    Sum,
+    Value,
+)
 from django.db.models.functions import Cast, Coalesce, NullIf, Round
 from django.utils import timezone
 from django.utils.translation import gettext as _
@@ -40,6 +53,10 @@ TRANSITIONS = {
     "pause": (AdCampaign.State.ACTIVE,),
     "end": (AdCampaign.State.DRAFT, AdCampaign.State.ACTIVE, AdCampaign.State.PAUSED),
 }
+# The ``status`` filter: the derived status the list shows in its Status column (the dashboard's cards link here).
+STATUSES = (*STATES, RESTING)
+# The ``spent_today`` filter: campaigns with (``yes``) or without (``no``) spend pushed for the shop's today.
+YES_NO = {"yes": True, "no": False}
 MAX_STAT_DAYS = 366
 RATIO = DecimalField(max_digits=20, decimal_places=4)
 ZERO = Decimal("0.00")
@@ -61,15 +78,41 @@ def campaign_status(campaign: AdCampaign, *, today: date, now=None) -> str:
     return AdCampaign.State.ACTIVE
 
 
+def status_q(status: str, *, today: date, now=None) -> Q:
+    """The campaigns whose ``campaign_status`` is ``status`` on ``today`` at ``now``, as a filter (same rules)."""
+    now = now or timezone.now()
+    live = Q(state=AdCampaign.State.ACTIVE) & (Q(ends_at__isnull=True) | Q(ends_at__gt=now))
+    if status == RESTING:
+        return live & Q(paused_for_day=today)
+    if status == AdCampaign.State.ACTIVE:
+        return live & ~Q(paused_for_day=today)  # Django keeps a NULL day in (NOT over a nullable column)
+    if status == AdCampaign.State.ENDED:
+        return Q(state=AdCampaign.State.ENDED) | (Q(state=AdCampaign.State.ACTIVE) & Q(ends_at__lte=now))
+    return Q(state=status)
+
+
 def campaign_list(*, shop: Shop, actor: Actor, filters: Any = None, action: str = VIEW) -> QuerySet[AdCampaign]:
     """Campaigns the actor may see, newest first, with their total spend, clicks and impressions. Filters:
-    ``state`` (one of STATES), ``placement``, ``search`` (in the name); a bad value is a 400 naming it."""
+    ``state`` (one of STATES), ``status`` (the derived status: STATES or ``resting``), ``spent_today``
+    (``yes``/``no``: spend pushed for the shop's today), ``placement``, ``search`` (in the name); a bad value
+    is a 400 naming it."""
     filters = filters or {}
     qs = restrict(AdCampaign.objects.for_shop(shop), actor, action)
     if state := filters.get("state"):
         if state not in STATES:
             raise ValidationFailed(_("Unknown status."), fields={"state": [_("Unknown status.")]})
         qs = qs.filter(state=state)
+    if status := filters.get("status"):
+        if status not in STATUSES:
+            raise ValidationFailed(_("Unknown status."), fields={"status": [_("Unknown status.")]})
+        qs = qs.filter(status_q(status, today=shop_today(shop)))
+    if spent := filters.get("spent_today"):
+        if spent not in YES_NO:
+            message = _("Choose “yes” or “no”.")
+            raise ValidationFailed(message, fields={"spent_today": [message]})
+        today_spend = AdStat.objects.for_shop(shop).filter(campaign_id=OuterRef("pk"), day=shop_today(shop),
+                                                           spend__gt=0)  # fmt: skip
+        qs = qs.filter(Exists(today_spend) if YES_NO[spent] else ~Exists(today_spend))
     if placement := filters.get("placement"):
         if placement not in AdCampaign.Placement.values:
             raise ValidationFailed(_("Unknown placement."), fields={"placement": [_("Unknown placement.")]})
@@ -90,6 +133,21 @@ def campaign_state_counts(*, shop: Shop, actor: Actor) -> dict[str, int]:
     qs = restrict(AdCampaign.objects.for_shop(shop), actor, VIEW)
     found = qs.aggregate(**{s: Count("pk", filter=Q(state=s)) for s in STATES})
     return {s: found[s] or 0 for s in STATES}
+
+
+def dashboard_figures(*, shop: Shop, actor: Actor) -> dict[str, Any]:
+    """The dashboard's ad cards in one query, over the campaigns the actor may see: ``running`` and ``resting``
+    (as the ``status`` filter counts them) and ``spend_today`` (the spend pushed for the shop's today)."""
+    today = shop_today(shop)
+    qs = restrict(AdCampaign.objects.for_shop(shop), actor, VIEW).order_by()
+    # At most one statistics row per campaign and day (a unique constraint), so the join does not double a count.
+    qs = qs.annotate(today_stat=FilteredRelation("stats", condition=Q(stats__day=today)))
+    return qs.aggregate(
+        running=Count("pk", filter=status_q(AdCampaign.State.ACTIVE, today=today)),
+        resting=Count("pk", filter=status_q(RESTING, today=today)),
+        spend_today=Coalesce(Sum("today_stat__spend"), Value(ZERO), output_field=DecimalField(max_digits=14,
+                                                                                               decimal_places=2)),
+    )  # fmt: skip
 
 
 def campaign_get(*, shop: Shop, actor: Actor, pk: Any, action: str = VIEW) -> AdCampaign | None:
@@ -166,3 +224,10 @@ def spend_of_day(*, shop: Shop, campaign_ids: list[int], day: date) -> dict[int,
     """{campaign id: spend on ``day``} for these campaigns (one query): the list's "today" column."""
     rows = AdStat.objects.for_shop(shop).filter(campaign_id__in=campaign_ids, day=day)
     return dict(rows.values_list("campaign_id", "spend"))
+
+
+def ad_spend_days(*, shop: Shop, since: date) -> list[tuple[int, date, Decimal]]:
+    """``(campaign id, day, spend)`` of every pushed day from ``since`` on, oldest first: what the payouts ledger
+    charges (it books each day's spend, and the difference when a day is pushed again). Read-only, one query."""
+    rows = AdStat.objects.for_shop(shop).filter(day__gte=since).order_by("day", "campaign_id")
+    return list(rows.values_list("campaign_id", "day", "spend"))

@@ -8,11 +8,14 @@ from urllib.parse import urlencode
 
 from django import forms
 from django.contrib import messages
+from django.contrib.postgres.aggregates import StringAgg
 from django.core.paginator import Paginator
+from django.db.models import QuerySet
 from django.http import Http404
 from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils import timezone
+from django.utils.html import format_html
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 from django.views import View
@@ -29,7 +32,8 @@ from promotions.services import ads as services
 
 PAGE_SIZE = 25
 DAYS_PER_PAGE = 31
-MAX_PRODUCT_CHOICES = 500
+MAX_PRODUCT_CHOICES = 500  # products matching the picker's search offered at once (the chosen ones come on top)
+MAX_CODES_SHOWN = 3
 OPS = {
     "activate": (gettext_lazy("Activate"), gettext_lazy("Campaign activated.")),
     "pause": (gettext_lazy("Pause"), gettext_lazy("Campaign paused.")),
@@ -64,6 +68,16 @@ class CampaignForm(forms.Form):
         return {"name": d["name"], "placement": d["placement"], "products": [int(p) for p in d["products"]],
                 "daily_budget": d["daily_budget"], "bid": d["bid"], "starts_at": d["starts_at"],
                 "ends_at": d["ends_at"]}  # fmt: skip
+
+
+def _product_label(title: str, codes: str | None) -> str:
+    """A picker box's text: the title and its first SKU codes (what a search by code found, and which of two
+    products with one title this is)."""
+    codes = (codes or "").split()
+    if not codes:
+        return title
+    shown = ", ".join(codes[:MAX_CODES_SHOWN]) + (", …" if len(codes) > MAX_CODES_SHOWN else "")
+    return format_html('{} <span class="muted">{}</span>', title, shown)
 
 
 def _refuse_action(exc: ServiceError) -> None:
@@ -106,29 +120,76 @@ class AdCampaignListView(ShopPageMixin, View):
         return render(request, "promotions/ads/campaign_list.html", {
             "page": page, "filters": params,
             "querystring": urlencode({k: v for k, v in params.items() if k != "page"}),
-            "tab_query": urlencode({k: v for k, v in params.items() if k not in ("page", "state")}),
+            # A tab replaces the dashboard cards' filters (status, spent today) rather than narrowing them to nothing.
+            "tab_query": urlencode({k: v for k, v in params.items()
+                                    if k not in ("page", "state", "status", "spent_today")}),
             "tabs": [(s, label, counts[s]) for s, label in AdCampaign.State.choices],
             "count_all": sum(counts.values()), "may_manage": can(self.actor, "promotions.manage_ads"),
         })  # fmt: skip
 
 
 class _CampaignFormView(_CampaignPage):
+    """The form, with a product picker that works for any catalog size: the chosen products are always offered
+    (so an edit never drops one beyond the first page of the catalog), plus at most ``MAX_PRODUCT_CHOICES``
+    of the products matching the picker's search (title or SKU code). The search is the form's own
+    "Find products" button (``find_products``): the page comes back with everything typed kept, saving nothing."""
+
     required_action = "promotions.manage_ads"
+    FIND = "find_products"
+    SEARCH = "product_search"
 
-    def product_choices(self) -> list[tuple[str, str]]:
-        # The shop's catalog as the member may see it; a very large catalog offers its first products by title.
-        products = catalog_selectors.product_list(shop=self.shop, actor=self.actor).order_by("title", "id")
-        return [(str(p.pk), p.title) for p in products[:MAX_PRODUCT_CHOICES]]
+    def needs_one_time_token(self) -> bool:
+        # A find saves nothing: it must not use up the token the Save button will need.
+        return self.one_time_post and self.FIND not in self.request.POST
 
-    def make_form(self, data=None, initial=None) -> CampaignForm:
-        return CampaignForm(data, initial=initial, product_choices=self.product_choices())
+    def product_picker(self, *, chosen: list, search: str, campaign: AdCampaign | None) -> dict:
+        """The products' choices (title and SKU codes) and what the picker says about them (shown and matching)."""
+        ids = list(dict.fromkeys(pk for pk in map(catalog_selectors.maybe_id, chosen) if pk is not None))[
+            : services.MAX_PRODUCTS * 2
+        ]
 
-    def render_form(self, request, form, campaign=None, status=200):
-        return render(request, "promotions/ads/campaign_form.html", {"form": form, "campaign": campaign},
-                      status=status)  # fmt: skip
+        def rows(filters: dict) -> QuerySet:
+            # Names (and codes, below) only: the catalog selector's prefetches (SKUs, images) are not needed.
+            qs = catalog_selectors.product_list(shop=self.shop, actor=self.actor, filters=filters)
+            return qs.prefetch_related(None).select_related(None)
+
+        def with_codes(qs: QuerySet) -> QuerySet:
+            return qs.annotate(codes=StringAgg("skus__code", delimiter=" ", order_by="skus__id")).values_list(
+                "pk", "title", "codes"
+            )
+
+        labels = {pk: _product_label(title, codes) for pk, title, codes in
+                  with_codes(rows({"ids": ids}))} if ids else {}  # fmt: skip
+        if campaign is not None:
+            # A product already in the campaign stays offered even beyond the member's catalog scope (the campaign
+            # page shows it to them anyway): an edit must not drop what the member cannot tick again.
+            labels.update({p.pk: p.title for p in campaign.products.all() if p.pk in ids and p.pk not in labels})
+        picked = [(str(pk), labels[pk]) for pk in ids if pk in labels]
+        matching = rows({"search": search}).exclude(pk__in=list(labels)).order_by("title", "id")
+        found = list(with_codes(matching)[: MAX_PRODUCT_CHOICES + 1])
+        total = len(found) if len(found) <= MAX_PRODUCT_CHOICES else matching.count()
+        found = found[:MAX_PRODUCT_CHOICES]
+        return {"choices": picked + [(str(pk), _product_label(title, codes)) for pk, title, codes in found],
+                "shown": len(found), "total": total, "search": search}  # fmt: skip
+
+    def make_form(self, data=None, initial=None, *, campaign: AdCampaign | None = None) -> tuple[CampaignForm, dict]:
+        source = data if data is not None else {}
+        chosen = data.getlist("products") if data is not None else (initial or {}).get("products", [])
+        search = str(source.get(self.SEARCH) or "").strip()[:200]
+        picker = self.product_picker(chosen=chosen, search=search, campaign=campaign)
+        return CampaignForm(data, initial=initial, product_choices=picker["choices"]), picker
+
+    def render_form(self, request, form, picker, campaign=None, status=200):
+        return render(request, "promotions/ads/campaign_form.html", {"form": form, "campaign": campaign,
+                                                                     "picker": picker}, status=status)  # fmt: skip
 
     def submitted(self, request, campaign: AdCampaign | None):
-        form = self.make_form(request.POST)
+        form, picker = self.make_form(request.POST, campaign=campaign)
+        if self.FIND in request.POST:
+            # The same values, unbound (a find is not a save: no "required" errors on what is not filled in yet).
+            kept = {name: form[name].data for name in form.fields}
+            form = CampaignForm(initial=kept, product_choices=picker["choices"])
+            return self.render_form(request, form, picker, campaign)
         if form.is_valid():
             try:
                 if campaign is None:
@@ -142,7 +203,7 @@ class _CampaignFormView(_CampaignPage):
             else:
                 messages.success(request, _("Campaign saved."))
                 return redirect("promotions:ad_campaign_detail", shop=self.shop.pk, pk=campaign.pk)
-        return self.render_form(request, form, campaign, status=400)
+        return self.render_form(request, form, picker, campaign, status=400)
 
 
 class AdCampaignCreateView(_CampaignFormView):
@@ -150,7 +211,7 @@ class AdCampaignCreateView(_CampaignFormView):
 
     def get(self, request, shop):
         initial = {"starts_at": timezone.localtime().replace(second=0, microsecond=0), "placement": "search"}
-        return self.render_form(request, self.make_form(initial=initial))
+        return self.render_form(request, *self.make_form(initial=initial))
 
     def post(self, request, shop):
         return self.submitted(request, None)
@@ -162,7 +223,7 @@ class AdCampaignEditView(_CampaignFormView):
         initial = {"name": c.name, "placement": c.placement, "products": [str(p.pk) for p in c.products.all()],
                    "daily_budget": c.daily_budget, "bid": c.bid, "starts_at": timezone.localtime(c.starts_at),
                    "ends_at": timezone.localtime(c.ends_at) if c.ends_at else None}  # fmt: skip
-        return self.render_form(request, self.make_form(initial=initial), c)
+        return self.render_form(request, *self.make_form(initial=initial, campaign=c), c)
 
     def post(self, request, shop, pk):
         return self.submitted(request, self.get_campaign(pk))

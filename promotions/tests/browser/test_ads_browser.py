@@ -107,3 +107,62 @@ def test_create_push_figures_and_see_charts_and_table(page: Page, browser, live_
     finally:
         context.close()
     assert {name: v for name, v in found.items() if v} == {}
+
+
+def test_the_product_picker_finds_beyond_the_first_choices_and_keeps_the_form(page: Page, browser, live_server, login,
+                                                                             monkeypatch):  # fmt: skip
+    """A catalog larger than the picker shows: the page says so, the boxes on the page narrow while typing
+    (static/js/ad_product_picker.js), "Find products" brings a product from beyond them with everything typed and
+    ticked kept, and the save after the find creates the campaign with both products; axe finds nothing."""
+    from promotions.web import ads as ads_pages
+
+    monkeypatch.setattr(ads_pages, "MAX_PRODUCT_CHOICES", 2)
+    shop = make_shop("Ads Picker")
+    skus = {title: make_sku(shop, title=title, code=code, stock=0)[0]
+            for title, code in (("Alpha lamp", "AL-1"), ("Beta chair", "BC-1"), ("Gamma desk", "GD-7"))}  # fmt: skip
+    operator = make_member(shop, "operator")
+
+    login(page, operator.user)
+    page.goto(f"{live_server.url}/shops/{shop.pk}/ad-campaigns/new/")
+    form = page.locator("#campaign-form")
+    expect(page.locator("#products-capped")).to_have_text("Showing 2 of 3 products — search to narrow.")
+    expect(form.get_by_label("Gamma desk")).to_have_count(0)
+    form.get_by_label("Name").fill("Desk push")
+    form.get_by_label("Daily budget").fill("30.00")
+    form.get_by_label("Bid per click").fill("1.50")
+    form.get_by_label("Alpha lamp").check()
+    search = form.get_by_label("Search products by title or SKU code")
+    search.fill("gd-7")  # narrows the boxes on the page at once; a ticked one stays in sight
+    expect(form.get_by_label("Beta chair")).to_be_hidden()
+    expect(form.get_by_label("Alpha lamp")).to_be_visible()
+    page.locator("#find-products").click()
+    expect(form.get_by_label("Gamma desk")).to_be_visible()
+    expect(form.get_by_label("Name")).to_have_value("Desk push")
+    expect(form.get_by_label("Daily budget")).to_have_value("30.00")
+    expect(form.get_by_label("Alpha lamp")).to_be_checked()
+    assert AdCampaign.objects.for_shop(shop).count() == 0  # a find saves nothing
+    form.get_by_label("Gamma desk").check()
+    page.locator("#save-campaign").click()
+    expect(page.get_by_role("heading", level=1)).to_have_text("Desk push")
+    campaign = AdCampaign.objects.for_shop(shop).get(name="Desk push")
+    assert set(campaign.products.values_list("pk", flat=True)) == {skus["Alpha lamp"].product_id,
+                                                                   skus["Gamma desk"].product_id}  # fmt: skip
+
+    context = browser.new_context(bypass_csp=True, base_url=live_server.url, viewport={"width": 1280, "height": 800},
+                                  locale="en-US")  # fmt: skip
+    checker = context.new_page()
+    found = {}
+    try:
+        log_in(checker, operator.user.username)
+        for path in ("new/", f"{campaign.pk}/edit/"):  # the capped line; the campaign's products ticked on top
+            checker.goto(f"/shops/{shop.pk}/ad-campaigns/{path}")
+            checker.add_script_tag(path=str(AXE))
+            found[path] = checker.evaluate(RUN_AXE) + checker.evaluate(DANGLING)
+        checker.get_by_label("Search products by title or SKU code").fill("nothing like it")
+        checker.locator("#find-products").click()
+        expect(checker.locator("#no-matches")).to_be_visible()
+        checker.add_script_tag(path=str(AXE))
+        found["no matches"] = checker.evaluate(RUN_AXE) + checker.evaluate(DANGLING)
+    finally:
+        context.close()
+    assert {name: v for name, v in found.items() if v} == {}
