@@ -94,8 +94,11 @@ def _clean(actor: Actor, data: dict[str, Any], *, instance: AdCampaign | None = 
         errors["ends_at"] = [_("The end must be after the start.")]
     products = base.get("products", [])
     if "products" in data:
-        products = _catch(errors, "products", parse_ids, data["products"] or [], "products",
-                          limit=MAX_PRODUCTS) or []  # fmt: skip
+        raw = data["products"] or []
+        if isinstance(raw, (list, tuple)) and len(raw) > MAX_PRODUCTS:
+            errors["products"] = [_("A campaign has at most %(n)s products.") % {"n": MAX_PRODUCTS}]
+            raw = []
+        products = _catch(errors, "products", parse_ids, raw, "products", limit=MAX_PRODUCTS) or []
         Product = AdCampaign._meta.get_field("products").related_model
         found = set(Product.objects.for_shop(actor.shop).filter(pk__in=products).values_list("pk", flat=True))
         if missing := [pk for pk in products if pk not in found]:

@@ -301,3 +301,28 @@ def test_category_limited_member_is_offered_only_their_categories(shop):
     assert 'id="edit-promotion"' not in page and 'id="activate"' not in page
     page = web.get(url(shop, f"{theirs.pk}/")).content.decode()
     assert 'id="edit-promotion"' in page and 'id="activate"' in page
+
+
+def test_editing_a_promotion_keeps_products_beyond_the_forms_first_choices(shop, monkeypatch):
+    """The form lists the first PRODUCT_CHOICES_MAX products by title; a promotion on a later product still
+    shows it chosen and saves unchanged (before, the edit failed on a choice the member could not see)."""
+    from orders.tests.factories import make_sku
+    from promotions.tests.factories import make_promotion
+    from promotions.web import backend
+
+    monkeypatch.setattr(backend, "PRODUCT_CHOICES_MAX", 2)
+    skus = [make_sku(shop, price="10.00", title=f"Item {i}")[0] for i in range(4)]
+    late = skus[3].product_id
+    promo = make_promotion(shop, activate=False, scope={"products": [late]})
+    client = web_client_for(shop.owner)
+    url = f"/shops/{shop.pk}/promotions/{promo.pk}/edit/"
+    page = client.get(url)
+    assert page.status_code == 200
+    assert re.search(rf'<option value="{late}" selected>', page.content.decode())
+    form = {k: v for k, v in page.context["form"].initial.items() if v not in (None, "")}
+    form["starts_at"] = timezone.localtime(promo.starts_at).strftime("%Y-%m-%dT%H:%M")
+    form["name"] = "Renamed"
+    got = client.post(url, {**form, "products": [str(late)]})
+    assert got.status_code == 302, got.content.decode()[:2000]
+    promo.refresh_from_db()
+    assert promo.name == "Renamed" and promo.scope == {"products": [late]}

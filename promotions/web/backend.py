@@ -63,11 +63,15 @@ def promotion_actions(*, actor: Actor, promotion: Promotion) -> dict[str, bool]:
             **{op: op in ops for op in selectors.TRANSITIONS}}  # fmt: skip
 
 
-def scope_choices(*, shop: Shop, actor: Actor) -> dict[str, Any]:
+def scope_choices(*, shop: Shop, actor: Actor, keep: Iterable[Any] = ()) -> dict[str, Any]:
     """What the form offers as scope: categories and products the member manages promotions for."""
     categories = catalog_selectors.category_list(shop=shop, actor=actor, action="promotions.manage")
     products = catalog_selectors.product_list(shop=shop, actor=actor, action="promotions.manage")
-    return {"categories": list(categories), "products": list(products.order_by("title", "id")[:PRODUCT_CHOICES_MAX])}
+    first = list(products.order_by("title", "id")[:PRODUCT_CHOICES_MAX])
+    kept = {int(k) for k in keep if str(k).isascii() and str(k).isdigit()} - {p.pk for p in first}
+    # A large catalog offers its first products by title (SKU codes reach any product), plus those already chosen.
+    extra = list(products.filter(pk__in=kept).order_by("title", "id")) if kept else []
+    return {"categories": list(categories), "products": extra + first}
 
 
 def sku_codes(*, shop: Shop, actor: Actor, ids: Iterable[Any]) -> list[str]:

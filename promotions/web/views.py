@@ -101,7 +101,9 @@ class _PromotionFormView(_PromotionPage):
     template = "promotions/promotion_form.html"
 
     def make_form(self, kind: str, data=None, initial=None) -> f.PromotionForm:
-        choices = backend.scope_choices(shop=self.shop, actor=self.actor)
+        # The products already chosen (saved or posted) stay offered beyond the list's first PRODUCT_CHOICES_MAX.
+        keep = [*(data.getlist("products") if data is not None else ()), *(initial or {}).get("products", ())]
+        choices = backend.scope_choices(shop=self.shop, actor=self.actor, keep=keep)
         return f.PromotionForm(data, initial=initial, kind=kind, **choices)
 
     def make_tiers(self, kind: str, data=None, initial=None):

@@ -20,4 +20,17 @@
   }
 
   input.addEventListener("input", narrow);
+
+  // "Find products" comes first in the form, so Enter would run a find: in the search box that is what the
+  // member wants; in any other field Enter saves, as in every other form.
+  var form = input.form;
+  var save = document.getElementById("save-campaign");
+  if (form && save) {
+    form.addEventListener("keydown", function (event) {
+      var field = event.target;
+      if (event.key !== "Enter" || field === input || field.tagName !== "INPUT" || field.type === "checkbox") return;
+      event.preventDefault();
+      save.click();
+    });
+  }
 })();
