@@ -180,7 +180,7 @@ def test_the_api_names_products_when_a_campaign_gets_too_many(shop, monkeypatch)
     body = {**form_data(), "starts_at": "2026-03-01T09:00:00Z", "products": ids}
     r = client.post(f"/api/v1/shops/{shop.pk}/ad-campaigns/", body, format="json")
     assert r.status_code == 400, r.content
-    assert r.json()["error"]["fields"] == {"products": ["At most 2 ids at a time."]}
+    assert r.json()["error"]["fields"] == {"products": ["A campaign has at most 2 products."]}
     assert AdCampaign.objects.for_shop(shop).count() == 0
 
 
