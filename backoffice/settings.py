@@ -13,6 +13,7 @@ from datetime import timedelta
 from pathlib import Path
 
 import environ
+from celery.schedules import crontab
 from django.utils.translation import gettext_lazy as _
 
 BASE_DIR = Path(__file__).resolve().parent.parent
@@ -99,7 +100,7 @@ INSTALLED_APPS = [
 ]
 # The domain apps, in navigation order. Each may ship ``<app>/_nav.html``, which the base layout
 # includes in the sidebar (the links inside ask ``{% can %}`` before showing themselves).
-DOMAIN_APPS = ["accounts", "catalog", "orders", "promotions"]
+DOMAIN_APPS = ["accounts", "catalog", "orders", "promotions", "payouts"]
 INSTALLED_APPS += DOMAIN_APPS
 
 # How the kernel (backoffice/) reaches the tenancy app without importing it: by name, as Django does
@@ -341,7 +342,22 @@ CELERY_BEAT_SCHEDULE = {
         "task": "promotions.tasks.refresh_promotion_effects",
         "schedule": timedelta(minutes=15),
     },
+    "payouts-settle": {
+        "task": "payouts.tasks.settle",
+        "schedule": timedelta(hours=1),
+    },
+    "payouts-verify": {
+        "task": "payouts.tasks.verify",
+        "schedule": crontab(hour=2, minute=30),  # nightly (UTC)
+    },
 }
+
+# Payouts: the marketplace's commission on a delivered order, by shop tier (a platform setting; a fraction of
+# the order total, as a string so it is read as an exact Decimal).
+PAYOUTS_COMMISSION_RATES = {"basic": "0.10", "silver": "0.08", "gold": "0.06", "platinum": "0.05"}
+# How far back (days) each settlement run re-reads the ad statistics, so a day the integration re-pushed is
+# charged its difference (older re-pushes are not charged again).
+PAYOUTS_AD_SPEND_LOOKBACK_DAYS = env.int("PAYOUTS_AD_SPEND_LOOKBACK_DAYS", default=62)
 
 # Re-authentication (password or OTP) stays fresh this long before sensitive actions.
 REAUTH_MAX_AGE = timedelta(minutes=env.int("REAUTH_MAX_AGE_MINUTES", default=10))

@@ -33,6 +33,7 @@ SPEC_MATRIX: dict[str, set[str]] = {
     "promotions.manage_ads": {A, O},
     "payouts.view": {A, F},
     "payouts.withdraw": {F},
+    "payouts.approve": {F},  # issue #13: the second approver of large withdrawals (finance holds view and approve)
     "support.reply": {A, S},
     "support.view_all": {A},
     "support.manage_routing": {A},

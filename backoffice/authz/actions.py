@@ -49,6 +49,7 @@ _ACTIONS = [
     Action("promotions.manage_ads", _("Manage ad campaigns")),
     Action("payouts.view", _("View balance and ledger")),
     Action("payouts.withdraw", _("Withdraw money"), delegable=False),
+    Action("payouts.approve", _("Approve withdrawals as the second person")),
     Action("support.reply", _("Reply to assigned conversations")),
     Action("support.view_all", _("Monitor every conversation")),
     Action("support.manage_routing", _("Manage conversation routing")),
@@ -117,7 +118,7 @@ ROLE_TEMPLATES: dict[str, tuple[str, frozenset[str]]] = {
         gettext_noop("Finance"),
         _actions(
             "catalog.view", "catalog.view_cost", "orders.view", "orders.refund", "orders.export",
-            "promotions.view", "payouts.view", "payouts.withdraw",
+            "promotions.view", "payouts.view", "payouts.withdraw", "payouts.approve",
             "analytics.view", "analytics.export", "analytics.manage_schedules",
         ),
     ),

@@ -11,6 +11,7 @@ from django.db import connection, transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
+from backoffice import events
 from backoffice.audit import audit_record, diff
 from backoffice.authz import Actor, SystemActor, in_shop, require, system_actor
 from backoffice.errors import Conflict, Forbidden, NotFound
@@ -101,4 +102,6 @@ def order_step(*, actor: Actor, order: Order, step: str, verb: str, kind: str, f
         order_event(order, kind=kind, actor=actor, from_state=from_state, to_state=move.target, message=message,
                     data={k: v for k, v in diff(before, after).items() if k != "state"})  # fmt: skip
         audit_record(shop=actor.shop, actor=actor, action=f"order.{kind}", target=order, changes=diff(before, after))
+        # In the move's transaction: what a subscriber books (payouts: a delivered order's sale) commits with it.
+        events.publish(f"order.{kind}", shop=actor.shop, order=order)
     return order

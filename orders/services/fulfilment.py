@@ -14,7 +14,7 @@ from django.db import transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
-from backoffice import pricing
+from backoffice import events, pricing
 from backoffice.audit import audit_record, diff
 from backoffice.authz import Actor, require
 from backoffice.errors import Conflict, Forbidden, NotFound, ServiceError, ValidationFailed
@@ -283,6 +283,7 @@ def order_tracking_event(*, actor: Actor, order: Order, status: str, message: st
             order.save(update_fields=["state", "delivered_at", "updated_at"])
             order_event(order, kind="delivered", actor=actor, from_state=State.DELIVERING, to_state=State.DELIVERED,
                         message=_("Delivered (carrier)"))  # fmt: skip
+            events.publish("order.delivered", shop=actor.shop, order=order)
         audit_record(shop=actor.shop, actor=actor, action="order.tracking_event", target=order,
                      changes={**diff(before, {"state": order.state}), "tracking": [None, status]})  # fmt: skip
     return event

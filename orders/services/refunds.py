@@ -7,6 +7,7 @@ from decimal import Decimal
 from django.db import transaction
 from django.utils.translation import gettext as _
 
+from backoffice import events
 from backoffice.audit import audit_record
 from backoffice.authz import Actor, require
 from backoffice.errors import Conflict, ValidationFailed
@@ -32,6 +33,7 @@ def add_refund(*, actor: Actor, order: Order, amount: Decimal, reason: str, ret:
     order.refunded_total += amount
     order.save(update_fields=["refunded_total", "updated_at"])
     order_event(order, kind="refunded", actor=actor, message=reason, data={"refund": refund.pk, "amount": str(amount)})
+    events.publish("order.refunded", shop=actor.shop, order=order, refund=refund)  # payouts books the debit
     return refund
 
 

@@ -1,0 +1,35 @@
+"""Celery tasks of the payouts app: ids in, one service call as the shop's system actor, nothing else. Each is
+safe to run twice (every posting is keyed)."""
+
+import logging
+
+from celery import shared_task
+
+from backoffice.authz import system_actor, tenant_model
+from backoffice.jobs import fan_out
+from payouts import services
+
+log = logging.getLogger(__name__)
+
+
+@shared_task(name="payouts.tasks.settle")
+def settle() -> int:
+    """Periodic (beat, hourly): queue the settlement of every shop."""
+    return fan_out("payouts.tasks.settle_for_shop", tenant_model().objects.values_list("pk", flat=True))
+
+
+@shared_task(name="payouts.tasks.settle_for_shop")
+def settle_for_shop(*, shop_id: int) -> dict:
+    """Charge the shop's new ad spend, then move its matured sales from pending to available."""
+    actor = system_actor(tenant_model().objects.get(pk=shop_id))
+    return {"ad_spend": services.ad_spend_sync(actor=actor), "settled": services.settle_matured(actor=actor)}
+
+
+@shared_task(name="payouts.tasks.verify")
+def verify() -> int:
+    """Periodic (beat, nightly): check every balance against its entries and every transaction's sum; the drift
+    is logged as errors (telling platform staff comes with the notifications). Returns how many problems."""
+    drifts = services.ledger_verify()
+    for drift in drifts:
+        log.error("payouts ledger drift: %s", drift)
+    return len(drifts)
