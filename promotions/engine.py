@@ -50,6 +50,7 @@ OUTSIDE_WINDOW = "outside_window"
 PAUSED = "paused"
 CODE_REQUIRED = "code_required"
 UNKNOWN_CODE = "unknown_code"
+CODE_USED = "code_used"  # a single-use code an earlier order used (the DB layer tells it from an unknown one)
 MIN_SPEND_NOT_MET = "min_spend_not_met"
 QUANTITY_NOT_MET = "quantity_not_met"
 LIMIT_REACHED = "limit_reached"

@@ -451,6 +451,18 @@ def _rule(p: QuoteRow | Promotion, batch_code: str | None, buyer: str | None,
     )  # fmt: skip
 
 
+def used_codes(*, shop: Shop, codes: Iterable[str]) -> set[str]:
+    """Of ``codes``, the single-use codes (normalised) that an order has already used. One query."""
+    wanted = {_norm(c) for c in codes if c and str(c).strip()}
+    if not wanted:
+        return set()
+    found = (
+        PromotionCode.objects.for_shop(shop).annotate(norm=Lower("code"))
+        .filter(norm__in=wanted, order__isnull=False).values_list("norm", flat=True)
+    )  # fmt: skip
+    return set(found)
+
+
 def skus_by_id(*, shop: Shop, ids: Iterable[int]) -> dict[int, Any]:
     """The shop's SKUs (with their products) by id: the gifts an arriving order gets. One query."""
     return SKU.objects.for_shop(shop).select_related("product").in_bulk(list(set(ids)))

@@ -11,7 +11,7 @@ and the check constraints are the second line).
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime
 from decimal import Decimal
 from typing import TYPE_CHECKING, Any
@@ -96,7 +96,26 @@ def price(
     rules = selectors.rules_for_quote(shop=shop, at=at, codes=codes, buyer=buyer or None, promotions=rows, tree=tree)
     q = engine.quote(cart.lines, rules, codes=codes, at=at,
                      max_discount_percent=selectors.max_discount_percent(shop=shop))  # fmt: skip
+    q = _name_used_codes(shop, q)
     return Priced(quote=q, cart=cart, promotions={str(p.pk): p for p in rows}, rules={r.key: r for r in rules})
+
+
+def _name_used_codes(shop, q: engine.Quote) -> engine.Quote:
+    """A code the engine does not know may be a single-use code an earlier order took: say so (one query, only
+    when a code went unknown)."""
+    unknown = [n for n in q.not_applied if n.key is None and n.reason == engine.UNKNOWN_CODE]
+    if not unknown:
+        return q
+    used = selectors.used_codes(shop=shop, codes=[n.params.get("code", "") for n in unknown])
+    if not used:
+        return q
+    not_applied = tuple(
+        replace(n, reason=engine.CODE_USED)
+        if n.key is None and n.reason == engine.UNKNOWN_CODE and n.params.get("code", "").strip().casefold() in used
+        else n
+        for n in q.not_applied
+    )
+    return replace(q, not_applied=not_applied)
 
 
 def promotion_quote(

@@ -33,6 +33,7 @@ REASONS = {
     engine.PAUSED: gettext_lazy("paused"),
     engine.CODE_REQUIRED: gettext_lazy("needs a code"),
     engine.UNKNOWN_CODE: gettext_lazy("unknown code"),
+    engine.CODE_USED: gettext_lazy("code already used"),
     engine.MIN_SPEND_NOT_MET: gettext_lazy("minimum spend not met"),
     engine.QUANTITY_NOT_MET: gettext_lazy("not enough units in the cart"),
     engine.LIMIT_REACHED: gettext_lazy("usage limit reached"),
