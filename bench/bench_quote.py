@@ -124,7 +124,7 @@ def build(name: str, scenario: str, n_promotions: int, rng: random.Random):
                          warehouse=warehouse, category=categories[i % 20])[0] for i in range(1000)]  # fmt: skip
         codes = [s.code for s in skus]
         scopes = []
-        for i in range(n_promotions):
+        for _ in range(n_promotions):
             r = rng.random()
             if r < 0.05:
                 scopes.append({})

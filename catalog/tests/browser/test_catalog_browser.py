@@ -126,7 +126,7 @@ def test_import_page_polls_a_real_worker_until_done(page: Page, live_server, cel
     expect(progress).to_have_attribute("data-status", re.compile("pending|running"))
     expect(progress).to_have_attribute("hx-trigger", "every 1s")
     # ...and the page refreshes itself, without a reload, until the worker is done.
-    expect(progress).to_have_attribute("data-status", "done", timeout=60_000)
+    expect(progress).to_have_attribute("data-status", "done", timeout=120_000)
     expect(page.locator("#import-bar")).to_have_attribute("value", "100")
     expect(progress).to_contain_text("created 1500")
     expect(progress).not_to_have_attribute("hx-trigger", "every 1s")
