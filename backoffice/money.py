@@ -26,7 +26,11 @@ def parse_money(value, field: str, *, positive: bool = False, optional: bool = F
     if not amount.is_finite() or amount < 0 or (positive and amount == 0):
         message = _("Must be more than zero.") if positive else _("Must not be negative.")
         raise ValidationFailed(message, fields={field: [message]})
-    if amount != amount.quantize(CENT) or amount >= LIMIT:
+    # The limit first: quantizing 1e400 to cents overflows the context (InvalidOperation, a 500).
+    if amount >= LIMIT:
+        message = _("Must be less than %(limit)s.") % {"limit": f"{LIMIT:,}"}
+        raise ValidationFailed(message, fields={field: [message]})
+    if amount != amount.quantize(CENT):
         message = _("Use at most 2 decimal places.")
         raise ValidationFailed(message, fields={field: [message]})
     return amount.quantize(CENT)

@@ -79,3 +79,14 @@ def test_the_openapi_schema_generates_without_warnings():
     from django.core.management import call_command
 
     call_command("spectacular", "--validate", "--fail-on-warn", "--file", "/dev/null")
+
+
+def test_parse_money_refuses_huge_exponents_with_a_400_not_a_500():
+    """``1e400`` used to overflow while being rounded to cents (decimal.InvalidOperation: a 500)."""
+    from backoffice.errors import ValidationFailed
+    from backoffice.money import parse_money
+
+    for value in ("1e400", "9" * 60, "1E+30"):
+        with pytest.raises(ValidationFailed) as exc:
+            parse_money(value, "amount")
+        assert exc.value.fields == {"amount": ["Must be less than 10,000,000,000."]}
