@@ -113,6 +113,9 @@ AUTHZ_ACCESS_READER = "accounts.selectors.access_read"
 AUTHZ_TWO_FACTOR_REQUIRED = "accounts.security.two_factor_required"
 # Models whose columns shape the cached access entries (a deploy that changes them must not read old ones).
 ACCESS_CACHE_MODELS = ["accounts.ApiToken", "accounts.Membership", "accounts.Role", "accounts.Shop", "accounts.User"]
+# request -> has it re-authenticated lately (password or one-time code; backoffice.reauth), and the page that asks.
+REAUTH_CHECK = "accounts.security.recently_reauthenticated"
+REAUTH_PAGE = "accounts:reauth"
 # The project's front page (where a signed-in user lands).
 HOME_VIEW = "accounts.web.views.home"
 

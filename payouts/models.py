@@ -30,10 +30,13 @@ from __future__ import annotations
 
 from decimal import Decimal
 
+from django.conf import settings
 from django.db import models
 from django.db.models import Q
 from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
 
+from backoffice.jobs import BackgroundJob
 from backoffice.tenancy.models import ShopOwnedModel
 
 MONEY = {"max_digits": 16, "decimal_places": 2}
@@ -41,16 +44,16 @@ ZERO = Decimal("0.00")
 
 
 class Account(models.TextChoices):
-    SALES = "sales"
-    PENDING = "pending"
-    AVAILABLE = "available"
-    IN_TRANSIT = "in_transit"
-    DEBT = "debt"
-    COMMISSION = "commission"
-    REFUNDS = "refunds"
-    ADS = "ads"
-    PAYOUTS = "payouts"
-    ADJUSTMENTS = "adjustments"
+    SALES = "sales", _("Sales")
+    PENDING = "pending", _("Pending")
+    AVAILABLE = "available", _("Available")
+    IN_TRANSIT = "in_transit", _("In transit")
+    DEBT = "debt", _("Debt")
+    COMMISSION = "commission", _("Commission")
+    REFUNDS = "refunds", _("Refunds")
+    ADS = "ads", _("Ads")
+    PAYOUTS = "payouts", _("Payouts")
+    ADJUSTMENTS = "adjustments", _("Adjustments")
 
 
 # Accounts whose balance may never go below zero / above zero (CHECK constraints on Balance).
@@ -109,6 +112,8 @@ class LedgerEntry(ShopOwnedModel):
             models.Index(
                 fields=["shop", "campaign_id"], name="ledger_entry_campaign", condition=Q(campaign_id__isnull=False)
             ),
+            # A month's statement and the reconciliation export read the entries booked in a period.
+            models.Index(fields=["shop", "created_at"], name="ledger_entry_booked"),
         ]
 
     def __str__(self) -> str:
@@ -134,3 +139,116 @@ class Balance(ShopOwnedModel):
 
     def __str__(self) -> str:
         return f"{self.account}={self.amount}"
+
+
+# -- withdrawals -----------------------------------------------------------------------------------------------
+class Withdrawal(ShopOwnedModel):
+    """Money the shop takes out: it leaves ``available`` for ``in_transit`` when requested (so two requests can
+    never spend the same money) and ``in_transit`` for ``payouts`` when the platform has paid it, or goes back to
+    ``available`` when it fails or is cancelled. The transitions live in ``payouts.services.withdrawals``; each
+    moves money under the ledger key ``(withdrawal, "<id>:<step>")``."""
+
+    class Status(models.TextChoices):
+        AWAITING_APPROVAL = "awaiting_approval", _("Awaiting second approval")
+        REQUESTED = "requested", _("Requested")
+        APPROVED = "approved", _("Approved")
+        PAID = "paid", _("Paid")
+        FAILED = "failed", _("Failed")
+        CANCELLED = "cancelled", _("Cancelled")
+
+    amount = models.DecimalField(**MONEY)
+    status = models.CharField(max_length=32, choices=Status.choices)
+    requested_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+")
+    second_approved_by = models.ForeignKey(
+        "accounts.User", on_delete=models.PROTECT, related_name="+", null=True, blank=True
+    )
+    cancelled_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+", null=True, blank=True
+    )
+    # The platform staff user who approved, paid or failed it (the last platform decision).
+    platform_user = models.ForeignKey(
+        "accounts.User", on_delete=models.PROTECT, related_name="+", null=True, blank=True
+    )
+    bank_reference = models.CharField(max_length=100, blank=True, default="")
+    failure_reason = models.CharField(max_length=500, blank=True, default="")
+    created_at = models.DateTimeField(default=timezone.now)
+    second_approved_at = models.DateTimeField(null=True, blank=True)
+    approved_at = models.DateTimeField(null=True, blank=True)
+    paid_at = models.DateTimeField(null=True, blank=True)
+    failed_at = models.DateTimeField(null=True, blank=True)
+    cancelled_at = models.DateTimeField(null=True, blank=True)
+    updated_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        constraints = [models.CheckConstraint(condition=Q(amount__gt=0), name="withdrawal_amount_positive")]
+        indexes = [
+            models.Index(fields=["shop", "status", "-id"], name="withdrawal_list"),
+            models.Index(fields=["status", "id"], name="withdrawal_platform_queue"),
+        ]
+
+    def __str__(self) -> str:
+        return f"withdrawal {self.pk} {self.amount} {self.status}"
+
+
+class PayoutSettings(ShopOwnedModel):
+    """The shop's payout rules (one row per shop, made on first change): withdrawals above
+    ``second_approval_above`` wait for a second member holding ``payouts.approve`` (None: never)."""
+
+    second_approval_above = models.DecimalField(null=True, blank=True, **MONEY)
+    updated_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["shop"], name="payout_settings_one_per_shop"),
+            models.CheckConstraint(
+                condition=Q(second_approval_above__isnull=True) | Q(second_approval_above__gte=0),
+                name="payout_settings_threshold_not_negative",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"payout settings {self.shop_id}"
+
+
+# -- statements ------------------------------------------------------------------------------------------------
+def _statement_path(instance, filename: str) -> str:
+    return f"payouts/{instance.shop_id}/statements/{filename}"
+
+
+class StatementJob(BackgroundJob):
+    """A statement (a month, a payout) or a reconciliation export too big to stream in the request
+    (``payouts.statements.STREAM_MAX_ROWS``), built in the background; ``params`` holds what it covers
+    (``{"month": "2026-11"}``, ``{"withdrawal": 7}``, ``{"from": "2026-11-01", "to": "2026-11-30"}``)."""
+
+    class Kind(models.TextChoices):
+        MONTH = "month"
+        PAYOUT = "payout"
+        RECONCILIATION = "reconciliation"
+
+    class Format(models.TextChoices):
+        CSV = "csv", "CSV"
+        XLSX = "xlsx", "XLSX"
+
+    kind = models.CharField(max_length=16, choices=Kind.choices)
+    fmt = models.CharField(max_length=4, choices=Format.choices)
+    params = models.JSONField(default=dict, blank=True)
+    total_rows = models.PositiveIntegerField(default=0)
+    processed_rows = models.PositiveIntegerField(default=0)
+    file = models.FileField(upload_to=_statement_path, blank=True)
+
+    class Meta(BackgroundJob.Meta):
+        indexes = [models.Index(fields=["shop", "-id"], name="payouts_statement_job_list")]
+
+    def __str__(self) -> str:
+        return f"{self.kind} statement {self.pk} ({self.status})"
+
+    @property
+    def progress(self) -> int:
+        """Percent done (0-100)."""
+        if self.status == self.Status.DONE:
+            return 100
+        return min(99, int(self.processed_rows * 100 / self.total_rows)) if self.total_rows else 0
+
+    @property
+    def file_basename(self) -> str:
+        return self.file.name.rsplit("/", 1)[-1] if self.file else ""

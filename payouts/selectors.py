@@ -11,24 +11,43 @@
 - ``pending_sales(*, shop) -> QuerySet[LedgerTransaction]``: the sales not settled yet that still hold money in
   ``pending`` (``remaining``), oldest first; each matures at ``occurred_at + shop.return_window_days`` (the
   balance page's "pending, with the date each part matures"; ``settle_matured`` moves those past it).
+- The balance page and the dashboard card: ``pending_by_maturity`` (pending grouped by the shop's day each part
+  matures), ``next_settlement`` (the first of those days, or today for parts matured already), ``balance_series``
+  (each day's closing ``available`` and ``pending``, one statement with a window function), ``parse_chart_days``;
+  the ledger page: ``ledger_references`` (order numbers and campaign names of a page's entries, two queries).
 
 Access: the selectors narrow with ``restrict(…, "payouts.view")``; ledger rows have no per-object scope.
 """
 
 from __future__ import annotations
 
+from datetime import date, timedelta
 from decimal import Decimal
 from typing import TYPE_CHECKING, Any
 
-from django.db.models import BigIntegerField, OuterRef, QuerySet, Subquery, Sum
-from django.db.models.functions import Cast
+from django.db import connection
+from django.db.models import (
+    BigIntegerField,
+    Count,
+    DateTimeField,
+    Exists,
+    ExpressionWrapper,
+    F,
+    OuterRef,
+    QuerySet,
+    Subquery,
+    Sum,
+)
+from django.db.models.functions import Cast, TruncDate
 from django.utils.translation import gettext as _
 
-from backoffice.authz import Actor, restrict, system_actor
+from backoffice.authz import Actor, can, restrict, system_actor
 from backoffice.errors import ValidationFailed
 from backoffice.parsing import parse_day_or_moment
+from backoffice.tenancy.zones import day_bounds, local_today, shop_zone
 from orders import selectors as orders_selectors
-from payouts.models import ZERO, Account, Balance, Kind, LedgerEntry, LedgerTransaction
+from payouts.models import ZERO, Account, Balance, Kind, LedgerEntry, LedgerTransaction, PayoutSettings, Withdrawal
+from promotions import ads_selectors
 
 if TYPE_CHECKING:
     from accounts.models import Shop
@@ -102,3 +121,178 @@ def pending_sales(*, shop: Shop) -> QuerySet[LedgerTransaction]:
         .filter(remaining__gt=0)
         .order_by("occurred_at", "id")
     )
+
+
+# -- withdrawals (payouts.services.withdrawals writes them) ------------------------------------------------------
+def withdrawal_list(*, shop: Shop, actor: Actor, filters: Any = None) -> QuerySet[Withdrawal]:
+    """The shop's withdrawals, newest first; ``status`` filter (comma-separated ``Withdrawal.Status`` values)."""
+    filters = filters or {}
+    qs = restrict(Withdrawal.objects.for_shop(shop), actor, VIEW)
+    if status := filters.get("status"):
+        qs = qs.filter(status__in=_choices(status, "status", Withdrawal.Status.values))
+    return qs.select_related("requested_by", "second_approved_by", "cancelled_by").order_by("-id")
+
+
+def withdrawal_get(*, actor: Actor, pk: Any, action: str = VIEW) -> Withdrawal | None:
+    """One withdrawal of the actor's shop they may see (``action``: a step's own action, for its confirmation
+    page); None when it is not there, another shop's, or a bad id."""
+    try:
+        pk = int(pk)
+    except (TypeError, ValueError):
+        return None
+    qs = restrict(Withdrawal.objects.for_shop(actor.shop), actor, action)
+    return qs.select_related("requested_by", "second_approved_by", "cancelled_by").filter(pk=pk).first()
+
+
+def payout_settings(*, shop: Shop) -> PayoutSettings | None:
+    """The shop's payout settings row (None until first saved: no second approval)."""
+    return PayoutSettings.objects.for_shop(shop).filter(shop=shop).first()
+
+
+def withdrawal_actions(*, actor: Actor, withdrawal: Withdrawal) -> set[str]:
+    """What this member may do to the withdrawal now (the pages' buttons): ``approve`` (second approval: holds
+    ``payouts.approve``, is not the requester) and ``cancel`` (holds ``payouts.withdraw``, is the requester or
+    the owner), each only in the states the service accepts."""
+    S = Withdrawal.Status
+    found = set()
+    user_id = getattr(actor.user, "pk", None)
+    if (
+        withdrawal.status == S.AWAITING_APPROVAL
+        and can(actor, "payouts.approve", withdrawal)
+        and (user_id != withdrawal.requested_by_id)
+    ):
+        found.add("approve")
+    if (
+        withdrawal.status in (S.AWAITING_APPROVAL, S.REQUESTED)
+        and can(actor, "payouts.withdraw", withdrawal)
+        and (actor.is_owner or user_id == withdrawal.requested_by_id)
+    ):
+        found.add("cancel")
+    return found
+
+
+def withdrawal_platform_queue(*, status: str | None = "requested") -> QuerySet[Withdrawal]:
+    """Platform code (the platform API, the admin): withdrawals of every shop the platform sees — never one still
+    awaiting its second approval — in ``status`` (all of those when None), oldest first."""
+    qs = Withdrawal.unscoped.exclude(status=Withdrawal.Status.AWAITING_APPROVAL).select_related("shop")
+    if status:
+        allowed = [s for s in Withdrawal.Status.values if s != Withdrawal.Status.AWAITING_APPROVAL]
+        qs = qs.filter(status__in=_choices(status, "status", allowed))
+    return qs.order_by("id")
+
+
+# -- the balance page and the dashboard card (payouts/web/pages.py, payouts/dashboard.py) -----------------------
+CHART_DAYS = (30, 90)  # the balance chart's windows, in the shop's days (the first is the default)
+CHART_ACCOUNTS = (Account.AVAILABLE, Account.PENDING)
+
+
+def pending_by_maturity(*, shop: Shop, actor: Actor) -> list[dict[str, Any]]:
+    """``pending`` grouped by the day its parts mature — the shop's calendar day of ``delivered +
+    return_window_days`` — oldest first: ``[{"day": date, "amount": Decimal, "orders": int}]``. A day already
+    past is money the next settlement run (hourly) moves. One query over the unsettled sales (``pending_sales``);
+    nothing for an actor without ``payouts.view``."""
+    window = timedelta(days=shop.return_window_days)
+    matures = ExpressionWrapper(F("occurred_at") + window, output_field=DateTimeField())
+    rows = (
+        restrict(pending_sales(shop=shop), actor, VIEW)
+        .annotate(day=TruncDate(matures, tzinfo=shop_zone(shop)))
+        .order_by()
+        .values("day")
+        .annotate(amount=Sum("remaining"), orders=Count("id"))
+        .order_by("day")
+    )
+    return list(rows)
+
+
+def next_settlement(*, shop: Shop, groups: list[dict[str, Any]], today: date | None = None) -> dict[str, Any] | None:
+    """The next settlement that moves money, from ``pending_by_maturity``'s groups: ``{"day", "amount",
+    "orders"}``, or None when nothing is pending. Parts matured already (the hourly run has not reached them yet)
+    settle today, together."""
+    if not groups:
+        return None
+    today = today or local_today(shop_zone(shop))
+    due = [g for g in groups if g["day"] <= today]
+    if not due:
+        return dict(groups[0])
+    return {"day": today, "amount": sum((g["amount"] for g in due), ZERO), "orders": sum(g["orders"] for g in due)}
+
+
+def parse_chart_days(value: Any) -> int:
+    """The chart's window from the query string (``days``): one of ``CHART_DAYS``; empty is the first."""
+    if value in (None, ""):
+        return CHART_DAYS[0]
+    if str(value).strip() not in {str(d) for d in CHART_DAYS}:
+        message = _("Choose one of: %(v)s") % {"v": ", ".join(map(str, CHART_DAYS))}
+        raise ValidationFailed(message, fields={"days": [message]})
+    return int(str(value).strip())
+
+
+_SERIES_SQL = """
+SELECT b.account, d.day, b.amount,
+       SUM(d.moved) OVER (PARTITION BY b.account ORDER BY d.day) AS running,
+       SUM(d.moved) OVER (PARTITION BY b.account) AS moved_in_window
+FROM {balance} b
+LEFT JOIN (
+    SELECT account, (created_at AT TIME ZONE %(zone)s)::date AS day, SUM(amount) AS moved
+    FROM {entry}
+    WHERE shop_id = %(shop)s AND account = ANY(%(accounts)s) AND created_at >= %(start)s
+    GROUP BY 1, 2
+) d ON d.account = b.account
+WHERE b.shop_id = %(shop)s AND b.account = ANY(%(accounts)s)
+"""
+
+
+def balance_series(*, shop: Shop, actor: Actor, days: int, today: date | None = None) -> dict[str, Any]:
+    """The daily closing balance of ``available`` and ``pending`` over the shop's last ``days`` days (today
+    included): ``{"days": [date], "available": [Decimal], "pending": [Decimal]}``.
+
+    One statement, so one snapshot (a posting landing meanwhile cannot tear it): the per-day sums of the window's
+    entries (by when they were booked, in the shop's zone), their running total (a window function) and the
+    balance row; a day's closing balance is ``balance − moved in the window + moved up to that day``. The cost
+    follows the entries in the window, not the ledger's size. Empty for an actor without ``payouts.view``."""
+    zone = shop_zone(shop)
+    today = today or local_today(zone)
+    first = today - timedelta(days=days - 1)
+    labels = [first + timedelta(days=i) for i in range(days)]
+    out: dict[str, Any] = {"days": labels, **{account: [] for account in CHART_ACCOUNTS}}
+    if not can(actor, VIEW):
+        return out
+    start, _end = day_bounds(first, zone)
+    sql = _SERIES_SQL.format(balance=Balance._meta.db_table, entry=LedgerEntry._meta.db_table)
+    params = {"zone": zone.key, "shop": shop.pk, "accounts": list(CHART_ACCOUNTS), "start": start}
+    with connection.cursor() as cursor:
+        cursor.execute(sql, params)
+        rows = cursor.fetchall()
+    closing: dict[str, dict[date, Decimal]] = {account: {} for account in CHART_ACCOUNTS}
+    opening: dict[str, Decimal] = {}
+    for account, day, amount, running, moved in rows:
+        opening[account] = amount - (moved or ZERO)
+        if day is not None:
+            # A day past today (a clock stepped back) counts as today's.
+            closing[account][min(day, today)] = opening[account] + running
+    for account in CHART_ACCOUNTS:
+        value = opening.get(account, ZERO)
+        for day in labels:
+            value = closing[account].get(day, value)
+            out[account].append(value)
+    return out
+
+
+def ledger_references(*, shop: Shop, actor: Actor, entries: list[LedgerEntry]) -> dict[str, dict[int, Any]]:
+    """What a ledger page shows for the entries' references, two queries whatever the page size: ``orders``
+    ``{id: {"number", "visible"}}`` — every order's number (the reader may read its ledger rows, and finds them by
+    number already), ``visible`` when the reader may open the order (``orders.view`` and its scope) — and
+    ``campaigns`` ``{id: name}`` for the ad campaigns the reader may open (``promotions.view``)."""
+    order_ids = {e.order_id for e in entries if e.order_id}
+    campaign_ids = {e.campaign_id for e in entries if e.campaign_id}
+    orders: dict[int, Any] = {}
+    if order_ids:
+        everyone = orders_selectors.order_list(shop=shop, actor=system_actor(shop), prefetch=False)
+        mine = orders_selectors.order_list(shop=shop, actor=actor, prefetch=False).filter(pk=OuterRef("pk"))
+        rows = everyone.filter(pk__in=order_ids).annotate(visible=Exists(mine)).values_list("pk", "number", "visible")
+        orders = {pk: {"number": number, "visible": visible} for pk, number, visible in rows}
+    campaigns: dict[int, str] = {}
+    if campaign_ids:
+        visible = ads_selectors.campaign_list(shop=shop, actor=actor).filter(pk__in=campaign_ids)
+        campaigns = dict(visible.order_by().values_list("pk", "name"))
+    return {"orders": orders, "campaigns": campaigns}

@@ -33,3 +33,10 @@ def verify() -> int:
     for drift in drifts:
         log.error("payouts ledger drift: %s", drift)
     return len(drifts)
+
+
+@shared_task(name="payouts.tasks.build_statement")
+def build_statement(*, shop_id: int, job_id: int) -> int:
+    """Build a statement file in the background (``payouts.services.statement_export_build``); returns its rows."""
+    actor = system_actor(tenant_model().objects.get(pk=shop_id))
+    return services.statement_export_build(actor=actor, job_id=job_id).processed_rows

@@ -109,6 +109,12 @@ def _extras(world: World, user: User) -> dict[tuple[str, str], tuple[dict, str, 
         ("GET", "/api/v1/platform/products/{id}/"): ({"id": pending}, PLATFORM, None),
         ("POST", "/api/v1/platform/products/{id}/approve/"): ({"id": pending}, PLATFORM, None),
         ("POST", "/api/v1/platform/products/{id}/reject/"): ({"id": pending}, PLATFORM, {"reason": "Blurry photos"}),
+        ("GET", "/api/v1/platform/withdrawals/{id}/"): ({"id": o["payouts_requested"].pk}, PLATFORM, None),
+        ("POST", "/api/v1/platform/withdrawals/{id}/approve/"): ({"id": o["payouts_requested"].pk}, PLATFORM, None),
+        ("POST", "/api/v1/platform/withdrawals/{id}/fail/"): (
+            {"id": o["payouts_requested"].pk}, PLATFORM, {"reason": "Closed"}),
+        ("POST", "/api/v1/platform/withdrawals/{id}/pay/"): (
+            {"id": o["payouts_approved"].pk}, PLATFORM, {"bank_reference": "FUZZ-1"}),
         ("POST", "/api/v1/integration/shops/{shop}/ad-stats/"): ({"shop": shop}, PLATFORM, {
             "campaign": o["ad_view"].pk, "day": (timezone.localdate() - timedelta(days=1)).isoformat(),
             "impressions": 100, "clicks": 5, "spend": "10.00"}),

@@ -257,6 +257,11 @@ def send(client, probe: Probe, world: World, shop: Shop | None = None, body: dic
 # Routes that are not a shop member's, each tested where the comment says. Every other route of the URL
 # resolver must have a probe for each of its methods (tests/test_permission_matrix.py fails otherwise).
 NON_MEMBER_ROUTES: dict[str, str] = {
+    "api:payouts_api:platform-withdrawals-list": "payouts/tests/test_withdrawals.py (platform staff decide withdrawals)",
+    "api:payouts_api:platform-withdrawals-detail": "payouts/tests/test_withdrawals.py",
+    "api:payouts_api:platform-withdrawals-approve": "payouts/tests/test_withdrawals.py",
+    "api:payouts_api:platform-withdrawals-pay": "payouts/tests/test_withdrawals.py",
+    "api:payouts_api:platform-withdrawals-fail": "payouts/tests/test_withdrawals.py",
     "home": "accounts/tests/test_web.py (redirects to the member's shop)",
     "favicon": "a redirect to a static file",
     "set_language": "Django's own view",

@@ -18,6 +18,7 @@ from backoffice.api.views import ANY_MEMBER, IdempotentPostMixin, ShopViewSet
 from backoffice.authz import load_actor
 from backoffice.errors import Forbidden, ValidationFailed
 from backoffice.parsing import parse_id
+from backoffice.reauth import require_recent_reauth
 from backoffice.tabular import stream_csv
 from backoffice.tenancy.refs import ref_in_shop
 
@@ -183,10 +184,7 @@ class MySessionRevokeView(_OwnRevokeView):
 
 
 def require_reauth(request) -> None:
-    if not security.recently_reauthenticated(request):
-        raise Forbidden(
-            _("Confirm your password or one-time code first (POST /api/v1/auth/reauth/)."), code="reauth_required"
-        )
+    require_recent_reauth(request)  # the kernel's hook: settings.REAUTH_CHECK is accounts.security's check
 
 
 class ShopView(ShopViewSet):

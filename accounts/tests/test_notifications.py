@@ -108,10 +108,14 @@ def test_another_shops_ids_mark_nothing(shop, other_shop):
 
 KINDS_BY_ROLE = [
     # role, kinds offered in this shop (apps installed: accounts, catalog, orders, promotions, payouts)
-    ("owner", ["low_stock", "overdue_orders", "ad_budget_spent", "promotion_paused", "member_expiring",
-               "withdrawal_status"]),
-    ("admin", ["low_stock", "overdue_orders", "ad_budget_spent", "promotion_paused", "member_expiring",
-               "withdrawal_status"]),
+    (
+        "owner",
+        ["low_stock", "overdue_orders", "ad_budget_spent", "promotion_paused", "member_expiring", "withdrawal_status"],
+    ),
+    (
+        "admin",
+        ["low_stock", "overdue_orders", "ad_budget_spent", "promotion_paused", "member_expiring", "withdrawal_status"],
+    ),
     ("operator", ["low_stock", "overdue_orders", "ad_budget_spent", "promotion_paused", "member_expiring"]),
     ("support", ["member_expiring"]),
     ("finance", ["member_expiring", "withdrawal_status"]),

@@ -4,6 +4,8 @@
 - ``events``: what orders' events and the promotions app's ad statistics book (sale, settlement, refund, ad
   spend), ``settle_matured``, ``ad_spend_sync``, ``backfill``;
 - ``integrity``: ``ledger_verify`` (balances against entries, zero-sum transactions).
+- ``statements``: ``statement_export_create`` / ``statement_export_build`` (statement files built in the
+  background; the reads are ``payouts.statements``).
 """
 
 from payouts.services.events import (
@@ -17,6 +19,7 @@ from payouts.services.events import (
 )
 from payouts.services.integrity import Drift, ledger_verify
 from payouts.services.ledger import Book, book, insufficient_funds, lock_balances, post
+from payouts.services.statements import statement_export_build, statement_export_create
 
 __all__ = [
     "Book",
@@ -33,4 +36,6 @@ __all__ = [
     "refund_post",
     "sale_post",
     "settle_matured",
+    "statement_export_build",
+    "statement_export_create",
 ]

@@ -283,7 +283,10 @@ def test_a_single_use_code_serves_one_order(shop):
     created = OrderEvent.objects.for_shop(shop).get(order=second, kind="created")
     assert created.data["codes_ignored"] == [{"code": code, "reason": "code_used"}]
     unknown = [n for n in quote(shop, [(sku, 1)], codes=[code, "NOPE"])["not_applied"] if n["promotion"] is None]
-    assert sorted((n["params"]["code"], n["reason"]) for n in unknown) == [("NOPE", "unknown_code"), (code, "code_used")]
+    assert sorted((n["params"]["code"], n["reason"]) for n in unknown) == [
+        ("NOPE", "unknown_code"),
+        (code, "code_used"),
+    ]
     order_services.order_cancel(actor=owner_actor(shop), order=first, reason="buyer_request")
     assert PromotionCode.objects.for_shop(shop).get(code=code).order_id is None
     with pytest.raises(ValidationFailed) as exc:
