@@ -302,6 +302,7 @@ SPECTACULAR_SETTINGS = {
         "OrderStateEnum": "orders.models.Order.State",
         "ReturnStateEnum": "orders.models.Return.State",
         "OrderCancelReasonEnum": "orders.models.Order.CancelReason",
+        "StatementJobKindEnum": "payouts.models.StatementJob.Kind",
     },
 }
 

@@ -79,10 +79,12 @@ class Command(BaseCommand):
         settled = 0
         if not txns.filter(kind=Kind.SETTLE).exists():
             # The older half matures: the clock is set just past the window of the median pending sale.
-            pending = list(selectors.pending_sales(shop=shop).values_list("occurred_at", flat=True))
-            if pending:
+            # Distinct times, and the clock exactly at the median's maturity (a sale matures when occurred_at +
+            # window <= now): sales delivered within the same second must not all mature together.
+            pending = sorted(set(selectors.pending_sales(shop=shop).values_list("occurred_at", flat=True)))
+            if len(pending) > 1:
                 cutoff = pending[(len(pending) - 1) // 2]
-                now = cutoff + timezone.timedelta(days=shop.return_window_days, seconds=1)
+                now = cutoff + timezone.timedelta(days=shop.return_window_days)
                 settled = services.settle_matured(actor=system, now=now)
         ads = services.ad_spend_sync(actor=system)
         refunds = self._refund(shop)
