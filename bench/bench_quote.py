@@ -140,6 +140,9 @@ def run(args) -> None:
                   for i in range(20)]  # fmt: skip
     with connection.cursor() as cur:
         cur.execute("ANALYZE")
+    from backoffice.runtime import settle_memory
+
+    settle_memory()  # as the web server and the worker do after start-up (backoffice/wsgi.py)
 
     def raw_read(shop, lines: list[dict]) -> float:
         """The plain way to read the same inputs: the cart's SKUs, the shop's active promotion rows."""
