@@ -8,6 +8,7 @@ from celery import shared_task
 from backoffice.authz import system_actor, tenant_model
 from backoffice.jobs import fan_out
 from payouts import services
+from payouts.services.integrity import ledger_drift_notify
 
 log = logging.getLogger(__name__)
 
@@ -27,11 +28,13 @@ def settle_for_shop(*, shop_id: int) -> dict:
 
 @shared_task(name="payouts.tasks.verify")
 def verify() -> int:
-    """Periodic (beat, nightly): check every balance against its entries and every transaction's sum; the drift
-    is logged as errors (telling platform staff comes with the notifications). Returns how many problems."""
+    """Periodic (beat, nightly): check every balance against its entries and every transaction's sum; each drift
+    is logged as an error and the platform's payout staff get one email listing them. Returns how many problems."""
     drifts = services.ledger_verify()
     for drift in drifts:
         log.error("payouts ledger drift: %s", drift)
+    if drifts and not ledger_drift_notify(drifts):
+        log.error("payouts ledger drift: no active payout staff with an email address to tell")
     return len(drifts)
 
 
