@@ -25,7 +25,7 @@ from datetime import date, timedelta
 from decimal import Decimal
 from typing import TYPE_CHECKING, Any
 
-from django.db import connection
+from django.db import transaction
 from django.db.models import (
     BigIntegerField,
     Count,
@@ -227,29 +227,13 @@ def parse_chart_days(value: Any) -> int:
     return int(str(value).strip())
 
 
-_SERIES_SQL = """
-SELECT b.account, d.day, b.amount,
-       SUM(d.moved) OVER (PARTITION BY b.account ORDER BY d.day) AS running,
-       SUM(d.moved) OVER (PARTITION BY b.account) AS moved_in_window
-FROM {balance} b
-LEFT JOIN (
-    SELECT account, (created_at AT TIME ZONE %(zone)s)::date AS day, SUM(amount) AS moved
-    FROM {entry}
-    WHERE shop_id = %(shop)s AND account = ANY(%(accounts)s) AND created_at >= %(start)s
-    GROUP BY 1, 2
-) d ON d.account = b.account
-WHERE b.shop_id = %(shop)s AND b.account = ANY(%(accounts)s)
-"""
-
-
 def balance_series(*, shop: Shop, actor: Actor, days: int, today: date | None = None) -> dict[str, Any]:
     """The daily closing balance of ``available`` and ``pending`` over the shop's last ``days`` days (today
     included): ``{"days": [date], "available": [Decimal], "pending": [Decimal]}``.
 
-    One statement, so one snapshot (a posting landing meanwhile cannot tear it): the per-day sums of the window's
-    entries (by when they were booked, in the shop's zone), their running total (a window function) and the
-    balance row; a day's closing balance is ``balance − moved in the window + moved up to that day``. The cost
-    follows the entries in the window, not the ledger's size. Empty for an actor without ``payouts.view``."""
+    The balance rows and the window's per-day sums of entries (by when they were booked, in the shop's zone) are
+    read in one transaction; a day's closing balance is ``balance − moved in the window + moved up to that day``.
+    The cost follows the entries in the window, not the ledger's size. Empty for an actor without ``payouts.view``."""
     zone = shop_zone(shop)
     today = today or local_today(zone)
     first = today - timedelta(days=days - 1)
@@ -258,11 +242,33 @@ def balance_series(*, shop: Shop, actor: Actor, days: int, today: date | None = 
     if not can(actor, VIEW):
         return out
     start, _end = day_bounds(first, zone)
-    sql = _SERIES_SQL.format(balance=Balance._meta.db_table, entry=LedgerEntry._meta.db_table)
-    params = {"zone": zone.key, "shop": shop.pk, "accounts": list(CHART_ACCOUNTS), "start": start}
-    with connection.cursor() as cursor:
-        cursor.execute(sql, params)
-        rows = cursor.fetchall()
+    # Read in one transaction (each account's balance row, then the window's per-day movements): ORM queries, so
+    # the chart reads the same on PostgreSQL and on the embedded SQLite default.
+    with transaction.atomic():
+        balances = dict(
+            Balance.objects.for_shop(shop).filter(account__in=CHART_ACCOUNTS).values_list("account", "amount")
+        )
+        moved_rows = (
+            LedgerEntry.objects.for_shop(shop)
+            .filter(account__in=CHART_ACCOUNTS, created_at__gte=start)
+            .annotate(day=TruncDate("created_at", tzinfo=zone))
+            .order_by()
+            .values("account", "day")
+            .annotate(total=Sum("amount"))
+        )
+        moved: dict[str, dict[date, Decimal]] = {account: {} for account in CHART_ACCOUNTS}
+        for row in moved_rows:
+            moved[row["account"]][row["day"]] = row["total"]
+    rows = []
+    for account in CHART_ACCOUNTS:
+        amount = balances.get(account, ZERO)
+        in_window = sum(moved[account].values(), ZERO)
+        running = ZERO
+        if not moved[account]:
+            rows.append((account, None, amount, ZERO, ZERO))
+        for day in sorted(moved[account]):
+            running += moved[account][day]
+            rows.append((account, day, amount, running, in_window))
     closing: dict[str, dict[date, Decimal]] = {account: {} for account in CHART_ACCOUNTS}
     opening: dict[str, Decimal] = {}
     for account, day, amount, running, moved in rows:

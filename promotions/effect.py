@@ -22,12 +22,12 @@ from datetime import date, datetime, timedelta
 from decimal import ROUND_HALF_UP, Decimal
 from typing import TYPE_CHECKING, Any
 
-from django.db import connection
-from django.db.models import Q, QuerySet
+from django.db.models import F, Min, Q, QuerySet, Sum
 from django.utils import timezone
 
 from backoffice.authz import Actor, require
 from backoffice.tenancy.zones import shop_zone
+from promotions import selectors
 from promotions.models import Promotion, PromotionEffect, PromotionUse
 
 if TYPE_CHECKING:
@@ -45,45 +45,11 @@ ZERO = Decimal("0.00")
 # only through their services and selectors).
 Order = PromotionUse._meta.get_field("order").related_model
 OrderLine = Order._meta.get_field("lines").related_model
-SKU = Promotion._meta.get_field("gift_sku").related_model
-Product = SKU._meta.get_field("product").related_model
-Category = Product._meta.get_field("category").related_model
 
-# One statement per period. ``cats`` is the scope's categories with every category below them (the tree nests
-# by ``parent``, to any depth); ``hit`` the period's orders with their in-scope units and revenue; the outer
-# query adds this promotion's use of each and groups by the shop's day and, with GROUPING SETS, over the whole
-# period (the row whose ``GROUPING(day)`` is 1). Every table is filtered by the shop.
-_PERIOD_SQL = f"""
-WITH RECURSIVE cats(id) AS (
-    SELECT c.id FROM {Category._meta.db_table} c
-     WHERE c.shop_id = %(shop)s AND c.id = ANY(%(categories)s::bigint[])
-    UNION
-    SELECT c.id FROM {Category._meta.db_table} c JOIN cats ON c.parent_id = cats.id
-     WHERE c.shop_id = %(shop)s
-),
-hit AS (
-    SELECT o.id, o.buyer_ref, (o.created_at AT TIME ZONE %(zone)s)::date AS day,
-           SUM(l.quantity) AS units, SUM(l.unit_price * l.quantity - l.discount) AS revenue
-      FROM {Order._meta.db_table} o
-      JOIN {OrderLine._meta.db_table} l ON l.order_id = o.id AND l.shop_id = %(shop)s
-      JOIN {SKU._meta.db_table} s ON s.id = l.sku_id AND s.shop_id = %(shop)s
-      JOIN {Product._meta.db_table} p ON p.id = s.product_id AND p.shop_id = %(shop)s
-     WHERE o.shop_id = %(shop)s AND o.state <> %(cancelled)s
-       AND o.created_at >= %(start)s AND o.created_at < %(end)s
-       AND NOT l.is_gift
-       AND (%(whole_shop)s OR p.category_id IN (SELECT id FROM cats)
-            OR p.id = ANY(%(products)s::bigint[]) OR s.id = ANY(%(skus)s::bigint[]))
-     GROUP BY o.id
-)
-SELECT GROUPING(h.day) AS whole_period, h.day, COUNT(h.id), COALESCE(SUM(h.units), 0),
-       COALESCE(SUM(h.revenue), 0), COALESCE(SUM(u.amount + u.gift_value), 0),
-       COUNT(DISTINCT NULLIF(h.buyer_ref, ''))
-  FROM hit h
-  LEFT JOIN {PromotionUse._meta.db_table} u
-    ON u.order_id = h.id AND u.promotion_id = %(promotion)s AND u.shop_id = %(shop)s
- GROUP BY GROUPING SETS ((h.day), ())
- ORDER BY whole_period, h.day
-"""  # noqa: S608 - the names are the models' tables; every value is a parameter
+# One shape of query per period (the same for both): the period's in-scope lines grouped by order, then this
+# promotion's uses of those orders; totals and days are added up here. ORM queries, so the figures read the same
+# on PostgreSQL and on the embedded SQLite default. A category scope covers its subcategories by the same rule as
+# a quote (``selectors.category_tree``).
 
 
 def _ids(values: Any) -> list[int]:
@@ -96,40 +62,68 @@ def _money(value: Any) -> Decimal:
 
 
 def period_figures(*, promotion: Promotion, start: datetime, end: datetime, zone: Any) -> dict[str, Any]:
-    """The figures of the orders in ``promotion``'s scope placed in ``[start, end)`` (one query): ``orders``,
-    ``units``, ``revenue``, ``discount``, ``buyers`` (distinct ``buyer_ref``; orders without one are not counted
-    as buyers), ``average_order_value`` (revenue per order; None without orders), and ``days``: every day of the
-    period in ``zone`` (oldest first, empty days as zeros) with its orders, units, revenue, discount and buyers."""
+    """The figures of the orders in ``promotion``'s scope placed in ``[start, end)`` (two queries, three with a
+    category scope): ``orders``, ``units`` (in-scope, gifts excluded), ``revenue`` (what was paid for the
+    in-scope lines), ``discount`` (this promotion's discount and gift value on those orders), ``buyers``
+    (distinct ``buyer_ref``; orders without one are not counted), ``average_order_value`` (None without orders),
+    and ``days``: every day of the period in ``zone`` (oldest first, empty days as zeros)."""
+    shop = promotion.shop_id
     scope = promotion.scope or {}
     categories, products, skus = (_ids(scope.get(k)) for k in ("categories", "products", "skus"))
-    params = {
-        "shop": promotion.shop_id, "promotion": promotion.pk, "zone": getattr(zone, "key", str(zone)),
-        "start": start, "end": end, "cancelled": Order.State.CANCELLED.value,
-        "whole_shop": not (categories or products or skus),
-        "categories": categories, "products": products, "skus": skus,
+    lines = (
+        OrderLine.objects.for_shop(shop)
+        .filter(order__created_at__gte=start, order__created_at__lt=end, is_gift=False)
+        .exclude(order__state=Order.State.CANCELLED)
+    )
+    if categories or products or skus:
+        tree = selectors.category_tree(shop=shop, rows=[promotion]) if categories else {}
+        cats = selectors.with_descendants(categories, tree)
+        lines = lines.filter(Q(sku__product__category_id__in=cats) | Q(sku__product_id__in=products)
+                             | Q(sku_id__in=skus))  # fmt: skip
+    hit = {
+        row["order_id"]: row
+        for row in lines.order_by().values("order_id").annotate(
+            placed=Min("order__created_at"), buyer=Min("order__buyer_ref"), units=Sum("quantity"),
+            revenue=Sum(F("unit_price") * F("quantity") - F("discount")),
+        )
     }  # fmt: skip
-    with connection.cursor() as cursor:
-        cursor.execute(_PERIOD_SQL, params)
-        rows = cursor.fetchall()
-    total = {"orders": 0, "units": 0, "revenue": ZERO, "discount": ZERO, "buyers": 0}
-    by_day: dict[date, dict[str, Any]] = {}
-    for whole_period, day, orders, units, revenue, discount, buyers in rows:
-        got = {"orders": orders, "units": int(units), "revenue": _money(revenue), "discount": _money(discount),
-               "buyers": buyers}  # fmt: skip
-        if whole_period:
-            total = got
-        else:
-            by_day[day] = got
+    given: dict[int, Decimal] = {}
+    uses = PromotionUse.objects.for_shop(shop).filter(
+        promotion=promotion, order__created_at__gte=start, order__created_at__lt=end
+    )
+    for order_id, amount, gift in uses.order_by().values_list("order_id", "amount", "gift_value"):
+        given[order_id] = given.get(order_id, ZERO) + amount + gift
+
+    def add(into: dict, row: dict) -> None:
+        into["orders"] += 1
+        into["units"] += int(row["units"] or 0)
+        into["revenue"] += _money(row["revenue"])
+        into["discount"] += given.get(row["order_id"], ZERO)
+        if row["buyer"]:
+            into["_buyers"].add(row["buyer"])
+
+    def empty() -> dict[str, Any]:
+        return {"orders": 0, "units": 0, "revenue": ZERO, "discount": ZERO, "_buyers": set()}
+
+    total, by_day = empty(), {}
+    for row in hit.values():
+        add(total, row)
+        add(by_day.setdefault(timezone.localtime(row["placed"], zone).date(), empty()), row)
+
+    def figures(acc: dict) -> dict[str, Any]:
+        return {"orders": acc["orders"], "units": acc["units"], "revenue": _money(acc["revenue"]),
+                "discount": _money(acc["discount"]), "buyers": len(acc["_buyers"])}  # fmt: skip
+
     orders = total["orders"]
-    aov = (total["revenue"] / orders).quantize(CENT, rounding=ROUND_HALF_UP) if orders else None
+    revenue = _money(total["revenue"])
+    aov = (revenue / orders).quantize(CENT, rounding=ROUND_HALF_UP) if orders else None
     first = timezone.localtime(start, zone).date()
     last = timezone.localtime(end - timedelta(microseconds=1), zone).date() if end > start else first
     days = []
     for n in range(max(0, (last - first).days) + 1):
         day = first + timedelta(days=n)
-        empty = {"orders": 0, "units": 0, "revenue": ZERO, "discount": ZERO, "buyers": 0}
-        days.append({"day": day, **by_day.get(day, empty)})
-    return {"start": start, "end": end, **total, "average_order_value": aov, "days": days}
+        days.append({"day": day, **figures(by_day.get(day, empty()))})
+    return {"start": start, "end": end, **figures(total), "average_order_value": aov, "days": days}
 
 
 def effect_periods(*, promotion: Promotion, now: datetime) -> tuple[tuple[datetime, datetime], ...] | None:

@@ -357,7 +357,7 @@ def touches_cart(
     cats, prods, skus = scope.get("categories") or (), scope.get("products") or (), scope.get("skus") or ()
     if not (cats or prods or skus):
         return True
-    wanted_cats = _with_descendants(cats, categories or {})
+    wanted_cats = with_descendants(cats, categories or {})
     prods, skus = set(prods), {int(s) for s in skus}
     return any(int(ln.sku) in skus or ln.product_id in prods or ln.category_id in wanted_cats for ln in cart.lines)
 
@@ -386,7 +386,7 @@ def category_tree(*, shop: Shop, rows: Iterable[Any]) -> dict[int, frozenset[int
     return tree
 
 
-def _with_descendants(ids: Iterable[int], tree: dict[int, frozenset[int]]) -> frozenset[int]:
+def with_descendants(ids: Iterable[int], tree: dict[int, frozenset[int]]) -> frozenset[int]:
     out = set(ids)
     for pk in list(out):
         out |= tree.get(pk, frozenset())
@@ -439,7 +439,7 @@ def _rule(p: QuoteRow | Promotion, batch_code: str | None, buyer: str | None,
         trigger_sku=str(p.trigger_sku_id) if p.trigger_sku_id else None,
         buy_quantity=p.buy_quantity, get_quantity=p.get_quantity,
         scope=engine.Scope(
-            categories=_with_descendants(scope.get("categories") or (), tree or {}),
+            categories=with_descendants(scope.get("categories") or (), tree or {}),
             products=frozenset(scope.get("products") or ()),
             skus=frozenset(str(s) for s in scope.get("skus") or ()),
         ),

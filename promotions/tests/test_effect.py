@@ -128,7 +128,7 @@ def test_uplift_is_none_when_before_is_zero_and_rounds_to_one_decimal():
     assert effect.uplift(some, None) is None
 
 
-def test_one_query_per_period_whatever_the_number_of_orders(shop):
+def test_two_queries_per_period_whatever_the_number_of_orders(shop):
     sku, _wh = make_sku(shop, price="10.00", stock=100)
     promotion = make_promotion(shop, starts_at=(timezone.now() - timedelta(hours=2)).isoformat())
     intake(shop, [(sku, 1)], buyer_id="q0")
@@ -139,9 +139,11 @@ def test_one_query_per_period_whatever_the_number_of_orders(shop):
         intake(shop, [(sku, 1)], buyer_id=f"q{i % 3}", at=timezone.now() - timedelta(hours=3 if i % 2 else 1))
     with CaptureQueriesContext(connection) as many:
         got = effect.promotion_effect_compute(promotion=promotion)
-    assert len(one.captured_queries) == len(many.captured_queries) == 2
-    # Both periods read by the same statement, only the bounds differ.
-    assert many.captured_queries[0]["sql"].split("WHERE")[0] == many.captured_queries[1]["sql"].split("WHERE")[0]
+    assert len(one.captured_queries) == len(many.captured_queries) == 4
+    # Both periods read by the same statements (the in-scope lines, then the uses), only the bounds differ.
+    during, before = many.captured_queries[:2], many.captured_queries[2:]
+    for a, b in zip(during, before, strict=True):
+        assert a["sql"].split("WHERE")[0] == b["sql"].split("WHERE")[0]
     assert (got["during"]["orders"], got["before"]["orders"]) == (5, 4)
 
 
