@@ -1,9 +1,9 @@
 """Effect monitoring: what the orders in a promotion's scope add up to while it runs, against the same-length
 period before it started, and the snapshot (``PromotionEffect``) the page and the API read.
 
-- ``period_figures`` is the one selector both periods go through: a single SQL statement per period (the same
-  text, only the bounds differ), so "before" and "during" are measured the same way whatever the number of
-  orders. An order counts when it is not cancelled, was placed (``created_at``) in ``[start, end)`` and has a
+- ``period_figures`` is the one selector both periods go through: the same two queries per period (in-scope lines
+  by order, then the promotion's uses; only the bounds differ), so "before" and "during" are measured the same
+  way whatever the number of orders. An order counts when it is not cancelled, was placed (``created_at``) in ``[start, end)`` and has a
   non-gift line in the promotion's scope (whole shop: every order; categories: the SKU's product's category or
   any category below it; products; SKUs). Units and revenue are those in-scope lines' (revenue: what the buyer
   paid for them, list price × quantity − discount); the discount given is this promotion's ``PromotionUse`` on
