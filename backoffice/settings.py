@@ -100,7 +100,7 @@ INSTALLED_APPS = [
 ]
 # The domain apps, in navigation order. Each may ship ``<app>/_nav.html``, which the base layout
 # includes in the sidebar (the links inside ask ``{% can %}`` before showing themselves).
-DOMAIN_APPS = ["accounts", "catalog", "orders", "promotions", "payouts"]
+DOMAIN_APPS = ["accounts", "catalog", "orders", "promotions", "payouts", "analytics"]
 INSTALLED_APPS += DOMAIN_APPS
 
 # How the kernel (backoffice/) reaches the tenancy app without importing it: by name, as Django does

@@ -26,7 +26,7 @@ from backoffice.money import parse_money
 from catalog import selectors
 from catalog.models import SKU, Category, Product, Stock, StockMovement
 from catalog.services._common import snapshot
-from catalog.services.stock import ADJUSTMENT_REASONS, STOCK_LEVEL_MAX, _locked_stock, _movement, _write
+from catalog.services.stock import ADJUSTMENT_REASONS, STOCK_LEVEL_MAX, _locked_stock, _movement, _write, save_movements
 from catalog.services.taxonomy import check_category_offered
 
 Status = Product.Status
@@ -752,5 +752,5 @@ def sku_bulk_edit(*, actor: Actor, sku_ids: Sequence[int], price: PriceChange | 
                                            reason=stock.reason, note=stock.note))  # fmt: skip
                 audit_record(shop=shop, actor=actor, action=f"stock.{kind}", target=level,
                              changes={"on_hand": [before_on_hand, after], "reason": [None, stock.reason]})  # fmt: skip
-        StockMovement.objects.for_shop(shop).bulk_create(movements)
+        save_movements(shop, movements)
     return rows

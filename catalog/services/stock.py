@@ -15,6 +15,7 @@ from django.db import transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
+from backoffice import events
 from backoffice.audit import audit_record, diff
 from backoffice.authz import Actor, in_shop, require, restrict
 from backoffice.errors import Conflict, ValidationFailed
@@ -76,6 +77,15 @@ def _movement(stock: Stock, *, kind: str, actor: Actor, on_hand_delta: int = 0, 
     )  # fmt: skip
 
 
+def save_movements(shop, movements: Sequence[StockMovement]) -> None:
+    """Store stock movements and announce them (``stock.moved``: analytics keeps its daily stock rollup from
+    them), inside the caller's transaction."""
+    if not movements:
+        return
+    StockMovement.objects.for_shop(shop).bulk_create(movements)
+    events.publish("stock.moved", shop=shop, movements=list(movements))
+
+
 def stock_adjust(
     *,
     actor: Actor,
@@ -115,7 +125,7 @@ def stock_adjust(
         _write(stock, on_hand=new_on_hand, reserved=stock.reserved)
         movement = _movement(stock, kind=kind, actor=actor, on_hand_delta=delta, reason=reason, note=note,
                              reference=reference)  # fmt: skip
-        movement.save()
+        save_movements(shop, [movement])
         audit_record(shop=shop, actor=actor, action=f"stock.{kind}", target=stock,
                      changes={**diff(before, {"on_hand": stock.on_hand, "reserved": stock.reserved}),
                               "reason": [None, reason]})  # fmt: skip
@@ -142,7 +152,7 @@ def stock_set_level(*, actor: Actor, sku: SKU, warehouse: Warehouse, on_hand: in
         _write(stock, on_hand=on_hand, reserved=stock.reserved)
         movement = _movement(stock, kind=Kind.ADJUSTMENT, actor=actor, on_hand_delta=delta, reason="count",
                              note=note, reference=reference)  # fmt: skip
-        movement.save()
+        save_movements(shop, [movement])
         audit_record(shop=shop, actor=actor, action="stock.adjustment", target=stock,
                      changes={**diff(before, {"on_hand": on_hand}), "reason": [None, "count"]})  # fmt: skip
     return movement
@@ -209,7 +219,7 @@ def stock_reserve(*, actor: Actor, lines: Sequence[dict], reference: str = "") -
             _write(stock, on_hand=stock.on_hand, reserved=stock.reserved + qty)
             movements.append(_movement(stock, kind=Kind.RESERVATION, actor=actor, reserved_delta=qty,
                                        reference=reference))  # fmt: skip
-        StockMovement.objects.for_shop(shop).bulk_create(movements)
+        save_movements(shop, movements)
         audit_record(shop=shop, actor=actor, action="stock.reserved", target=shop,
                      changes={"allocations": [None, allocations], "reference": [None, reference]})  # fmt: skip
     return allocations
@@ -239,7 +249,7 @@ def _apply_allocations(*, actor: Actor, allocations: Sequence[dict], reference: 
             _write(stock, on_hand=on_hand, reserved=stock.reserved - qty)
             movements.append(_movement(stock, kind=kind, actor=actor, reserved_delta=-qty, reference=reference,
                                        on_hand_delta=-qty if kind == Kind.SHIPMENT else 0))  # fmt: skip
-        StockMovement.objects.for_shop(shop).bulk_create(movements)
+        save_movements(shop, movements)
         audit_record(shop=shop, actor=actor, action=action, target=shop,
                      changes={"allocations": [None, list(allocations)], "reference": [None, reference]})  # fmt: skip
 

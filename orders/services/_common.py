@@ -52,11 +52,15 @@ def stock_actor(actor: Actor) -> SystemActor:
 
 def order_event(order: Order, *, kind: str, actor: Actor | None, from_state: str = "", to_state: str = "",
                 message: str = "", data: dict | None = None, at=None) -> OrderEvent:  # fmt: skip
-    return OrderEvent.objects.for_shop(order.shop_id).create(
+    """One line of the order's timeline, and ``order.changed`` for whoever follows every change of an order
+    (analytics recomputes the order's share of its daily rollups). Callers write the order's own rows first."""
+    event = OrderEvent.objects.for_shop(order.shop_id).create(
         shop_id=order.shop_id, order=order, kind=kind, from_state=from_state, to_state=to_state,
         actor=actor.audit_user if actor is not None else None, message=message[:500], data=data or {},
         created_at=at or timezone.now(),
     )  # fmt: skip
+    events.publish("order.changed", shop=order.shop, order=order, kind=kind)
+    return event
 
 
 def allocations_of(order: Order) -> list[dict]:

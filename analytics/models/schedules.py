@@ -1,0 +1,5 @@
+"""schedules models."""
+
+from __future__ import annotations
+
+__all__: list[str] = []

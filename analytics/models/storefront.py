@@ -1,0 +1,5 @@
+"""storefront models."""
+
+from __future__ import annotations
+
+__all__: list[str] = []

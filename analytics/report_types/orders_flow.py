@@ -1,0 +1,5 @@
+"""orders_flow report types."""
+
+from __future__ import annotations
+
+REPORT_TYPES: list = []

@@ -1,0 +1,5 @@
+"""sales report types."""
+
+from __future__ import annotations
+
+REPORT_TYPES: list = []

@@ -1,0 +1,3 @@
+"""Reads of the analytics app."""
+
+from __future__ import annotations
