@@ -28,7 +28,7 @@ from django.utils.translation import gettext as _
 
 from backoffice.authz import Actor, can, require
 from backoffice.errors import Forbidden, ValidationFailed
-from backoffice.parsing import parse_int, parse_ids
+from backoffice.parsing import parse_ids, parse_int
 
 MAX_PERIOD_DAYS = 731  # two years: a longer period is a 400 (the rollups still answer, but no one reads it)
 
@@ -188,7 +188,9 @@ def clean_params(report: ReportType, raw: Mapping[str, Any] | None, *, today: da
     return cleaned
 
 
-def render(actor: Actor, report: ReportType, params: Mapping[str, Any], progress: Progress | None = None) -> ReportResult:
+def render(
+    actor: Actor, report: ReportType, params: Mapping[str, Any], progress: Progress | None = None
+) -> ReportResult:
     """The report as ``actor`` may see it, now: their actions, their scopes (applied by ``build``), their
     columns. ``params`` must come from ``clean_params``."""
     require(actor, "analytics.view")
