@@ -313,6 +313,31 @@ def skus_by_code(*, shop: Shop, codes: Iterable[str]) -> dict[str, SKU]:
     return {s.code: s for s in SKU.objects.for_shop(shop).filter(code__in=codes).select_related("product")}
 
 
+def skus_for_pricing(*, shop: Shop, codes: Iterable[str], **annotations: Any) -> dict[str, SKU]:
+    """{code: SKU} with only what pricing reads (code, price, cost, the product's category), plus
+    ``annotations`` (the promotions app adds each SKU's price floor): one query, and no descriptions or
+    attributes parsed for a cart of a hundred lines."""
+    codes = {str(c) for c in codes if c}
+    if not codes:
+        return {}
+    qs = (
+        SKU.objects.for_shop(shop).filter(code__in=codes).select_related("product")
+        .only("shop_id", "code", "price", "cost", "product_id", "product__shop_id", "product__category_id")
+    )  # fmt: skip
+    if annotations:
+        qs = qs.annotate(**annotations)
+    return {s.code: s for s in qs}
+
+
+def sku_codes_by_product(*, shop: Shop, product_ids: Iterable[int]) -> dict[int, list[str]]:
+    """{product id: its SKU codes in id order}: one query (portable: no STRING_AGG, which SQLite lacks)."""
+    out: dict[int, list[str]] = {}
+    rows = SKU.objects.for_shop(shop).filter(product_id__in=list(product_ids)).order_by("product_id", "id")
+    for product_id, code in rows.values_list("product_id", "code"):
+        out.setdefault(product_id, []).append(code)
+    return out
+
+
 def sku_get_by_code_or_id(*, shop: Shop, actor: Actor, value: Any, action: str = "catalog.view") -> SKU | None:
     """A SKU by its code, or by its id when no SKU has that code."""
     qs = restrict(SKU.objects.for_shop(shop), actor, action)

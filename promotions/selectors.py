@@ -1,8 +1,11 @@
 """Reads of the promotions app: lists for pages and the API, and the engine's input for a quote.
 
-``rules_for_quote`` and ``cart_lines`` load everything a quote needs in a constant number of queries (one for
-the promotions with their usage, buyer count and gift stock; one for the cart's SKUs; one for floors; one for
-single-use codes; one for the shop's cap), whatever the number of promotions or lines.
+``quote_inputs``, ``rules_for_quote`` and ``cart_lines`` load everything a quote needs in a constant number of
+queries, whatever the number of promotions or lines: one for the promotions' versions and counters with the
+buyer's uses, the gift stock and the shop's cap; one for the cart's SKUs with their floors; one for the category
+tree when a promotion is scoped to categories; one for single-use codes when one is entered. The parsed
+promotions and their engine rules are kept per process by version (``updated_at``), so a warm quote reads no
+promotion in full; one edited since is read again (one more query, however many were edited).
 
 Inside the engine a SKU is named by its id as a string (codes can be renamed; ids cannot): the scope's SKU ids,
 the gift and trigger SKUs and the cart lines all use it. Display code maps back to codes.
@@ -16,7 +19,7 @@ from datetime import datetime, timedelta
 from decimal import Decimal
 from typing import TYPE_CHECKING, Any, NamedTuple
 
-from django.db.models import Count, IntegerField, OuterRef, Q, QuerySet, Subquery, Sum, Value
+from django.db.models import Count, DecimalField, IntegerField, OuterRef, Q, QuerySet, Subquery, Sum, Value
 from django.db.models.functions import Coalesce, Lower
 from django.utils import timezone
 from django.utils.translation import gettext as _
@@ -210,9 +213,12 @@ def cart_lines(*, shop: Shop, lines: Sequence[dict], prices: Sequence[Decimal] |
     """``lines`` as ``{"sku": SKU object or code, "quantity"}`` → engine lines. Unit prices are the catalog's
     list prices, or ``prices`` (intake: what the storefront charged). The floor of a line is the SKU's
     ``PriceFloor`` when set, else its cost when known. Unknown SKU codes raise ValidationFailed on
-    ``lines.<i>.sku``. Two queries at most."""
+    ``lines.<i>.sku``. One query (the SKUs with their floors; for SKU objects given, their floors)."""
     codes = [ln["sku"] for ln in lines if not hasattr(ln["sku"], "pk")]
-    found = catalog_selectors.skus_by_code(shop=shop, codes=codes) if codes else {}
+    floor = PriceFloor.objects.for_shop(shop).filter(sku_id=OuterRef("pk")).values("min_price")[:1]
+    found = catalog_selectors.skus_for_pricing(
+        shop=shop, codes=codes, price_floor=Subquery(floor, output_field=DecimalField(max_digits=12, decimal_places=2))
+    ) if codes else {}  # fmt: skip
     skus: list[Any] = []
     errors: dict[str, list[str]] = {}
     for i, ln in enumerate(lines):
@@ -222,12 +228,15 @@ def cart_lines(*, shop: Shop, lines: Sequence[dict], prices: Sequence[Decimal] |
         skus.append(sku)
     if errors:
         raise ValidationFailed(next(iter(errors.values()))[0], fields=errors)
+    given = [s for s in skus if not hasattr(s, "price_floor")]  # SKU objects the caller passed (intake)
     floors = dict(
-        PriceFloor.objects.for_shop(shop).filter(sku_id__in={s.pk for s in skus}).values_list("sku_id", "min_price")
-    )
+        PriceFloor.objects.for_shop(shop).filter(sku_id__in={s.pk for s in given}).values_list("sku_id", "min_price")
+    ) if given else {}  # fmt: skip
     out = []
     for i, (ln, sku) in enumerate(zip(lines, skus, strict=True)):
-        floor = floors.get(sku.pk, sku.cost)
+        floor = sku.price_floor if hasattr(sku, "price_floor") else floors.get(sku.pk)
+        if floor is None:
+            floor = sku.cost
         out.append(
             engine.CartLine(
                 index=i, sku=str(sku.pk), product_id=sku.product_id, category_id=sku.product.category_id,
@@ -288,18 +297,48 @@ class QuoteRow:
     buyer_uses: int
     gift_available: int
     gift_sku: GiftRef | None = None
+    updated_at: datetime | None = None
 
 
-_ROW_FIELDS = tuple(f for f in QuoteRow.__dataclass_fields__ if f not in ("pk", "gift_sku"))
-_ROW_COLUMNS = tuple(f for f in _ROW_FIELDS if f not in ("buyer_uses", "gift_available"))
+# What only an edit of the promotion changes (an edit moves ``updated_at``), and what every order may change
+# (usage and budget are counted with UPDATE, which leaves ``updated_at`` alone; state is read fresh anyway).
+_STATIC_FIELDS = (
+    "name", "kind", "value", "tiers", "gift_sku_id", "gift_quantity", "trigger_sku_id", "buy_quantity",
+    "get_quantity", "scope", "min_spend", "priority", "exclusive", "starts_at", "ends_at", "usage_limit",
+    "per_buyer_limit", "budget", "code", "has_code_batch",
+)  # fmt: skip
+_DYNAMIC_FIELDS = ("state", "used_count", "spent")
 
 
-def quotable_promotions(
+class _Memo:
+    """A bounded per-process memo (emptied when full: simple, and a quote refills what it needs in one query)."""
+
+    def __init__(self, size: int):
+        self.size, self.data = size, {}
+
+    def get(self, key):
+        return self.data.get(key)
+
+    def put(self, key, value) -> None:
+        if len(self.data) >= self.size:
+            self.data.clear()
+        self.data[key] = value
+
+
+# Each process keeps the parsed static part of the promotions it has quoted, keyed by (id, updated_at): the row
+# read for every quote then carries only the version and the counters, and a changed promotion is read again
+# in full. No process can serve a stale rule: the version is read from the database on every quote.
+_statics = _Memo(20_000)
+_rules = _Memo(20_000)
+_trees = _Memo(1_000)
+
+
+def quote_inputs(
     *, shop: Shop, at: datetime, buyer: str | None = None, ids: Iterable[int] | None = None
-) -> list[QuoteRow]:
-    """Promotions a quote at ``at`` considers: active or paused ones whose window has not ended (the scheduled
-    and paused ones are reported as not applied, with the reason), with the buyer's uses and the gift SKU's
-    available stock, in id order. ``ids``: only these (intake reads again what it locked). One query."""
+) -> tuple[list[QuoteRow], Decimal | None]:
+    """The promotions a quote at ``at`` considers (see ``quotable_promotions``) and the shop's discount cap
+    (``max_discount_percent``), in one query; a second one reads in full the promotions edited since this
+    process last read them (none once warm)."""
     qs = Promotion.objects.for_shop(shop).filter(quotable_q(at))
     if ids is not None:
         qs = qs.filter(pk__in=list(ids))
@@ -319,19 +358,46 @@ def quotable_promotions(
         .annotate(n=Sum("available"))
         .values("n")
     )
+    cap = PromotionSettings.objects.for_shop(shop).values("max_discount_percent")[:1]
     qs = qs.annotate(
         buyer_uses=Coalesce(Subquery(buyer_uses, output_field=IntegerField()), Value(0)) if buyer else Value(0),
         gift_available=Coalesce(Subquery(stock, output_field=IntegerField()), Value(0)),
+        cap=Subquery(cap, output_field=DecimalField(max_digits=5, decimal_places=2)),
     )
+    found = list(qs.order_by("id").values_list(
+        "pk", "updated_at", *_DYNAMIC_FIELDS, "buyer_uses", "gift_available", "gift_sku__code", "gift_sku__price",
+        "cap",
+    ))  # fmt: skip
+    stale = [pk for pk, updated_at, *_rest in found if (_statics.get(pk) or (None,))[0] != updated_at]
+    if stale:
+        for pk, updated_at, *values in (
+            Promotion.objects.for_shop(shop).filter(pk__in=stale).values_list("pk", "updated_at", *_STATIC_FIELDS)
+        ):
+            _statics.put(pk, (updated_at, values))
     rows = []
-    for pk, gift_code, gift_price, *values in qs.order_by("id").values_list(
-        "pk", "gift_sku__code", "gift_sku__price", *_ROW_FIELDS
-    ):
-        row = QuoteRow(pk, *values)
-        if row.gift_sku_id is not None:
-            row.gift_sku = GiftRef(row.gift_sku_id, gift_code, gift_price)
-        rows.append(row)
-    return rows
+    for pk, updated_at, state, used_count, spent, buyer_n, gift_n, gift_code, gift_price, _cap in found:
+        version, static = _statics.get(pk)
+        (name, kind, value, tiers, gift_sku_id, gift_quantity, trigger_sku_id, buy_quantity, get_quantity, scope,
+         min_spend, priority, exclusive, starts_at, ends_at, usage_limit, per_buyer_limit, budget, code,
+         has_code_batch) = static  # fmt: skip
+        rows.append(QuoteRow(
+            pk, name, kind, value, tiers, gift_sku_id, gift_quantity, trigger_sku_id, buy_quantity, get_quantity,
+            scope, min_spend, priority, exclusive, starts_at, ends_at, state, usage_limit, per_buyer_limit, budget,
+            used_count, spent, code, has_code_batch, buyer_n, gift_n,
+            GiftRef(gift_sku_id, gift_code, gift_price) if gift_sku_id is not None else None,
+            # Edited between the two reads: the row is the newer edit; the next quote reads it again.
+            version if version == updated_at else None,
+        ))  # fmt: skip
+    return rows, (found[0][-1] if found else None)
+
+
+def quotable_promotions(
+    *, shop: Shop, at: datetime, buyer: str | None = None, ids: Iterable[int] | None = None
+) -> list[QuoteRow]:
+    """Promotions a quote at ``at`` considers: active or paused ones whose window has not ended (the scheduled
+    and paused ones are reported as not applied, with the reason), with the buyer's uses and the gift SKU's
+    available stock, in id order. ``ids``: only these (intake reads again what it locked)."""
+    return quote_inputs(shop=shop, at=at, buyer=buyer, ids=ids)[0]
 
 
 class ScopeRow(NamedTuple):
@@ -367,8 +433,13 @@ def category_tree(*, shop: Shop, rows: Iterable[Any]) -> dict[int, frozenset[int
     category covers its subcategories); empty otherwise (no query)."""
     if not any((r.scope or {}).get("categories") for r in rows):
         return {}
+    pairs = tuple(Category.objects.for_shop(shop).order_by("pk").values_list("pk", "parent_id"))
+    key = (getattr(shop, "pk", shop), pairs)
+    known = _trees.get(key)
+    if known is not None:
+        return known
     children: dict[int | None, list[int]] = {}
-    for pk, parent in Category.objects.for_shop(shop).values_list("pk", "parent_id"):
+    for pk, parent in pairs:
         children.setdefault(parent, []).append(pk)
     tree: dict[int, frozenset[int]] = {}
 
@@ -383,6 +454,7 @@ def category_tree(*, shop: Shop, rows: Iterable[Any]) -> dict[int, frozenset[int
 
     for pk in [pk for pks in children.values() for pk in pks]:
         below(pk, frozenset({pk}))
+    _trees.put(key, tree)
     return tree
 
 
@@ -413,7 +485,29 @@ def rules_for_quote(
             .values_list("promotion_id", "code")
         ):
             batch.setdefault(promotion_id, code)
-    return [_rule(p, batch.get(p.pk), buyer, tree) for p in rows]
+    return [_rule_memo(p, batch.get(p.pk), buyer, tree or {}) for p in rows]
+
+
+def _rule_memo(p: QuoteRow | Promotion, batch_code: str | None, buyer: str | None,
+               tree: dict[int, frozenset[int]]) -> engine.Rule:  # fmt: skip
+    """``_rule``, built once per process for the same promotion version and the same counters it depends on:
+    most promotions have no limit, so their rule is the same for every quote until they are edited."""
+    if not isinstance(p, QuoteRow) or p.updated_at is None:
+        return _rule(p, batch_code, buyer, tree)
+    cats = (p.scope or {}).get("categories")
+    key = (
+        p.pk, p.updated_at, p.state, batch_code,
+        None if p.usage_limit is None else p.used_count,
+        None if p.budget is None else p.spent,
+        None if p.per_buyer_limit is None or not buyer else p.buyer_uses,
+        None if p.gift_sku is None else (p.gift_available >= p.gift_quantity, p.gift_sku.price),
+        with_descendants(cats, tree) if cats else None,
+    )  # fmt: skip
+    rule = _rules.get(key)
+    if rule is None:
+        rule = _rule(p, batch_code, buyer, tree)
+        _rules.put(key, rule)
+    return rule
 
 
 def _rule(p: QuoteRow | Promotion, batch_code: str | None, buyer: str | None,

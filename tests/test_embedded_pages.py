@@ -1,6 +1,7 @@
-"""The promotions and payouts pages on the embedded default (SQLite), as ``make run`` serves them: the effect
-figures, the balance chart and the statements used PostgreSQL-only SQL once (a 500 on SQLite). A script in a
-process of its own, on a fresh SQLite file with the real settings, renders each page as the owner."""
+"""Every page and API read on the embedded default (SQLite), as ``make run`` serves them: the effect figures, the
+balance chart, the statements and the ad campaign form used PostgreSQL-only SQL once (a 500 on SQLite). A script
+in a process of its own, on a fresh SQLite file with the real settings, renders a few pages with figures, then
+sends every GET probe of the one probe table (tests/shop_routes.py) as the shop's owner."""
 
 from __future__ import annotations
 
@@ -13,7 +14,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 
 
-def test_promotion_and_payouts_pages_render_on_the_embedded_sqlite_default(tmp_path):
+def test_every_page_and_read_renders_on_the_embedded_sqlite_default(tmp_path):
     env = {k: v for k, v in os.environ.items() if k not in ("REQUIRE_TEST_SERVICES", "DJANGO_ALLOW_ASYNC_UNSAFE")}
     env.update(
         DATABASE_URL=f"sqlite:///{tmp_path / 'embedded.sqlite3'}", REDIS_URL="", CELERY_BROKER_URL="",
@@ -27,6 +28,7 @@ def test_promotion_and_payouts_pages_render_on_the_embedded_sqlite_default(tmp_p
     assert out["vendor"] == "sqlite"
     assert out["status"] == dict.fromkeys(out["status"], 200), out
     assert out["effect_orders"] == 1 and float(out["balance_pending"]) > 0, out
+    assert out["probes"] > 100 and out["probe_failures"] == {}, out
 
 
 def _main() -> None:
@@ -60,8 +62,21 @@ def _main() -> None:
     status = {url: client.get(url).status_code for url in pages}
     figures = effect.promotion_effect_compute(promotion=promotion)
     balance = payouts_selectors.balance(shop=shop)
+    from tests.fixtures import api_client_for, web_client_for
+    from tests.shop_routes import PROBES, World, send
+
+    world = World.build("Embedded world")
+    owner = world.members["owner"].user
+    api, web = api_client_for(owner), web_client_for(owner)
+    reads = [p for p in PROBES if p.method == "get"]
+    failures = {}
+    for probe in reads:
+        answer = send(api if probe.api else web, probe, world)
+        if answer.status_code != probe.ok:
+            failures[probe.id] = answer.status_code
     print(json.dumps({"vendor": connection.vendor, "status": status, "effect_orders": figures["during"]["orders"],
-                      "balance_pending": str(balance["pending"])}))  # fmt: skip
+                      "balance_pending": str(balance["pending"]), "probes": len(reads),
+                      "probe_failures": failures}))  # fmt: skip
 
 
 if __name__ == "__main__":

@@ -86,16 +86,24 @@ def _clean_lines(lines: Any) -> list[dict]:
     return out
 
 
+_READ = object()
+
+
 def price(
     *, shop: Shop, cart: selectors.CartInput, buyer: str, codes: Sequence[str], at: datetime,
     promotions: Sequence[Promotion] | None = None, tree: dict[int, frozenset[int]] | None = None,
+    cap: Decimal | None | object = _READ,
 ) -> Priced:  # fmt: skip
-    """The engine's quote of ``cart`` (no permission check: the callers have done theirs)."""
-    rows = list(promotions) if promotions is not None else list(
-        selectors.quotable_promotions(shop=shop, at=at, buyer=buyer or None))  # fmt: skip
+    """The engine's quote of ``cart`` (no permission check: the callers have done theirs). ``promotions`` and
+    ``cap`` (the shop's ``max_discount_percent``) are read here unless given."""
+    if promotions is None:
+        rows, cap = selectors.quote_inputs(shop=shop, at=at, buyer=buyer or None)
+    else:
+        rows = list(promotions)
+        if cap is _READ:
+            cap = selectors.max_discount_percent(shop=shop)
     rules = selectors.rules_for_quote(shop=shop, at=at, codes=codes, buyer=buyer or None, promotions=rows, tree=tree)
-    q = engine.quote(cart.lines, rules, codes=codes, at=at,
-                     max_discount_percent=selectors.max_discount_percent(shop=shop))  # fmt: skip
+    q = engine.quote(cart.lines, rules, codes=codes, at=at, max_discount_percent=cap)
     q = _name_used_codes(shop, q)
     return Priced(quote=q, cart=cart, promotions={str(p.pk): p for p in rows}, rules={r.key: r for r in rules})
 
@@ -238,8 +246,11 @@ class PromotionPricing(ListPrices):
             Promotion.objects.for_shop(shop).filter(pk__in=wanted).order_by("id").select_for_update()
             .values_list("id", flat=True)
         ) if wanted else []  # fmt: skip
-        rows = selectors.quotable_promotions(shop=shop, at=at, buyer=buyer_id or None, ids=locked) if locked else []
-        priced = price(shop=shop, cart=cart, buyer=buyer_id, codes=codes, at=at, promotions=rows, tree=tree)
+        # Nothing locked, nothing can apply: the cap has nothing to limit.
+        rows, cap = (
+            selectors.quote_inputs(shop=shop, at=at, buyer=buyer_id or None, ids=locked) if locked else ([], None)
+        )
+        priced = price(shop=shop, cart=cart, buyer=buyer_id, codes=codes, at=at, promotions=rows, tree=tree, cap=cap)
         q = priced.quote
         applied, uses, costs = [], [], {}
         numbers = _buyer_numbers(shop, [int(a.key) for a in q.applied], buyer_id) if q.applied else {}

@@ -190,6 +190,23 @@ def test_quote_reads_a_constant_number_of_queries(shop):
     assert few == many, (few, many)
 
 
+def test_a_quote_sees_an_edit_and_the_counters_at_once_though_rules_are_kept_per_process(shop):
+    """The parsed promotions and their rules are kept per process by version: an edit (any process's) and the
+    usage an order consumed must show in the very next quote."""
+    sku, _wh = make_sku(shop, price="100.00", stock=10)
+    promo = make_promotion(shop, kind="amount_off", value="5", usage_limit=1)
+    assert quote(shop, [(sku, 1)])["discount"] == "5.00"
+    assert quote(shop, [(sku, 1)])["discount"] == "5.00"  # warm
+    services.promotion_update(actor=owner_actor(shop), promotion=promo, data={"value": "7"})
+    assert quote(shop, [(sku, 1)])["discount"] == "7.00"
+    intake(shop, [(sku, 1)])  # takes the one use
+    after = quote(shop, [(sku, 1)])
+    assert after["discount"] == "0.00"
+    assert {"promotion": promo.pk, "reason": "limit_reached"} in [
+        {"promotion": n["promotion"], "reason": n["reason"]} for n in after["not_applied"]
+    ]
+
+
 def test_unknown_sku_in_a_quote_names_the_line(shop):
     sku, _wh = make_sku(shop)
     with pytest.raises(ValidationFailed) as exc:
@@ -367,6 +384,9 @@ def test_intake_reads_a_constant_number_of_queries_whatever_the_promotions(shop)
     few = count(lines)
     for i in range(12):
         make_promotion(shop, kind="amount_off", value="1", code=f"Q{i}", scope={"skus": [skus[1].code]})
+    # The first intake after promotions were created or edited reads them in full once (one query however many),
+    # then the process knows their version.
+    assert count(lines) == few + 1
     many = count(lines)
     assert many == few, (few, many)  # (each promotion that applies adds its few writes; these do not apply)
 
@@ -417,9 +437,9 @@ def test_intake_writes_in_a_constant_number_of_queries_however_many_promotions_a
     lines = [(skus[0], 1), (skus[1], 2), (skus[2], 1)]
     make_promotion(shop, kind="amount_off", value="1", usage_limit=100, per_buyer_limit=5, budget="1000.00")
 
-    def count():
+    def count(buyer="w-buyer"):
         with CaptureQueriesContext(connection) as ctx:
-            order = intake(shop, lines, buyer_id="w-buyer")
+            order = intake(shop, lines, buyer_id=buyer)
         return len(ctx.captured_queries), order
 
     count()  # warm
@@ -427,6 +447,7 @@ def test_intake_writes_in_a_constant_number_of_queries_however_many_promotions_a
     assert len(order.promotions) == 1
     for _ in range(11):
         make_promotion(shop, kind="amount_off", value="1", usage_limit=100, per_buyer_limit=5, budget="1000.00")
+    count("w-other")  # the new promotions are read in full once (see the test above)
     twelve, order = count()
     assert len(order.promotions) == 12 and order.discount_total == D("48.00")
     assert twelve == one, (one, twelve)

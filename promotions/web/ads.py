@@ -8,7 +8,6 @@ from urllib.parse import urlencode
 
 from django import forms
 from django.contrib import messages
-from django.contrib.postgres.aggregates import StringAgg
 from django.core.paginator import Paginator
 from django.db.models import QuerySet
 from django.http import Http404
@@ -153,10 +152,10 @@ class _CampaignFormView(_CampaignPage):
             qs = catalog_selectors.product_list(shop=self.shop, actor=self.actor, filters=filters)
             return qs.prefetch_related(None).select_related(None)
 
-        def with_codes(qs: QuerySet) -> QuerySet:
-            return qs.annotate(codes=StringAgg("skus__code", delimiter=" ", order_by="skus__id")).values_list(
-                "pk", "title", "codes"
-            )
+        def with_codes(qs: QuerySet) -> list[tuple[int, str, str]]:
+            found = list(qs.values_list("pk", "title"))
+            codes = catalog_selectors.sku_codes_by_product(shop=self.shop, product_ids=[pk for pk, _t in found])
+            return [(pk, title, " ".join(codes.get(pk, ()))) for pk, title in found]
 
         labels = {pk: _product_label(title, codes) for pk, title, codes in
                   with_codes(rows({"ids": ids}))} if ids else {}  # fmt: skip
@@ -166,7 +165,7 @@ class _CampaignFormView(_CampaignPage):
             labels.update({p.pk: p.title for p in campaign.products.all() if p.pk in ids and p.pk not in labels})
         picked = [(str(pk), labels[pk]) for pk in ids if pk in labels]
         matching = rows({"search": search}).exclude(pk__in=list(labels)).order_by("title", "id")
-        found = list(with_codes(matching)[: MAX_PRODUCT_CHOICES + 1])
+        found = with_codes(matching[: MAX_PRODUCT_CHOICES + 1])
         total = len(found) if len(found) <= MAX_PRODUCT_CHOICES else matching.count()
         found = found[:MAX_PRODUCT_CHOICES]
         return {"choices": picked + [(str(pk), _product_label(title, codes)) for pk, title, codes in found],
