@@ -417,6 +417,7 @@ def audit_actor_choices(*, shop: Shop) -> list[tuple[str, str]]:
 AUDIT_REDACTED_FIELDS: dict[str, frozenset[str]] = {
     "catalog.view_cost": frozenset({"cost"}),
     "orders.view_buyer_contact": frozenset({"buyer_name", "buyer_phone", "buyer_address"}),
+    "payouts.view": frozenset({"withdrawal_amount", "second_approval_above"}),
 }
 REDACTED = "•••"
 

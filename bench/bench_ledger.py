@@ -18,9 +18,12 @@ Measures (median and p95 over ``--runs``; in-process, no network):
   cost at 10,000 and 1,000,000 entries; issue #13's target ≤ 5 ms). The reference, timed in the same run, is
   the plain SQL balance ``SELECT account, sum(amount) … GROUP BY account`` over the shop's entries (what a
   django-hordak-style balance costs); the ratio is reported.
+- the balance page's pending by maturity day (``pending_by_maturity``) with 200 unsettled sales at both shops,
+  against the query it replaced (every sale of the shop, less the settled ones);
 - ``GET …/ledger/`` page 1 and a deep page (a cursor after 900,000 entries, or 90 % of them).
-- the statement of the busiest full month (``payouts.statements``), built as the background job builds it
-  (``write_file``, CSV and XLSX) and streamed as the API streams CSV: rows/s and peak Python memory
+- the statement of the last full month (``payouts.statements``), built as the background job builds it (CSV: to a
+  temporary file, then to the storage in chunks; XLSX: ``write_file``), for comparison the CSV built in memory
+  (``write_file``, what the job did before), and streamed as the API streams CSV: rows/s and peak Python memory
   (tracemalloc, in a separate run from the timing) and the process's peak RSS.
 - posting throughput (``payouts.services.post``, triggers on): one process; two processes on two shops (they run
   in parallel); two processes on one shop (they serialise on the shop's balance lock, by design).
@@ -38,6 +41,7 @@ import sys
 import time
 import tracemalloc
 from datetime import timedelta
+from decimal import Decimal
 from pathlib import Path
 from urllib.parse import urlencode
 
@@ -73,8 +77,9 @@ def main() -> None:
 
 # -- the data ----------------------------------------------------------------------------------------------------
 TRANSACTIONS_SQL = """
-INSERT INTO payouts_ledgertransaction (shop_id, kind, key, memo, occurred_at, created_at)
-SELECT %(shop)s, e.kind, e.o::text, 'order ' || e.o, e.ts, e.ts FROM (
+INSERT INTO payouts_ledgertransaction (shop_id, kind, key, memo, occurred_at, created_at, settled_at)
+SELECT %(shop)s, e.kind, e.o::text, 'order ' || e.o, e.ts, e.ts,
+       CASE WHEN e.kind = 'sale' THEN e.ts + interval '14 days' ELSE e.ts END FROM (
     SELECT o, 'sale' AS kind, %(start)s::timestamptz + o * %(step)s::interval AS ts
         FROM generate_series(1, %(orders)s) o
     UNION ALL
@@ -176,7 +181,8 @@ def run(args) -> None:
     from backoffice.tabular import csv_lines, write_file
     from backoffice.tenancy.zones import local_today, shop_timezone, shop_zone
     from payouts import selectors, services, statements
-    from payouts.models import LedgerEntry
+    from payouts.models import LedgerEntry, StatementJob
+    from payouts.services.statements import _save_csv as save_csv
     from tests.fixtures import make_shop, owner_actor
 
     big, small = make_shop("Bench ledger big"), make_shop("Bench ledger small")
@@ -241,6 +247,48 @@ def run(args) -> None:
     for s in (small, big):
         reference[s.pk] = row("reference: SUM(amount) GROUP BY account", s,
                               timed(lambda s=s: raw_balance(s), runs=max(5, args.runs // 20)))  # fmt: skip
+    # The balance page's "pending by maturity day": every generated sale is settled; 200 fresh ones wait. It reads
+    # the unsettled sales only (the partial index on settled_at): the same at both shops. The reference is the
+    # query it replaced (every sale of the shop, less those with a settlement).
+    from django.db.models import BigIntegerField, OuterRef, Subquery, Sum
+    from django.db.models.functions import Cast
+
+    from payouts.models import Kind, LedgerTransaction
+
+    for s in (small, big):
+        for i in range(200):
+            refs = {"order": 10**9 + i}
+            services.post(shop=s, kind="sale", key=str(10**9 + i), entries=[
+                ("sales", Decimal("-10.00"), refs), ("pending", Decimal("10.00"), refs)])  # fmt: skip
+
+    def every_sale(shop) -> list:
+        remaining = (LedgerEntry.objects.for_shop(shop).filter(account="pending", order_id=Cast(
+            OuterRef("key"), output_field=BigIntegerField())).order_by().values("order_id")
+            .annotate(t=Sum("amount")).values("t"))  # fmt: skip
+        txns = LedgerTransaction.objects.for_shop(shop)
+        return list(
+            txns.filter(kind=Kind.SALE)
+            .exclude(key__in=txns.filter(kind=Kind.SETTLE).values("key"))
+            .annotate(remaining=Subquery(remaining))
+            .filter(remaining__gt=0)
+            .values_list("pk", flat=True)
+        )
+
+    owner_of = {s.pk: owner_actor(s) for s in (small, big)}
+    for s in (small, big):
+        with CaptureQueriesContext(connection) as ctx:
+            assert sum(g["orders"] for g in selectors.pending_by_maturity(shop=s, actor=owner_of[s.pk])) == 200
+        row(
+            "pending_by_maturity (balance page)",
+            s,
+            timed(lambda s=s: selectors.pending_by_maturity(shop=s, actor=owner_of[s.pk])),
+            len(ctx.captured_queries),
+        )
+    for s in (small, big):
+        assert len(every_sale(s)) == 200
+        row(
+            "reference: every sale, less the settled", s, timed(lambda s=s: every_sale(s), runs=max(5, args.runs // 20))
+        )
     ids = LedgerEntry.objects.for_shop(big).order_by("-id").values_list("id", flat=True)
     position = min(900_000, int(counts[big.pk] * 0.9))
     deep_after = ids[position]
@@ -261,13 +309,22 @@ def run(args) -> None:
             header, rows = statements.table(statements.month_statement(shop=big, actor=actor, month=month))
             return write_file(fmt, header, rows, sheet="month")[1]
 
+        def build_job_csv() -> int:
+            # What the background job does for CSV: rows to a temporary file, then to the file storage in chunks.
+            header, rows = statements.table(statements.month_statement(shop=big, actor=actor, month=month))
+            job = StatementJob(shop=big, kind="month", fmt="csv")
+            count = save_csv(job, "bench-statement.csv", header, rows)
+            job.file.delete(save=False)
+            return count
+
         def stream() -> int:
             header, rows = statements.table(statements.month_statement(shop=big, actor=actor, month=month))
             return sum(len(line) for line in csv_lines(header, rows))
 
         print(f"\nstatement of {month:%Y-%m} (big shop): {entries_in_month:,} entries")
         print(f"{'how':<40}{'rows':>9}{'seconds':>9}{'entries/s':>11}{'rows/s':>9}{'peak MiB':>10}")
-        for label, fn in (("job file, CSV (write_file)", lambda: build("csv")),
+        for label, fn in (("job file, CSV in memory (write_file)", lambda: build("csv")),
+                          ("job file, CSV via temp file (the job)", build_job_csv),
                           ("job file, XLSX (write_file)", lambda: build("xlsx")),
                           ("streamed CSV (the API's csv_lines)", stream)):  # fmt: skip
             t = time.perf_counter()

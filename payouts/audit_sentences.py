@@ -1,5 +1,6 @@
 """How the payouts app's audit entries read (found by ``backoffice.audit.sentences.discover``): withdrawals and
-the payout settings (``payouts.services.withdrawals``)."""
+the payout settings (``payouts.services.withdrawals``), statement files, and the ledger's runs (settlement, ad
+spend, backfill: ``payouts.services.events``)."""
 
 from __future__ import annotations
 
@@ -10,7 +11,9 @@ from backoffice.audit.sentences import register_action, register_target
 
 register_target(
     "payouts.withdrawal", label=gettext_lazy("withdrawal"), model="payouts.Withdrawal", view_action="payouts.view",
-    name=lambda w: f"#{w.pk} ({w.amount})", recorded=lambda words: words,
+    name=lambda w: f"#{w.pk} ({w.amount})",
+    # Known only by the words recorded ("withdrawal 12 …"): its number, never an amount the reader may not see.
+    recorded=lambda words: f"#{words.split()[1]}" if len(words.split()) > 1 else words,
     url=lambda w: reverse("payouts:withdrawal_detail", kwargs={"shop": w.shop_id, "pk": w.pk}),
 )  # fmt: skip
 register_target(
@@ -22,7 +25,7 @@ register_target(
 register_action(
     "withdrawal.request", gettext_lazy("Withdrawal requested"),
     gettext_lazy("%(actor)s requested the withdrawal %(target)s of %(amount)s"),
-    values=lambda e: {"amount": e.after("amount") or "—"},
+    values=lambda e: {"amount": e.after("withdrawal_amount") or e.after("amount") or "—"},
 )  # fmt: skip
 register_action("withdrawal.second_approve", gettext_lazy("Withdrawal approved by a second member"),
                 gettext_lazy("%(actor)s approved the withdrawal %(target)s as the second person"))  # fmt: skip
@@ -58,4 +61,22 @@ register_action(
     "statement_export.finished", gettext_lazy("Statement export finished"),
     gettext_lazy("The statement %(target)s ended %(status)s: %(rows)s rows"),
     values=lambda e: {"status": e.after("status") or "—", "rows": e.after("rows") or 0},
+)  # fmt: skip
+
+# Ledger runs of the platform (payouts.services.events): one entry per run's transaction, the shop as target. They
+# record counts, not amounts: an audit reader need not hold payouts.view (the audit redactor knows no payouts field).
+register_action(
+    "settlement.run", gettext_lazy("Sales settled"),
+    gettext_lazy("Settlement: %(sales)s sales moved from pending to available"),
+    values=lambda e: {"sales": e.after("sales") or 0},
+)  # fmt: skip
+register_action(
+    "ad_spend.charged", gettext_lazy("Ad spend charged"),
+    gettext_lazy("Ad spend: %(charges)s charges booked"),
+    values=lambda e: {"charges": e.after("charges") or 0},
+)  # fmt: skip
+register_action(
+    "ledger.backfilled", gettext_lazy("Ledger backfilled"),
+    gettext_lazy("%(actor)s booked %(postings)s missed postings in the ledger"),
+    values=lambda e: {"postings": e.after("postings") or 0},
 )  # fmt: skip

@@ -35,6 +35,11 @@ days) and charges each (campaign, day) what is not charged yet: the first charge
 ``(ad_spend_fix, "<campaign>:<day>:<n>")``, n = 1, 2, … (a lower spend gives the difference back, paying a
 debt first). ``ads +charge, available −covered, debt −rest``.
 
+**Audit**: a run the platform starts (``settle_matured``, ``ad_spend_sync``, ``backfill``) writes one audit entry
+per database transaction that booked something (``settlement.run``, ``ad_spend.charged``, ``ledger.backfilled``,
+the shop as target, counts only). A sale or refund booked from an order's event is part of the orders use case
+that published it (inside its transaction), whose audit entry records it: the ledger adds none.
+
 Services take the shop's system actor (``system_actor(shop)``: platform code and tasks); a member's actor is
 refused — money moves only with the events that cause it.
 """
@@ -51,6 +56,7 @@ from django.db.models import Sum
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
+from backoffice.audit import audit_record
 from backoffice.authz import Actor, as_actor, system_actor
 from backoffice.errors import Forbidden
 from backoffice.tenancy.zones import local_today, shop_zone
@@ -121,16 +127,26 @@ def sale_post(*, actor: Actor, order: Any) -> LedgerTransaction | None:
                 _refund(b, shop, order, refund)
             if shop.return_window_days == 0:
                 _settle(b, order.pk, memo=f"order {order.number}")
+                _close(b.shop_id, [str(order.pk)])
     return txn
 
 
-def _settle(b: Book, order_id: int, *, memo: str) -> LedgerTransaction | None:
+def _settle(b: Book, order_id: int, *, memo: str) -> Decimal:
+    """Move what the order still has in ``pending`` to ``available`` (paying a debt first); returns how much
+    (0: nothing left, or settled already). The caller marks the sale settled (``_close``) either way."""
     remaining = _order_pending(b.shop_id, order_id)
     if remaining <= 0:
-        return None
+        return ZERO
     refs = {"order": order_id}
-    return b.post(kind=Kind.SETTLE, key=str(order_id), memo=memo,
-                  entries=[(A.PENDING, -remaining, refs), *_credit(b, remaining, refs)])  # fmt: skip
+    txn = b.post(kind=Kind.SETTLE, key=str(order_id), memo=memo,
+                 entries=[(A.PENDING, -remaining, refs), *_credit(b, remaining, refs)])  # fmt: skip
+    return ZERO if txn is None else remaining
+
+
+def _close(shop_id: int, keys: list[str]) -> None:
+    """Mark these sales settled (``settled_at``): they leave the unsettled sales' partial index. One UPDATE."""
+    if keys:
+        _txns(shop_id).filter(kind=Kind.SALE, key__in=keys, settled_at__isnull=True).update(settled_at=timezone.now())
 
 
 def matured_sales(*, shop: Shop, now: datetime | None = None, limit: int | None = None):
@@ -142,14 +158,29 @@ def matured_sales(*, shop: Shop, now: datetime | None = None, limit: int | None 
 
 def settle_matured(*, actor: Actor, now: datetime | None = None) -> int:
     """Move every matured sale of the shop from ``pending`` to ``available`` (paying a debt first); returns how
-    many sales were settled. Batches of ``SETTLE_BATCH``, each its own database transaction."""
+    many sales were settled. A matured sale with nothing left in ``pending`` (refunded in full) is marked settled
+    too, so no run reads it again.
+
+    Batches of ``SETTLE_BATCH`` sales (the shop's balance rows are locked while one runs, so withdrawals wait at
+    most one batch), each one database transaction with one audit entry ``settlement.run`` (how many sales) when
+    it settled anything: an hourly run writes one entry, not one per order."""
     shop = _system(actor)
+    cutoff = (now or timezone.now()) - timedelta(days=shop.return_window_days)
     done = 0
     while True:
         with book(shop) as b:
-            batch = list(matured_sales(shop=shop, now=now, limit=SETTLE_BATCH).values_list("key", "memo"))
+            # The unsettled sales past the window (the partial index), oldest first; each leaves the set below.
+            batch = list(selectors.unsettled_sales(shop=shop).filter(occurred_at__lte=cutoff)
+                         .order_by("occurred_at", "id").values_list("key", "memo")[:SETTLE_BATCH])  # fmt: skip
+            settled = 0
             for key, memo in batch:
-                done += _settle(b, int(key), memo=memo) is not None
+                settled += _settle(b, int(key), memo=memo) > 0
+            _close(b.shop_id, [key for key, _memo in batch])
+            if settled:
+                # Counts, not amounts: an audit reader may lack payouts.view (the ledger holds the amounts).
+                audit_record(shop=shop, actor=actor, action="settlement.run", target=shop,
+                             changes={"sales": [None, settled]})  # fmt: skip
+            done += settled
         if len(batch) < SETTLE_BATCH:
             return done
 
@@ -230,6 +261,9 @@ def ad_spend_sync(*, actor: Actor, today: date | None = None) -> int:
             txn = b.post(kind=kind, key=key, memo=f"campaign {campaign_id} {day.isoformat()}",
                          at=_day_start(shop, day), entries=[(A.ADS, diff, refs), *money])  # fmt: skip
             booked += txn is not None
+        if booked:  # one audit entry for the run (its transaction), not one per campaign-day; counts, not amounts
+            audit_record(shop=shop, actor=actor, action="ad_spend.charged", target=shop,
+                         changes={"charges": [None, booked]})  # fmt: skip
     return booked
 
 
@@ -253,4 +287,7 @@ def backfill(*, actor: Actor) -> int:
     refunds = orders_selectors.refund_list(shop=shop, actor=actor).order_by("id")
     for refund in refunds.iterator(chunk_size=500):
         booked += refund_post(actor=actor, order=refund.order, refund=refund) is not None
+    if booked:  # each posting committed on its own (a long backfill holds no lock for long); one entry for the run
+        audit_record(shop=shop, actor=actor, action="ledger.backfilled", target=shop,
+                     changes={"postings": [None, booked]})  # fmt: skip
     return booked

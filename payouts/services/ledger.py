@@ -127,7 +127,7 @@ class Book:
         try:
             with transaction.atomic():  # a savepoint: a twin that slipped past the check loses here, quietly
                 txn = txns.create(shop_id=self.shop_id, kind=kind, key=key, memo=memo[:200], occurred_at=at or now,
-                                  created_at=now)  # fmt: skip
+                                  created_at=now, settled_at=None if kind == Kind.SALE else now)  # fmt: skip
         except IntegrityError:
             return None
         rows = [LedgerEntry(shop_id=self.shop_id, transaction=txn, account=account, amount=amount, kind=kind,

@@ -7,11 +7,14 @@ read, recording progress every ``PROGRESS_EVERY`` rows for the page that polls i
 
 from __future__ import annotations
 
+import io
 import logging
-from collections.abc import Iterator
+import tempfile
+from collections.abc import Iterator, Sequence
 from datetime import timedelta
 from typing import Any
 
+from django.core.files import File
 from django.core.files.base import ContentFile
 from django.db import transaction
 from django.utils import timezone
@@ -21,7 +24,7 @@ from backoffice.audit import audit_record
 from backoffice.authz import Actor, can, load_actor, require, system_actor
 from backoffice.errors import NotFound, ValidationFailed
 from backoffice.jobs import enqueue, job_claim, job_fields
-from backoffice.tabular import write_file
+from backoffice.tabular import csv_lines, write_file
 from payouts import statements
 from payouts.models import StatementJob
 
@@ -29,6 +32,9 @@ logger = logging.getLogger(__name__)
 VIEW = "payouts.view"
 STALE_AFTER = timedelta(minutes=30)
 PROGRESS_EVERY = 1000
+# A CSV is written to a temporary file through a buffer of this size, then handed to the storage in chunks: the
+# memory it takes does not grow with the rows (a month of a busy shop is tens of MiB).
+CSV_BUFFER = 256 * 1024
 
 
 def _params(actor: Actor, kind: str, params: Any) -> dict:
@@ -72,6 +78,23 @@ def _counted(job: StatementJob, rows: Iterator[list]) -> Iterator[list]:
         yield row
 
 
+def _save_csv(job: StatementJob, name: str, header: Sequence[str], rows: Iterator[list]) -> int:
+    """Write the CSV (``backoffice.tabular.csv_lines``: the same cells and escaping as every download) to a
+    temporary file, then save it to the job's file field; returns the data rows written."""
+    # Buffered: the rows reach the disk in blocks of the buffer's size; memory does not grow with the rows.
+    with tempfile.TemporaryFile(buffering=CSV_BUFFER) as raw:
+        text = io.TextIOWrapper(raw, encoding="utf-8", newline="")
+        lines = -1  # the header is not a row
+        for line in csv_lines(header, rows):
+            text.write(line)
+            lines += 1
+        text.flush()
+        text.detach()  # the binary file stays open for the storage to read
+        raw.seek(0)
+        job.file.save(name, File(raw, name=name), save=False)
+    return lines
+
+
 def statement_export_build(*, actor: Actor, job_id: int) -> StatementJob:
     """Build a queued statement's file (the worker passes ``system_actor(shop)``) with what the member who asked
     may read now; a member who lost ``payouts.view`` fails the job with the reason. Idempotent: a finished job is
@@ -93,8 +116,12 @@ def statement_export_build(*, actor: Actor, job_id: int) -> StatementJob:
             total = statement.count()
             StatementJob.objects.for_shop(shop).filter(pk=job.pk).update(total_rows=total)
             header, rows = statements.table(statement)
-            content, count = write_file(job.fmt, header, _counted(job, rows), sheet=job.kind)
-            job.file.save(f"{statement.filename_stem}.{job.fmt}", ContentFile(content), save=False)
+            name = f"{statement.filename_stem}.{job.fmt}"
+            if job.fmt == StatementJob.Format.CSV:
+                count = _save_csv(job, name, header, _counted(job, rows))
+            else:  # openpyxl's write-only mode keeps rows in its own temporary file; the zip is built at the end
+                content, count = write_file(job.fmt, header, _counted(job, rows), sheet=job.kind)
+                job.file.save(name, ContentFile(content), save=False)
             job.total_rows, job.processed_rows, job.status = max(total, count), count, StatementJob.Status.DONE
         except Exception as exc:  # any failure ends the job "failed" with the reason, never "running"
             logger.exception("payouts statement %s of shop %s failed", job.pk, shop.pk)

@@ -86,7 +86,8 @@ def _move(shop_id: int, w: Withdrawal, step: str, legs: list[tuple[str, Decimal]
 def _audit(actor: Actor, w: Withdrawal, verb: str, before: str | None, **extra: Any) -> None:
     changes: dict[str, list[Any]] = {"status": [before, w.status]}
     if before is None:
-        changes["amount"] = [None, str(w.amount)]
+        # Named apart from orders' refund "amount": the audit log hides it from readers without payouts.view.
+        changes["withdrawal_amount"] = [None, str(w.amount)]
     for key, value in extra.items():
         changes[key] = [None, value]
     audit_record(shop=actor.shop, actor=actor, action=f"withdrawal.{verb}", target=w, changes=changes)

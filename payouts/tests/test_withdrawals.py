@@ -499,3 +499,27 @@ def test_a_second_approval_racing_a_cancel_ends_cancelled_with_the_money_back_on
     assert keys(shop, w) == [f"{w.pk}:request", f"{w.pk}:cancelled"]
     assert money(shop) == (D("1000.00"), 0, 0)
     assert_invariants(shop)
+
+
+@pytest.mark.django_db
+def test_the_audit_log_hides_withdrawal_amounts_from_a_reader_without_payouts_view(funded):
+    """A custom role may read the audit log without payouts.view: the withdrawal's amount and the threshold are
+    hidden there as everywhere else (and the withdrawal is named by its number, not its amount)."""
+    from accounts import services as accounts
+
+    shop = funded
+    owner = owner_actor(shop)
+    services.payout_settings_update(actor=owner, second_approval_above="777.00")
+    services.withdrawal_request(actor=owner, amount="123.45")
+    auditor_role = accounts.role_create(actor=owner, name="Auditor", permissions=["accounts.view_audit"])
+    auditor = make_member(shop, "viewer")
+    accounts.staff_update(actor=owner, membership=auditor, role=auditor_role)
+    seen = {}
+    for who, user in (("owner", shop.owner), ("auditor", auditor.user)):
+        r = api_client_for(user).get(f"/api/v1/shops/{shop.pk}/audit-log/", {"action": "withdrawal.request"})
+        assert r.status_code == 200, r.content
+        seen[who] = r.content.decode()
+    assert "123.45" in seen["owner"]
+    r = api_client_for(auditor.user).get(f"/api/v1/shops/{shop.pk}/audit-log/")
+    assert "123.45" not in seen["auditor"] and "777.00" not in r.content.decode()
+    assert "•••" in seen["auditor"]

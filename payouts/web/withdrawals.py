@@ -181,7 +181,10 @@ class PayoutSettingsView(ShopPageMixin, View):
             return resp
         row = selectors.payout_settings(shop=self.shop)
         value = row.second_approval_above if row else None
-        return self._render(request, PayoutSettingsForm(initial={"second_approval_above": value or ""}))
+        # ``is None``, not falsiness: a threshold of 0.00 (every withdrawal needs a second approver) is a Decimal
+        # zero, and showing it empty would turn it off on the next save.
+        initial = "" if value is None else value
+        return self._render(request, PayoutSettingsForm(initial={"second_approval_above": initial}))
 
     def post(self, request, shop):
         if (resp := _needs_reauth(request)) is not None:

@@ -8,7 +8,8 @@ promotions demos, so delivered orders, their refunds and 30 days of ad statistic
 - the ad spend the promotions demo pushed is charged (``ad_spend_sync``);
 - a refund, if the storefront simulator made none;
 - three withdrawals through the withdrawal services: one paid (approved and paid by the demo platform user
-  ``platform-payouts``, staff holding ``payouts.change_withdrawal``, no password), one requested, and one
+  ``platform-payouts``, staff holding ``payouts.change_withdrawal``, the demo password: it can sign in to
+  ``/admin/`` and approve or pay the requested one), one requested, and one
   awaiting a second approval (above the threshold set for the shop: a finance member may approve it).
 
 Safe to run again: the postings are keyed, and a shop that has withdrawals is not given more.
@@ -33,17 +34,21 @@ from payouts.models import Account, Kind, LedgerTransaction, Withdrawal
 from payouts.services import withdrawals
 
 PLATFORM_USER = "platform-payouts"
+# The password of every demo login (accounts' ``load_demo`` DEMO_PASSWORD, the catalog demo's moderator): the
+# README lists them. Written here rather than imported: an app reaches accounts only through its services.
+DEMO_PASSWORD = "demo-pass-2026"
 BANK_REFERENCE = "DEMO-PAYOUT-0001"
 
 
 def platform_user():
-    """The marketplace's payout clerk of the demo: staff with the withdrawal decision right, no password (it acts
-    through this command; a superuser does the same in ``/admin/``)."""
+    """The marketplace's payout clerk of the demo: staff with the withdrawal decision right and the demo password,
+    so the demo's requested withdrawal can be approved and paid in ``/admin/`` (or the platform API). A clerk left
+    without a usable password by an earlier demo gets it; a password someone set is kept."""
     user, created = get_user_model().objects.get_or_create(
         username=PLATFORM_USER, defaults={"email": f"{PLATFORM_USER}@example.com", "is_staff": True}
     )
-    if created:
-        user.set_unusable_password()
+    if created or not user.has_usable_password():
+        user.set_password(DEMO_PASSWORD)
         user.save(update_fields=["password"])
     perms = Permission.objects.filter(content_type__app_label="payouts",
                                       codename__in=["change_withdrawal", "view_withdrawal"])  # fmt: skip
@@ -71,6 +76,9 @@ class Command(BaseCommand):
                 raise CommandError("No such shop.")
         for s in shops:
             self.stdout.write(self.style.SUCCESS(f"  {s.name}: {self.load(s)}"))
+        if get_user_model().objects.filter(username=PLATFORM_USER).exists():
+            self.stdout.write(f"  Platform payouts clerk: {PLATFORM_USER} (password {DEMO_PASSWORD}), approves and "
+                              "pays withdrawals at /admin/")  # fmt: skip
 
     def load(self, shop) -> str:
         system = system_actor(shop)

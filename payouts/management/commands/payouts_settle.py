@@ -19,7 +19,10 @@ class Command(BaseCommand):
     def handle(self, *args, shop=None, now=None, **options):
         moment = None
         if now:
-            moment = parse_datetime(now)
+            try:
+                moment = parse_datetime(now)
+            except ValueError:  # well formed but not a date ("2026-13-01T00:00:00+00:00")
+                moment = None
             if moment is None or moment.tzinfo is None:
                 raise CommandError("--now needs an ISO date-time with an offset, e.g. 2026-12-01T00:00:00+00:00")
         shops = tenant_model().objects.order_by("pk")
