@@ -4,13 +4,17 @@ An app ships ``<app>/dashboard.py`` with ``cards(actor) -> list[Card]`` showing 
 member's attention in its domain, and only what the member may see. The dashboard shows them in
 ``DOMAIN_APPS`` order, so a new app (promotions, payouts, support, analytics) adds its cards without
 touching accounts.
+
+An app may also ship ``panels(actor) -> list[Panel]`` in the same module: larger blocks (the analytics sales
+figures and chart) rendered above the cards, each from its own template with its own context.
 """
 
 from __future__ import annotations
 
 import importlib
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from functools import cache
+from typing import Any
 
 from django.conf import settings
 
@@ -25,8 +29,14 @@ class Card:
     tone: str = ""
 
 
+@dataclass(frozen=True)
+class Panel:
+    template: str  # rendered with ``context`` (plus the page's own: ``shop``, ``actor``)
+    context: dict[str, Any] = field(default_factory=dict)
+
+
 @cache
-def _providers() -> tuple:
+def _modules() -> tuple:
     found = []
     for app in settings.DOMAIN_APPS:
         try:
@@ -35,9 +45,18 @@ def _providers() -> tuple:
             if exc.name != f"{app}.dashboard":
                 raise
             continue
-        found.append(module.cards)
+        found.append(module)
     return tuple(found)
+
+
+def _providers() -> tuple:
+    return tuple(module.cards for module in _modules() if hasattr(module, "cards"))
 
 
 def cards_for(actor) -> list[Card]:
     return [card for provider in _providers() for card in provider(actor)]
+
+
+def panels_for(actor) -> list[Panel]:
+    """The panels of every app that provides ``panels(actor)``, in ``DOMAIN_APPS`` order."""
+    return [panel for module in _modules() if hasattr(module, "panels") for panel in module.panels(actor)]

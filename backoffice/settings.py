@@ -354,7 +354,17 @@ CELERY_BEAT_SCHEDULE = {
         "task": "payouts.tasks.verify",
         "schedule": crontab(hour=2, minute=30),  # nightly (UTC)
     },
+    "analytics-schedules-due": {
+        "task": "analytics.tasks.schedules_due",
+        "schedule": timedelta(minutes=5),
+    },
 }
+
+# Analytics: a report run is stopped (failed, with the reason) after the soft limit and its worker process killed
+# at the hard one (seconds); at most this many runs are pending or running per shop (409 too_many_runs).
+ANALYTICS_REPORT_SOFT_TIME_LIMIT = env.int("ANALYTICS_REPORT_SOFT_TIME_LIMIT", default=300)
+ANALYTICS_REPORT_TIME_LIMIT = env.int("ANALYTICS_REPORT_TIME_LIMIT", default=330)
+ANALYTICS_MAX_ACTIVE_RUNS = env.int("ANALYTICS_MAX_ACTIVE_RUNS", default=3)
 
 # Payouts: the marketplace's commission on a delivered order, by shop tier (a platform setting; a fraction of
 # the order total, as a string so it is read as an exact Decimal).

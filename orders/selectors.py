@@ -436,3 +436,99 @@ def export_get(*, shop: Shop, actor: Actor | None, pk: Any) -> ExportJob | None:
     if (pk := _pk(pk)) is None:
         return None
     return export_list(shop=shop, actor=actor).filter(pk=pk).first()
+
+
+# ---------------------------------------------------------------------------------------------
+# analytics reads (the report types of the analytics app aggregate these in SQL)
+
+
+def report_lines(*, shop: Shop, actor: Actor | None, start: datetime, end: datetime,
+                 action: str = "orders.view") -> QuerySet[OrderLine]:  # fmt: skip
+    """The lines the actor may report on: lines of the orders placed in ``[start, end)`` that they may see
+    (``restrict``: their warehouses, through the orders' scope), cancelled orders left out, and only lines whose
+    SKU is in their categories (a member limited to some categories never gets figures of another's products).
+    Aggregate it (``values(...).annotate(...)``); never iterate it."""
+    orders = _orders(shop=shop, actor=actor, action=action).filter(created_at__gte=start, created_at__lt=end)
+    skus = catalog_selectors.sku_list(shop=shop, actor=actor, action=action).values("pk")
+    return OrderLine.objects.for_shop(shop).filter(
+        order__in=orders.exclude(state=Order.State.CANCELLED).values("pk"), sku__in=skus
+    )
+
+
+def report_return_lines(*, shop: Shop, actor: Actor | None, start: datetime, end: datetime,
+                        action: str = "orders.view") -> QuerySet[ReturnLine]:  # fmt: skip
+    """The units of ``report_lines`` that came back (returns received, then refunded or exchanged: what the
+    lines' ``returned_quantity`` and analytics' rollups count), with their return's reason: a return rate is
+    measured on the orders of the period, whenever the return came."""
+    lines = report_lines(shop=shop, actor=actor, start=start, end=end, action=action).values("pk")
+    back = (Return.State.RECEIVED, Return.State.REFUNDED, Return.State.EXCHANGED)
+    return ReturnLine.objects.for_shop(shop).filter(line__in=lines, ret__state__in=back)
+
+
+def report_orders(*, shop: Shop, actor: Actor | None, start: datetime, end: datetime,
+                  action: str = "orders.view") -> QuerySet[Order]:  # fmt: skip
+    """The orders placed in ``[start, end)`` the actor may see (cancelled ones included), for aggregates."""
+    return _orders(shop=shop, actor=actor, action=action).filter(created_at__gte=start, created_at__lt=end)
+
+
+# ---------------------------------------------------------------------------------------------
+# analytics' daily rollups (analytics.rollups): what each order contributes, read in a fixed number of queries
+
+
+def rollup_order_ids(*, shop: Shop, after: int = 0, limit: int = 1000) -> list[int]:
+    """The ids of the shop's orders after ``after``, ascending, at most ``limit`` (the rebuild's batches)."""
+    qs = Order.objects.for_shop(shop).filter(pk__gt=after).order_by("pk").values_list("pk", flat=True)
+    return list(qs[:limit])
+
+
+def rollup_sources(*, shop: Shop, order_ids: Iterable[int]) -> list[dict[str, Any]]:
+    """Everything the rollups count of these orders, one dict per order found: ``id``, ``created_at``, ``state``,
+    ``delivery_method``; ``lines`` (``id``, ``sku_id``, ``quantity``, ``unit_price``, ``discount``,
+    ``returned_quantity``), each with its ``allocations`` (``warehouse_id``, ``quantity``, in id order);
+    ``refunds`` (``created_at``, ``amount``, and the ``return_lines`` of its return as ``(line id, quantity)``,
+    empty for a refund without a return). Five queries whatever the number of orders (a batch of the rebuild,
+    or the one order of an ``order.changed``)."""
+    ids = sorted({int(i) for i in order_ids})
+    if not ids:
+        return []
+    orders = {
+        o["id"]: {**o, "lines": [], "refunds": []}
+        for o in Order.objects.for_shop(shop).filter(pk__in=ids)
+        .values("id", "created_at", "state", "delivery_method")
+    }  # fmt: skip
+    lines: dict[int, dict] = {}
+    for line in (
+        OrderLine.objects.for_shop(shop).filter(order_id__in=ids).order_by("pk")
+        .values("id", "order_id", "sku_id", "quantity", "unit_price", "discount", "returned_quantity")
+    ):  # fmt: skip
+        line["allocations"] = []
+        lines[line["id"]] = line
+        orders[line["order_id"]]["lines"].append(line)
+    for alloc in (
+        OrderAllocation.objects.for_shop(shop).filter(order_id__in=ids).order_by("pk")
+        .values("line_id", "warehouse_id", "quantity")
+    ):  # fmt: skip
+        lines[alloc["line_id"]]["allocations"].append(alloc)
+    refunds = list(
+        Refund.objects.for_shop(shop).filter(order_id__in=ids).order_by("pk")
+        .values("order_id", "ret_id", "created_at", "amount")
+    )  # fmt: skip
+    returned: dict[int, list[tuple[int, int]]] = {}
+    ret_ids = {r["ret_id"] for r in refunds if r["ret_id"]}
+    if ret_ids:
+        for rl in (
+            ReturnLine.objects.for_shop(shop)
+            .filter(ret_id__in=ret_ids)
+            .order_by("pk")
+            .values("ret_id", "line_id", "quantity")
+        ):
+            returned.setdefault(rl["ret_id"], []).append((rl["line_id"], rl["quantity"]))
+    for refund in refunds:
+        refund["return_lines"] = returned.get(refund["ret_id"], [])
+        orders[refund["order_id"]]["refunds"].append(refund)
+    return [orders[i] for i in ids if i in orders]
+
+
+def delivery_method_labels() -> dict[str, str]:
+    """{delivery method code: its label in the current language} (reports name the methods)."""
+    return {value: str(label) for value, label in DeliveryMethod.choices}

@@ -287,6 +287,7 @@ NON_MEMBER_ROUTES: dict[str, str] = {
     "api:orders_api:integration-tracking-events": "orders/tests/test_api.py",
     "api:orders_api:integration-returns": "orders/tests/test_api.py",
     "api:promotions_api:integration-ad-stats": "promotions/tests/test_ads.py",
+    "api:analytics_api:integration-storefront-events": "analytics/tests/test_storefront.py",
 }  # fmt: skip
 HTTP_METHODS = ("get", "post", "put", "patch", "delete")
 

@@ -6,7 +6,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 
-from django.core.mail import send_mass_mail
+from django.core.mail import EmailMessage, get_connection, send_mass_mail
 from django.db import transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
@@ -26,6 +26,13 @@ class Notice:
     title: str
     body: str = ""
     url: str = ""
+    # Files sent with the email, as (filename, content, mimetype); the in-app notification links to them (``url``).
+    attachments: tuple[tuple[str, bytes, str], ...] = ()
+
+
+def _send_with_attachments(emails: list[EmailMessage]) -> None:
+    with get_connection(fail_silently=True) as connection:
+        connection.send_messages(emails)
 
 
 def notifications_send(*, actor: Actor, notices: Sequence[Notice], email: bool = True) -> list[Notification]:
@@ -59,13 +66,24 @@ def notifications_send(*, actor: Actor, notices: Sequence[Notice], email: bool =
             if wants(n, "in_app")
         ]
     )
+    mailed = [n for n in notices if email and n.recipient.email and wants(n, "email")]
     messages = [
         (f"[{shop.name}] {n.title}", "\n\n".join(part for part in (n.body, n.url) if part), None, [n.recipient.email])
-        for n in notices
-        if email and n.recipient.email and wants(n, "email")
+        for n in mailed
+        if not n.attachments
     ]
     if messages:
         transaction.on_commit(lambda: send_mass_mail(messages, fail_silently=True))
+    emails = []
+    for n in mailed:
+        if n.attachments:
+            message = EmailMessage(f"[{shop.name}] {n.title}", "\n\n".join(part for part in (n.body, n.url) if part),
+                                   to=[n.recipient.email])  # fmt: skip
+            for filename, content, mimetype in n.attachments:
+                message.attach(filename, content, mimetype)
+            emails.append(message)
+    if emails:
+        transaction.on_commit(lambda: _send_with_attachments(emails))
     return rows
 
 

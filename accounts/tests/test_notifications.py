@@ -107,19 +107,38 @@ def test_another_shops_ids_mark_nothing(shop, other_shop):
 # --- members choose what they receive (SPEC §8) -------------------------------------------------
 
 KINDS_BY_ROLE = [
-    # role, kinds offered in this shop (apps installed: accounts, catalog, orders, promotions, payouts)
+    # role, kinds offered in this shop (apps installed: accounts, catalog, orders, promotions, payouts, analytics)
     (
         "owner",
-        ["low_stock", "overdue_orders", "ad_budget_spent", "promotion_paused", "member_expiring", "withdrawal_status"],
+        [
+            "low_stock",
+            "overdue_orders",
+            "ad_budget_spent",
+            "promotion_paused",
+            "member_expiring",
+            "report_ready",
+            "withdrawal_status",
+        ],
     ),
     (
         "admin",
-        ["low_stock", "overdue_orders", "ad_budget_spent", "promotion_paused", "member_expiring", "withdrawal_status"],
+        [
+            "low_stock",
+            "overdue_orders",
+            "ad_budget_spent",
+            "promotion_paused",
+            "member_expiring",
+            "report_ready",
+            "withdrawal_status",
+        ],
     ),
-    ("operator", ["low_stock", "overdue_orders", "ad_budget_spent", "promotion_paused", "member_expiring"]),
+    (
+        "operator",
+        ["low_stock", "overdue_orders", "ad_budget_spent", "promotion_paused", "member_expiring", "report_ready"],
+    ),
     ("support", ["member_expiring"]),
-    ("finance", ["member_expiring", "withdrawal_status"]),
-    ("viewer", ["member_expiring"]),
+    ("finance", ["member_expiring", "report_ready", "withdrawal_status"]),
+    ("viewer", ["member_expiring", "report_ready"]),
 ]
 
 

@@ -25,7 +25,7 @@ from accounts.models import Membership, Role
 from accounts.web import forms as f
 from accounts.web import history
 from backoffice.authz.actions import ACTIONS
-from backoffice.dashboard import cards_for
+from backoffice.dashboard import cards_for, panels_for
 from backoffice.errors import ServiceError
 from backoffice.forms import apply_service_error
 from backoffice.middleware import client_ip
@@ -400,6 +400,7 @@ class DashboardView(ShopPageMixin, View):
                 "quota": quota.limit,
                 "my_permissions": [(code, ACTIONS[code].label) for code in sorted(self.actor.permissions)],
                 "domain_cards": cards_for(self.actor),
+                "domain_panels": panels_for(self.actor),
             },
         )
 
