@@ -57,17 +57,17 @@ def _stock_up(shop: Shop, owner, skus: list[SKU], moment: datetime) -> Warehouse
     return warehouse
 
 
-def _history(shop: Shop, rng: random.Random, log) -> int:
+def _history(shop: Shop, rng: random.Random, log, days: int = DAYS) -> int:
     owner = load_actor(shop.owner, shop)
     platform = system_actor(shop, user=storefront_user())
     skus = _skus(shop)
     if not skus:
         return 0
     today = timezone.localdate()
-    start = timezone.now() - timedelta(days=DAYS)
+    start = timezone.now() - timedelta(days=days)
     _stock_up(shop, owner, skus, start - timedelta(hours=1))
     made = 0
-    for day in range(DAYS, 0, -1):
+    for day in range(days, 0, -1):
         # A weekly rhythm and a slow rise over the quarter: more on weekends, more lately.
         base = today - timedelta(days=day)
         per_day = 1 + (base.weekday() >= 5) + (day < 45) + rng.randint(0, 2)
@@ -189,6 +189,7 @@ class Command(BaseCommand):
     def add_arguments(self, parser):
         parser.add_argument("--shop", type=int, action="append", help="Shop id (repeatable); default: every shop")
         parser.add_argument("--seed", type=int, default=14)
+        parser.add_argument("--days", type=int, default=DAYS, help=f"Days of history (default {DAYS})")
 
     def handle(self, *args, **options):
         shops = Shop.objects.filter(pk__in=options["shop"]) if options["shop"] else Shop.objects.all()
@@ -198,11 +199,11 @@ class Command(BaseCommand):
                 continue
             rng = random.Random(f"{options['seed']}-{shop.pk}")
             with timezone.override(shop.timezone):
-                made = _history(shop, rng, self.stdout.write)
+                made = _history(shop, rng, self.stdout.write, options["days"])
                 rollups.rebuild(shop)  # (the events kept them already; this makes the demo independent of order)
                 traffic = _traffic(shop, rng)
                 finished = _reports(shop)
                 runs = _schedule(shop)
-            self.stdout.write(f"  {shop.name}: {made} orders over {DAYS} days, {traffic} storefront events, "
+            self.stdout.write(f"  {shop.name}: {made} orders over {options['days']} days, {traffic} storefront events, "
                               f"{finished} finished reports, a weekly schedule with {runs} runs")  # fmt: skip
         self.stdout.write(self.style.SUCCESS("Analytics demo loaded."))
