@@ -17,8 +17,8 @@ def cards(actor) -> list[Card]:
         return []
     shop = actor.shop
     url = reverse("orders:order_list", args=[shop.pk])
-    counts = selectors.state_counts(shop=shop, actor=actor)
-    overdue = selectors.overdue_count(shop=shop, actor=actor)
+    counts = selectors.open_counts(shop=shop, actor=actor)
+    overdue = counts["overdue"]
     requested = selectors.return_list(shop=shop, actor=actor, filters={"state": Return.State.REQUESTED}).count()
     waiting = [
         ("awaiting_confirmation", _("To confirm"), Order.State.AWAITING_CONFIRMATION),

@@ -243,6 +243,15 @@ def state_counts(*, shop: Shop, actor: Actor | None, filters: Filters | None = N
     return counts
 
 
+def open_counts(*, shop: Shop, actor: Actor | None) -> dict[str, int]:
+    """The open orders per state and the late ones among them (``overdue``), as the actor may see them: one query
+    over the open orders only (the dashboard; the list's tabs count every state with ``state_counts``)."""
+    qs = order_list(shop=shop, actor=actor, filters={}, prefetch=False).filter(state__in=Order.OPEN_STATES)
+    # COUNT(state), not COUNT(id): the partial index (shop, state, ship_by) then answers alone (index-only scan).
+    counts = {state: Count("state", filter=Q(state=state)) for state in Order.OPEN_STATES}
+    return qs.order_by().aggregate(**counts, overdue=Count("state", filter=Q(ship_by__lt=timezone.now())))
+
+
 def overdue_count(*, shop: Shop, actor: Actor | None) -> int:
     return order_list(shop=shop, actor=actor, filters={"overdue": "1"}, prefetch=False).count()
 
