@@ -11,12 +11,10 @@ figures and chart) rendered above the cards, each from its own template with its
 
 from __future__ import annotations
 
-import importlib
 from dataclasses import dataclass, field
-from functools import cache
 from typing import Any
 
-from django.conf import settings
+from backoffice.plugins import app_modules
 
 
 @dataclass(frozen=True)
@@ -35,18 +33,8 @@ class Panel:
     context: dict[str, Any] = field(default_factory=dict)
 
 
-@cache
 def _modules() -> tuple:
-    found = []
-    for app in settings.DOMAIN_APPS:
-        try:
-            module = importlib.import_module(f"{app}.dashboard")
-        except ModuleNotFoundError as exc:
-            if exc.name != f"{app}.dashboard":
-                raise
-            continue
-        found.append(module)
-    return tuple(found)
+    return app_modules("dashboard")
 
 
 def _providers() -> tuple:

@@ -16,19 +16,18 @@ type's limit or ending before it starts is a 400, never a 500.
 
 from __future__ import annotations
 
-import importlib
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import date, timedelta
 from functools import cache
 from typing import Any
 
-from django.conf import settings
 from django.utils.translation import gettext as _
 
 from backoffice.authz import Actor, can, require
 from backoffice.errors import Forbidden, ValidationFailed
 from backoffice.parsing import parse_ids, parse_int
+from backoffice.plugins import app_modules
 
 MAX_PERIOD_DAYS = 731  # two years: a longer period is a 400 (the rollups still answer, but no one reads it)
 
@@ -96,13 +95,8 @@ class ReportType:
 @cache
 def _registry() -> dict[str, ReportType]:
     found: dict[str, ReportType] = {}
-    for app in settings.DOMAIN_APPS:
-        try:
-            module = importlib.import_module(f"{app}.reports")
-        except ModuleNotFoundError as exc:
-            if exc.name != f"{app}.reports":
-                raise
-            continue
+    for module in app_modules("reports"):
+        app = module.__name__.split(".")[0]
         for report_type in module.REPORT_TYPES:
             if report_type.key in found:
                 raise ValueError(f"report type {report_type.key!r} is declared twice ({app})")
