@@ -14,8 +14,15 @@ second reads what the first committed. Day rows are created the same way, then l
 before order rows), and the sums are written back: no update is lost, and two refreshes touching the same days
 lock them in the same order.
 
-``stock.moved`` is not followed: no report here reads a stock history (the inventory report reads the stock as it
-is now through the catalog's selectors).
+``stock.moved`` keeps ``StockDay`` (``apply_movements``): movements are append-only, so each is added once to the
+row of its (local day, SKU, warehouse); a row keeps the highest movement id it holds, and a stock row's movements
+are numbered in the order they happen (the catalog locks the stock row), so a replayed event adds nothing. A few
+queries per event, however many movements it carries. ``rebuild`` recomputes the table from the catalog's
+movements (``catalog.selectors.stock_movement_rows``, in batches, through the same code) in ONE transaction
+holding a per-shop advisory lock that every event's handler takes shared first (PostgreSQL): stock moves of the
+shop wait for the rebuild (an intake waits too) rather than interleave with it. One transaction keeps the rebuild
+exact (a batch must not meet rows that a later movement already reached); the lock keeps an event and the
+rebuild from taking the same day rows in different orders (a deadlock, one of them aborted).
 """
 
 from __future__ import annotations
@@ -31,12 +38,13 @@ from django.db import connection, models, transaction
 from django.db.models import Q
 from django.utils import timezone
 
-from analytics.models import OrderContribution, OrderDay, SalesDay
+from analytics.models import OrderContribution, OrderDay, SalesDay, StockDay
 from backoffice import events
 from backoffice.tenancy.zones import shop_zone
+from catalog import selectors as catalog_selectors
 from orders import selectors as orders_selectors
 
-__all__ = ["BATCH", "contribution", "rebuild", "refresh_orders", "subscribe"]
+__all__ = ["BATCH", "apply_movements", "contribution", "rebuild", "rebuild_stock", "refresh_orders", "subscribe"]
 
 ZERO = Decimal("0.00")
 CENT = Decimal("0.01")
@@ -52,6 +60,11 @@ ORDER_MONEY = (False, False, True, True, True, True, False)
 
 SalesKey = tuple[str, int, int, str]  # (day ISO, sku id, warehouse id, delivery method)
 OrderKey = tuple[str, str]  # (day ISO, delivery method)
+StockKey = tuple[str, int, int]  # (day ISO, sku id, warehouse id)
+STOCK_KEY = ("day", "sku_id", "warehouse_id")
+STOCK_FIELDS = ("received", "issued", "net", "closing_on_hand", "movements", "last_movement_at", "last_movement_id",
+                "max_movement_id")  # fmt: skip
+STOCK_LOCK = 0x53544B  # the class of the two-key advisory locks of the stock rollup ("STK"), one per shop
 
 
 def _day(moment: datetime, zone) -> str:
@@ -270,11 +283,105 @@ def refresh_orders(shop, order_ids: Iterable[int]) -> int:
     return len(changed)
 
 
+def _stock_lock(shop_id: int, *, exclusive: bool) -> None:
+    """The rebuild holds the shop's lock alone, each event's handler shares it (PostgreSQL; SQLite runs one writer
+    at a time anyway). Two-key locks: a key space apart from the one-key locks of ``orders``."""
+    if connection.vendor != "postgresql":
+        return
+    function = "pg_advisory_xact_lock" if exclusive else "pg_advisory_xact_lock_shared"
+    with connection.cursor() as cursor:
+        cursor.execute(f"SELECT {function}(%s, %s)", [STOCK_LOCK, shop_id % 2**31])
+
+
+def _add_movements(shop_id: int, zone, rows: Iterable[tuple]) -> int:
+    """Add movements ``(id, sku_id, warehouse_id, created_at, on_hand_delta, on_hand_after)`` to their day rows:
+    missing rows created (a concurrent creator is waited for), the rows locked in key order, the new figures
+    worked out from the locked values and written in one statement. Movements at or below a row's
+    ``max_movement_id`` are already in it and are skipped. Three queries (more chunks for a rebuild batch).
+    Returns how many movements were added."""
+    groups: dict[StockKey, list[tuple]] = defaultdict(list)
+    for movement_id, sku_id, warehouse_id, created_at, delta, after in rows:
+        groups[(_day(created_at, zone), sku_id, warehouse_id)].append((movement_id, created_at, delta, after))
+    if not groups:
+        return 0
+    keys = sorted(groups)
+    StockDay.unscoped.bulk_create(
+        [StockDay(shop_id=shop_id, **dict(zip(STOCK_KEY, key, strict=True))) for key in keys], ignore_conflicts=True
+    )
+    qs = StockDay.unscoped.select_for_update().filter(shop_id=shop_id)
+    if len(keys) <= SMALL:
+        match = Q()
+        for key in keys:
+            match |= Q(**dict(zip(STOCK_KEY, key, strict=True)))
+        qs = qs.filter(match)
+    else:  # a rebuild batch: these days and SKUs (a few more rows locked than needed), as ``_apply`` does
+        qs = qs.filter(day__in=sorted({k[0] for k in keys}), sku_id__in=sorted({k[1] for k in keys}))
+    updates, added = [], 0
+    for row_id, day, sku_id, warehouse_id, *values in qs.order_by(*STOCK_KEY).values_list(
+        "id", *STOCK_KEY, *STOCK_FIELDS
+    ):
+        moves = groups.get((day.isoformat(), sku_id, warehouse_id))
+        if not moves:
+            continue
+        received, issued, net, closing, count, last_at, last_id, max_id = values
+        before = max_id
+        for movement_id, created_at, delta, after in sorted(moves, key=lambda m: m[0]):
+            if movement_id <= max_id:
+                continue  # already counted: a replayed event
+            received, issued, net, count, max_id = (
+                received + max(delta, 0),
+                issued + max(-delta, 0),
+                net + delta,
+                count + 1,
+                movement_id,
+            )
+            if last_at is None or (created_at, movement_id) > (last_at, last_id):
+                last_at, last_id, closing = created_at, movement_id, after
+            added += 1
+        if max_id != before:
+            at = connection.ops.adapt_datetimefield_value(last_at)
+            updates.append((row_id, received, issued, net, closing, count, at, last_id, max_id))
+    _update_from_values(StockDay, STOCK_FIELDS, updates, add=False)
+    return added
+
+
+def apply_movements(shop, movements: Iterable[Any]) -> int:
+    """Add stored stock movements (``catalog.models.StockMovement``, as ``stock.moved`` carries them) to the daily
+    stock rollup; returns how many were new. A fixed number of queries, whatever the number of movements."""
+    rows = [
+        (m.pk, m.sku_id, m.warehouse_id, m.created_at, m.on_hand_delta, m.on_hand_after)
+        for m in movements
+        if m.pk is not None
+    ]
+    if not rows:
+        return 0
+    with transaction.atomic():
+        _stock_lock(shop.pk, exclusive=False)
+        return _add_movements(shop.pk, shop_zone(shop), rows)
+
+
+def rebuild_stock(shop, *, batch: int = BATCH) -> int:
+    """The shop's daily stock rollup from scratch, from every stock movement (``batch`` per read), in one
+    transaction under the shop's stock lock (see the module's docstring). Returns the number of movements read."""
+    zone = shop_zone(shop)
+    seen = 0
+    with transaction.atomic():
+        _stock_lock(shop.pk, exclusive=True)
+        StockDay.unscoped.filter(shop_id=shop.pk).delete()
+        after = 0
+        while rows := catalog_selectors.stock_movement_rows(shop=shop, after_id=after, limit=batch):
+            _add_movements(shop.pk, zone, rows)
+            seen += len(rows)
+            after = rows[-1][0]
+    return seen
+
+
 def rebuild(shop, *, batch: int = BATCH) -> int:
     """The shop's rollups from scratch: every row wiped, then every order refreshed, ``batch`` orders per
     transaction (reading orders through ``orders.selectors``). An event arriving meanwhile is safe: its refresh
     and the batch's lock the same contribution row, and whichever comes second applies only the difference.
-    Returns the number of orders read."""
+    The daily stock rollup is rebuilt first (``rebuild_stock``). Returns the number of orders read."""
+    rebuild_stock(shop, batch=batch)
     with transaction.atomic():
         SalesDay.unscoped.filter(shop_id=shop.pk).delete()
         OrderDay.unscoped.filter(shop_id=shop.pk).delete()
@@ -293,6 +400,12 @@ def _order_changed(*, shop, order, kind: str = "", **_payload) -> None:
     refresh_orders(shop, [order.pk])
 
 
+def _stock_moved(*, shop, movements, **_payload) -> None:
+    apply_movements(shop, movements)
+
+
 def subscribe() -> None:
-    """Follow ``order.changed`` (backoffice.events): each change of an order refreshes its share."""
+    """Follow ``order.changed`` (backoffice.events): each change of an order refreshes its share; and
+    ``stock.moved``: each stored stock movement is added to its day."""
     events.subscribe("order.changed", _order_changed)
+    events.subscribe("stock.moved", _stock_moved)

@@ -499,3 +499,16 @@ def moderation_queue(*, status: str | None = Product.Status.PENDING_REVIEW) -> Q
     """Platform code (moderation by platform staff): products of every shop, in ``status`` (all when None)."""
     qs = Product.unscoped.select_related("category", "shop").prefetch_related("skus", "images")
     return qs.filter(status=status) if status else qs
+
+
+# --------------------------------------------------------------------------------------------- analytics
+
+
+def stock_movement_rows(*, shop: Shop, after_id: int = 0, limit: int = 1000) -> list[tuple]:
+    """The shop's stock movements after ``after_id``, ``limit`` at most, by id: ``(id, sku_id, warehouse_id,
+    created_at, on_hand_delta, on_hand_after)`` each (analytics rebuilds its daily stock rollup from these). Only
+    the six columns are read, so a batch of a thousand is one narrow index-ordered query."""
+    return list(
+        StockMovement.objects.for_shop(shop).filter(id__gt=after_id).order_by("id")
+        .values_list("id", "sku_id", "warehouse_id", "created_at", "on_hand_delta", "on_hand_after")[:limit]
+    )  # fmt: skip

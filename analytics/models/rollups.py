@@ -12,6 +12,9 @@ orders, so a year of sales is a few thousand rows however many orders the shop h
   cannot be summed from SKU rows (an order of three SKUs is one order), so they are kept here. These rows cover
   the whole shop: they have no category or warehouse, so only a member limited by no scope reads them (the
   reads in ``analytics.selectors`` fall back to ``SalesDay`` for the others).
+- ``StockDay``: one row per (shop, day, SKU, warehouse) with a stock movement: units ``received`` and ``issued``,
+  the ``net`` change, the ``closing_on_hand`` level and the number of ``movements``, kept from ``stock.moved`` and
+  rebuilt from the catalog's movements; scoped like ``SalesDay``.
 - ``OrderContribution``: what one order last added to the two tables (``rows``), so that the next change of the
   order applies only the difference, and a replayed event changes nothing.
 
@@ -36,7 +39,7 @@ from django.db import models
 
 from backoffice.tenancy.models import ShopOwnedModel
 
-__all__: list[str] = ["OrderContribution", "OrderDay", "SalesDay"]
+__all__: list[str] = ["OrderContribution", "OrderDay", "SalesDay", "StockDay"]
 
 MONEY = {"max_digits": 14, "decimal_places": 2, "default": Decimal("0.00")}
 
@@ -106,3 +109,36 @@ class OrderContribution(ShopOwnedModel):
 
     def __str__(self) -> str:
         return f"contribution of order {self.order_ref}"
+
+
+class StockDay(ShopOwnedModel):
+    """The stock movements of one SKU in one warehouse on one day of the shop's zone (kept from ``stock.moved``
+    by ``analytics.rollups``): ``received`` and ``issued`` (the positive and, as a positive number, the negative
+    on-hand deltas), ``net`` (their sum), ``movements`` (every movement, reservations included) and
+    ``closing_on_hand`` (the on-hand after the day's latest movement by (created_at, id), which is
+    ``last_movement_at``/``last_movement_id``). ``max_movement_id`` is the highest movement id added: a stock
+    row's movements are numbered in the order they happen (the catalog locks the row), so an event carrying
+    ids at or below it is a replay and adds nothing."""
+
+    day = models.DateField()
+    sku = models.ForeignKey("catalog.SKU", on_delete=models.CASCADE, related_name="+")
+    warehouse = models.ForeignKey("catalog.Warehouse", on_delete=models.CASCADE, related_name="+")
+    received = models.BigIntegerField(default=0)
+    issued = models.BigIntegerField(default=0)
+    net = models.BigIntegerField(default=0)
+    closing_on_hand = models.BigIntegerField(default=0)
+    movements = models.BigIntegerField(default=0)
+    last_movement_at = models.DateTimeField(null=True, blank=True)
+    last_movement_id = models.BigIntegerField(default=0)
+    max_movement_id = models.BigIntegerField(default=0)
+
+    scope_paths = {"category": "sku__product__category_id", "warehouse": "warehouse_id"}
+
+    class Meta:
+        default_manager_name = "unscoped"
+        constraints = [
+            models.UniqueConstraint(fields=["shop", "day", "sku", "warehouse"], name="stock_day_unique"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.day} {self.sku_id}@{self.warehouse_id}: {self.net:+} -> {self.closing_on_hand}"

@@ -4,15 +4,15 @@ Per SKU and warehouse (or summed per warehouse, or per SKU): units on hand, rese
 value at cost (on hand × the SKU's cost price; SKUs without one add nothing) and the cost price, both only for
 members who may see cost prices; units sold in the last 30 days of the shop (the daily sales rollups: orders
 placed then, not cancelled, from that warehouse); turnover over those 30 days (units sold ÷ the average of the units on hand
-now and 30 days ago, the latter from the stock movements since); days of cover (available ÷ the last 30 days'
-units per day); the last sale within a year; and two counts of (SKU, warehouse) rows: slow movers (units on hand,
+now and 30 days ago, the latter from the daily stock rollup ``StockDay``: the net change since); days of cover
+(available ÷ the last 30 days' units per day); the last sale within a year; and two counts of (SKU, warehouse) rows: slow movers (units on hand,
 no sale in the last ``slow_days`` days) and stock-outs (nothing available; a SKU with no stock row at all
 counts once).
 
 Scopes: the rows are the catalog's stock levels as the actor may see them (``catalog.selectors.stock_levels``:
-their warehouses and categories through ``restrict``), and the sales rollups and stock movements are read through
-``restrict`` too. Three queries whatever the size of the shop, none over raw orders; the stock rows (the
-catalog's size, not the orders') are summed here.
+their warehouses and categories through ``restrict``), and the sales and stock rollups are read through
+``restrict`` too (scoped like the stock rows). Three queries whatever the size of the shop, none over raw orders
+or movements; the stock rows (the catalog's size, not the orders') are summed here.
 """
 
 from __future__ import annotations
@@ -26,11 +26,11 @@ from django.db.models import Max, Q, Sum
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
-from analytics.models import SalesDay
+from analytics.models import SalesDay, StockDay
 from backoffice.authz import Actor, restrict
 from backoffice.parsing import BIGINT_MAX
 from backoffice.reports import Chart, Column, Param, ReportType
-from backoffice.tenancy.zones import day_bounds, shop_zone
+from backoffice.tenancy.zones import shop_zone
 from catalog import selectors as catalog_selectors
 
 SALES_DAYS = 30
@@ -68,14 +68,19 @@ def _base_rows(actor: Actor, params: Mapping[str, Any]) -> Iterator[dict]:
     shop = actor.shop
     zone = shop_zone(shop)
     today = timezone.localdate(timezone.now(), zone)
-    since = day_bounds(today - timedelta(days=SALES_DAYS - 1), zone)[0]
     filters = {"warehouse": params["warehouse"]} if params.get("warehouse") else {}
     levels = catalog_selectors.stock_levels(shop=shop, actor=actor, filters=filters)
     if params.get("category"):
         levels = levels.filter(product__category_id__in=params["category"])
     sold = {(r["sku_id"], r["warehouse_id"]): r for r in _sales(actor, today, params["slow_days"])}
-    moved = catalog_selectors.movement_list(shop=shop, actor=actor).filter(created_at__gte=since).order_by()
-    moved = {(s, w): d or 0 for s, w, d in moved.values_list("sku_id", "warehouse_id").annotate(d=Sum("on_hand_delta"))}
+    # The on-hand change since the start of the 30 days: the daily stock rollup's net (the movements' local days
+    # from the first of the 30 on), the same sum as over the raw movements, from a row per day instead.
+    moved = restrict(StockDay.objects.for_shop(shop), actor, "catalog.view").filter(
+        day__gt=today - timedelta(days=SALES_DAYS)
+    )
+    moved = {
+        (s, w): d or 0 for s, w, d in moved.order_by().values_list("sku_id", "warehouse_id").annotate(d=Sum("net"))
+    }
     show = params["show"]
     for level in levels.order_by("code", "wh_name", "wh_id").values(*LEVEL_FIELDS):
         key = (level["pk"], level["wh_id"])
