@@ -118,6 +118,9 @@ def _extras(world: World, user: User) -> dict[tuple[str, str], tuple[dict, str, 
         ("POST", "/api/v1/integration/shops/{shop}/ad-stats/"): ({"shop": shop}, PLATFORM, {
             "campaign": o["ad_view"].pk, "day": (timezone.localdate() - timedelta(days=1)).isoformat(),
             "impressions": 100, "clicks": 5, "spend": "10.00"}),
+        ("POST", "/api/v1/integration/shops/{shop}/storefront-events/"): ({"shop": shop}, PLATFORM, {
+            "batch": "fuzz-1", "events": [{"sku": o["order_sku"].code, "kind": "view",
+                                           "at": (timezone.now() - timedelta(hours=1)).isoformat()}]}),
     }  # fmt: skip
 
 
