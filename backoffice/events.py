@@ -12,7 +12,10 @@ Events published today (payload keys; every event also gets ``shop``):
 - ``order.<kind>`` after each move of the order state machine (``order.confirmed``, ``order.packed``,
   ``order.shipped``, ``order.delivered``, ``order.cancelled``): ``order`` (the row as moved). ``order.delivered``
   also comes from a carrier's tracking event;
-- ``order.refunded``: ``order`` (with the new ``refunded_total``) and ``refund`` (the new refund row).
+- ``order.refunded``: ``order`` (with the new ``refunded_total``) and ``refund`` (the new refund row);
+- ``order.changed`` after every line of an order's timeline (intake, each move, returns, refunds, delivery), once
+  its rows are written: ``order`` and ``kind`` (analytics recomputes the order's share of its daily rollups);
+- ``stock.moved`` for every stored stock movement (catalog): ``movements`` (the rows, with their ids).
 """
 
 from __future__ import annotations
