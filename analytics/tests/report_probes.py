@@ -4,6 +4,8 @@ member holding analytics.view sees it), of a report type every such role may run
 
 from __future__ import annotations
 
+import time
+
 from analytics.models import ReportRun
 from analytics.services import runs
 from backoffice import reports
@@ -24,8 +26,16 @@ def extend_world(world) -> None:
     shop = world.shop
     run = runs.report_run_create(actor=owner_actor(shop), report_type=probe_type(), params={})
     # Run here whether or not the on-commit enqueue already ran it (inside a transaction it has not): idempotent.
-    world.objects["report_run"] = runs.report_run_execute(actor=system_actor(shop), run_id=run.pk)
-    assert world.objects["report_run"].status == ReportRun.Status.DONE, world.objects["report_run"].message
+    done = runs.report_run_execute(actor=system_actor(shop), run_id=run.pk)
+    # Outside a transaction (the embedded-default test builds this world on SQLite) the on-commit enqueue may
+    # already run it on the in-process job pool: then this call leaves it to that thread; wait for it.
+    for _ in range(300):
+        if done.is_finished:
+            break
+        time.sleep(0.1)
+        done.refresh_from_db()
+    world.objects["report_run"] = done
+    assert done.status == ReportRun.Status.DONE, done.message
 
 
 def snapshot(shop) -> dict:
