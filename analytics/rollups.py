@@ -218,10 +218,10 @@ def _apply(shop_id: int, model, key_fields: tuple[str, ...], fields: tuple[str, 
     if not deltas:
         return
     keys = sorted(deltas)
-    model.unscoped.bulk_create(
+    model.objects.for_shop(shop_id).bulk_create(
         [model(shop_id=shop_id, **dict(zip(key_fields, key, strict=True))) for key in keys], ignore_conflicts=True
     )
-    qs = model.unscoped.select_for_update().filter(shop_id=shop_id)
+    qs = model.objects.for_shop(shop_id).select_for_update()
     if len(keys) <= SMALL:
         match = Q()
         for key in keys:
@@ -249,13 +249,13 @@ def refresh_orders(shop, order_ids: Iterable[int]) -> int:
         return 0
     zone = shop_zone(shop)
     with transaction.atomic():
-        OrderContribution.unscoped.bulk_create(
+        OrderContribution.objects.for_shop(shop).bulk_create(
             [OrderContribution(shop_id=shop.pk, order_ref=i) for i in ids], ignore_conflicts=True
         )
         stored = {
             c.order_ref: c
-            for c in OrderContribution.unscoped.select_for_update()
-            .filter(shop_id=shop.pk, order_ref__in=ids)
+            for c in OrderContribution.objects.for_shop(shop).select_for_update()
+            .filter(order_ref__in=ids)
             .order_by("order_ref")
         }  # fmt: skip
         sales_delta: dict = {}
@@ -305,10 +305,10 @@ def _add_movements(shop_id: int, zone, rows: Iterable[tuple]) -> int:
     if not groups:
         return 0
     keys = sorted(groups)
-    StockDay.unscoped.bulk_create(
+    StockDay.objects.for_shop(shop_id).bulk_create(
         [StockDay(shop_id=shop_id, **dict(zip(STOCK_KEY, key, strict=True))) for key in keys], ignore_conflicts=True
     )
-    qs = StockDay.unscoped.select_for_update().filter(shop_id=shop_id)
+    qs = StockDay.objects.for_shop(shop_id).select_for_update()
     if len(keys) <= SMALL:
         match = Q()
         for key in keys:
@@ -367,7 +367,7 @@ def rebuild_stock(shop, *, batch: int = BATCH) -> int:
     seen = 0
     with transaction.atomic():
         _stock_lock(shop.pk, exclusive=True)
-        StockDay.unscoped.filter(shop_id=shop.pk).delete()
+        StockDay.objects.for_shop(shop).delete()
         after = 0
         while rows := catalog_selectors.stock_movement_rows(shop=shop, after_id=after, limit=batch):
             _add_movements(shop.pk, zone, rows)
@@ -383,9 +383,9 @@ def rebuild(shop, *, batch: int = BATCH) -> int:
     The daily stock rollup is rebuilt first (``rebuild_stock``). Returns the number of orders read."""
     rebuild_stock(shop, batch=batch)
     with transaction.atomic():
-        SalesDay.unscoped.filter(shop_id=shop.pk).delete()
-        OrderDay.unscoped.filter(shop_id=shop.pk).delete()
-        OrderContribution.unscoped.filter(shop_id=shop.pk).delete()
+        SalesDay.objects.for_shop(shop).delete()
+        OrderDay.objects.for_shop(shop).delete()
+        OrderContribution.objects.for_shop(shop).delete()
     after, seen = 0, 0
     while True:
         ids = orders_selectors.rollup_order_ids(shop=shop, after=after, limit=batch)
