@@ -4,15 +4,18 @@ from __future__ import annotations
 
 import copy
 import itertools
+from datetime import date, datetime
 
 import pytest
 from django.test import Client
+from django.utils import timezone
 from rest_framework.test import APIClient
 
 from accounts import services
 from accounts.models import Membership, Role, Shop
 from backoffice.authz import load_actor
 from backoffice.authz.actions import ROLE_TEMPLATES
+from backoffice.tenancy.zones import local_today, shop_zone
 
 PASSWORD = "s3cret-Pass-1"
 _seq = itertools.count(1)
@@ -39,6 +42,17 @@ def make_shop(name: str | None = None, tier: str = "platinum") -> Shop:
 
 def owner_actor(shop: Shop):
     return load_actor(shop.owner, shop)
+
+
+def shop_today(shop: Shop) -> date:
+    """The shop's calendar day now. A test shop's zone (Europe/Moscow) is not the server's (UTC): from
+    21:00 to midnight UTC their dates differ, so a test that names "today" takes it here, as the code does."""
+    return local_today(shop_zone(shop))
+
+
+def shop_date(moment: datetime, shop: Shop) -> date:
+    """The shop's calendar day at ``moment``."""
+    return timezone.localtime(moment, shop_zone(shop)).date()
 
 
 def make_member(shop: Shop, role_key: str, *, actor=None, username: str | None = None, **kwargs) -> Membership:

@@ -28,7 +28,7 @@ from backoffice.authz import load_actor
 from backoffice.authz.actions import ROLE_TEMPLATES
 from catalog import services as catalog_services
 from catalog.tests.factories import make_product
-from tests.fixtures import PASSWORD
+from tests.fixtures import PASSWORD, shop_today
 from tests.shop_routes import ANY_MEMBER, PROBES, World
 
 # The marketplace side: platform staff tokens only; a shop member (the owner too) gets a 403 there.
@@ -116,7 +116,7 @@ def _extras(world: World, user: User) -> dict[tuple[str, str], tuple[dict, str, 
         ("POST", "/api/v1/platform/withdrawals/{id}/pay/"): (
             {"id": o["payouts_approved"].pk}, PLATFORM, {"bank_reference": "FUZZ-1"}),
         ("POST", "/api/v1/integration/shops/{shop}/ad-stats/"): ({"shop": shop}, PLATFORM, {
-            "campaign": o["ad_view"].pk, "day": (timezone.localdate() - timedelta(days=1)).isoformat(),
+            "campaign": o["ad_view"].pk, "day": (shop_today(world.shop) - timedelta(days=1)).isoformat(),
             "impressions": 100, "clicks": 5, "spend": "10.00"}),
         ("POST", "/api/v1/integration/shops/{shop}/storefront-events/"): ({"shop": shop}, PLATFORM, {
             "batch": "fuzz-1", "events": [{"sku": o["order_sku"].code, "kind": "view",

@@ -50,3 +50,24 @@ if _xdist.startswith("gw") and REDIS_URL:
     CELERY_BROKER_URL = _own_redis_db(CELERY_BROKER_URL, _n)
     CELERY_RESULT_BACKEND = _own_redis_db(CELERY_RESULT_BACKEND, _n)
     CACHES = {**CACHES, "default": {**CACHES["default"], "LOCATION": REDIS_URL}}
+
+
+def _server_zone_apart_from_the_shops(utc_hour: int) -> str:
+    """A server zone whose calendar day is never the test shops' (Europe/Moscow, UTC+3) when the run starts.
+
+    Production runs with UTC, whose day differs from Moscow's only from 21:00 to midnight UTC: a test that
+    took "today" from the server's zone instead of the shop's passed all day and failed in those three hours
+    (CI failed on eight such tests). With a server zone 12 hours behind UTC (before 10:00 and from 21:00 UTC)
+    or 14 hours ahead (10:00 to 21:00 UTC), such a test, or code that reads the server's day where the shop's
+    is meant, fails at any hour. A run that crosses 12:00 or 21:00 UTC may stop telling the days apart from
+    then on: it misses such a test, it never fails a good one. ``TEST_SERVER_ZONE=UTC`` pins a zone."""
+    return "Etc/GMT-14" if 10 <= utc_hour < 21 else "Etc/GMT+12"
+
+
+def _utc_hour() -> int:
+    import datetime
+
+    return datetime.datetime.now(datetime.UTC).hour
+
+
+TIME_ZONE = os.environ.get("TEST_SERVER_ZONE") or _server_zone_apart_from_the_shops(_utc_hour())

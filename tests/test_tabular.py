@@ -4,8 +4,10 @@ import csv
 import io
 from datetime import UTC, datetime
 from decimal import Decimal
+from zoneinfo import ZoneInfo
 
 import pytest
+from django.utils import timezone
 from openpyxl import load_workbook
 
 from backoffice.tabular import safe_cell, stream_csv, write_file
@@ -34,11 +36,12 @@ def test_csv_file_escapes_and_strips():
 
 def test_xlsx_file_holds_control_characters_and_formulas_as_text():
     when = datetime(2026, 11, 30, 8, 0, tzinfo=UTC)
-    data, rows = write_file("xlsx", ["name", "when", "n"], [["Bell\x07 \x1bname", when, 7], ["=1+1", when, 8]])
+    with timezone.override(ZoneInfo("Asia/Shanghai")):  # a file shows the active (the shop's) zone's wall clock
+        data, rows = write_file("xlsx", ["name", "when", "n"], [["Bell\x07 \x1bname", when, 7], ["=1+1", when, 8]])
     assert rows == 2
     sheet = load_workbook(io.BytesIO(data)).active
     values = [[c.value for c in row] for row in sheet.iter_rows()]
-    assert values[1] == ["Bell name", datetime(2026, 11, 30, 8, 0), 7]
+    assert values[1] == ["Bell name", datetime(2026, 11, 30, 16, 0), 7]
     assert values[2][0] == "'=1+1" and sheet.cell(3, 1).data_type == "s"
 
 

@@ -16,12 +16,13 @@ from analytics.services import storefront_events_record
 from backoffice.authz import load_actor, system_actor
 from backoffice.errors import ValidationFailed
 from backoffice.reports import clean_params, render, report_type
+from backoffice.tenancy.zones import shop_timezone
 from catalog import selectors as catalog_selectors
 from catalog import services as catalog
 from orders import services as orders
 from orders.models import Order
 from orders.tests.factories import order_in
-from tests.fixtures import make_member, make_shop, owner_actor
+from tests.fixtures import make_member, make_shop, owner_actor, shop_date, shop_today
 
 pytestmark = pytest.mark.django_db
 D = Decimal
@@ -30,7 +31,8 @@ D = Decimal
 def run(actor, key: str, **raw) -> list[dict]:
     """The report as ``actor`` sees it: one dict per row, keyed by the columns they get."""
     report = report_type(key)
-    result = render(actor, report, clean_params(report, raw))
+    with shop_timezone(actor.shop):  # as a page, the API or a run's task makes it
+        result = render(actor, report, clean_params(report, raw))
     keys = [c.key for c in result.columns]
     return [dict(zip(keys, row, strict=True)) for row in result.rows]
 
@@ -95,8 +97,7 @@ def stock_world(db):
 
 def test_inventory_per_sku_and_warehouse_for_the_owner(stock_world):
     w = stock_world
-    zone = timezone.get_current_timezone()
-    recent = timezone.localtime(w["now"] - timedelta(days=2), zone).date()
+    recent = shop_date(w["now"] - timedelta(days=2), w["shop"])
     rows = run(w["owner"], "inventory", group_by="sku_warehouse")
     got = {(r["sku"], r["warehouse"]): r for r in rows}
     assert list(got) == [("A1", "North"), ("A1", "South"), ("A2", ""), ("B1", "North"), ("C1", "South")]
@@ -327,7 +328,7 @@ def test_buyer_behaviour_funnel_per_product_and_sku(db):
     per_sku = run(owner, "buyer_behaviour", group_by="sku")
     assert [(r["sku"], r["views"], r["carts"], r["orders"]) for r in per_sku] == [
         ("S-S", 6, 3, 1), ("S-M", 4, 1, 0), ("H1", 2, 0, 0)]  # fmt: skip
-    today = timezone.localdate()
+    today = shop_today(shop)
     wide = run(owner, "buyer_behaviour", date_from=(today - timedelta(days=90)).isoformat())
     assert {r["product"]: r["orders"] for r in wide} == {"Shirt": 1, "Hat": 1}
     beta = actor_of(make_member(shop, "viewer", scopes={"category": [cat_b.pk]}))
@@ -389,9 +390,10 @@ def test_queries_do_not_grow_with_the_rows(stock_world):
         for actor in (owner, scoped):
             for key, raw in runs:
                 report = report_type(key)
-                params = clean_params(report, raw)
-                with CaptureQueriesContext(connection) as ctx:
-                    rows = list(render(actor, report, params).rows)
+                with shop_timezone(shop):
+                    params = clean_params(report, raw)
+                    with CaptureQueriesContext(connection) as ctx:
+                        rows = list(render(actor, report, params).rows)
                 assert key == "returns" or rows, key
                 out.append(len(ctx.captured_queries))
         return out

@@ -51,6 +51,10 @@ def _active_zone() -> str:
     return timezone.get_current_timezone_name()
 
 
+# The server's zone, what is active outside a shop's request or task (the test run's is not UTC: tests/settings.py).
+SERVER_ZONE = timezone.get_default_timezone_name()
+
+
 def test_pages_show_each_shops_local_time_and_leave_no_zone_behind(shops):
     moscow, utc, orders = shops
     web = web_client_for(moscow.owner, reauth=False)
@@ -63,7 +67,7 @@ def test_pages_show_each_shops_local_time_and_leave_no_zone_behind(shops):
         assert other not in html
         listing = web.get(f"/shops/{shop.pk}/orders/").content.decode()
         assert mine in listing and other not in listing
-        assert _active_zone() == "UTC"
+        assert _active_zone() == SERVER_ZONE
     # Whatever was active around a request is what is active after it (restored, not reset).
     with timezone.override("Asia/Tokyo"):
         web.get(f"/shops/{moscow.pk}/orders/{orders['Europe/Moscow'].pk}/")
@@ -76,7 +80,7 @@ def test_a_refused_page_action_is_shown_in_the_shops_zone_and_leaves_none_behind
     web = web_client_for(moscow.owner, reauth=False)
     # Delivering an order that was never packed: the service refuses (409), the page says why.
     r = web.post(f"/shops/{moscow.pk}/orders/{order.pk}/deliver/")
-    assert r.status_code == 409 and _active_zone() == "UTC"
+    assert r.status_code == 409 and _active_zone() == SERVER_ZONE
 
 
 def test_the_api_gives_iso_datetimes_with_the_shops_offset(shops):
@@ -90,7 +94,7 @@ def test_the_api_gives_iso_datetimes_with_the_shops_offset(shops):
         for body in (detail, listed):
             assert body["created_at"] == body["ship_by"] == expected[shop]
             assert datetime.fromisoformat(body["created_at"]) == MOMENT  # the same instant, with its offset
-        assert _active_zone() == "UTC"
+        assert _active_zone() == SERVER_ZONE
 
 
 def test_the_lists_fast_path_and_the_serializer_agree_in_the_shops_zone(shops):
@@ -169,7 +173,7 @@ def test_the_overdue_scan_task_writes_the_deadline_in_the_shops_zone(shops):
         for shop in (moscow, utc):
             # Through Celery's own machinery (as a worker runs it), with no request and UTC active.
             assert scan_overdue_for_shop.apply(kwargs={"shop_id": shop.pk}, throw=True).get()["overdue"] == 1
-            assert _active_zone() == "UTC"
+            assert _active_zone() == SERVER_ZONE
     moscow_event = OrderEvent.objects.for_shop(moscow).get(order=orders["Europe/Moscow"], kind="overdue")
     utc_event = OrderEvent.objects.for_shop(utc).get(order=orders["UTC"], kind="overdue")
     assert moscow_event.data["ship_by"] == "2026-03-02T01:30:00+03:00"
@@ -196,7 +200,7 @@ def test_an_export_built_by_a_task_uses_the_shops_zone(shops, settings, tmp_path
     assert _export_rows(utc, {"date_from": "2026-03-02"}, django_capture_on_commit_callbacks) == []
     utc_rows = _export_rows(utc, {"date_to": "2026-03-01"}, django_capture_on_commit_callbacks)
     assert [(r[0], r[2]) for r in utc_rows] == [(orders["UTC"].number, UTC_TEXT)]
-    assert _active_zone() == "UTC"
+    assert _active_zone() == SERVER_ZONE
 
 
 @pytest.mark.worker

@@ -5,10 +5,9 @@ from __future__ import annotations
 from datetime import timedelta
 
 import pytest
-from django.utils import timezone
 
 from payouts.tests.factories import delivered, refund, settle
-from tests.fixtures import api_client_for, count_queries, make_member, make_shop
+from tests.fixtures import api_client_for, count_queries, make_member, make_shop, shop_today
 
 pytestmark = pytest.mark.django_db
 
@@ -53,7 +52,7 @@ def test_the_ledger_lists_entries_newest_first_with_filters_and_a_cursor(shop):
     assert ids(order=second.number) == {second.pk}
     assert ids(order="no-such-order") == set()
     assert ids(kind="sale,refund", account="commission") == {first.pk, second.pk}
-    today = timezone.localdate()
+    today = shop_today(shop)
     assert ids(date_from=today.isoformat(), date_to=today.isoformat()) == {first.pk, second.pk}
     assert ids(date_from=(today + timedelta(days=1)).isoformat()) == set()
 

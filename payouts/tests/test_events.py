@@ -26,7 +26,7 @@ from payouts.tests.factories import (
     refund,
     settle,
 )
-from tests.fixtures import make_shop, owner_actor
+from tests.fixtures import make_shop, owner_actor, shop_today
 
 pytestmark = pytest.mark.django_db
 D = Decimal
@@ -93,7 +93,7 @@ def test_refunds_come_from_pending_then_available_then_debt_which_the_next_settl
 
     sku, _wh = make_sku(shop, stock=5, price="100.00")
     c = campaign(shop, sku.product)
-    push_spend(shop, c, timezone.localdate() - timedelta(days=1), "500.00")
+    push_spend(shop, c, shop_today(shop) - timedelta(days=1), "500.00")
     assert services.ad_spend_sync(actor=system_actor(shop)) == 1
     assert balances(shop)[A.AVAILABLE] == D("260.00")
 
@@ -128,7 +128,7 @@ def test_ad_spend_is_charged_once_and_a_re_pushed_day_by_its_difference(shop):
     settle(shop, days=15)
     sku, _wh = make_sku(shop, stock=5, price="100.00")
     c = campaign(shop, sku.product)
-    day = timezone.localdate() - timedelta(days=1)
+    day = shop_today(shop) - timedelta(days=1)
     actor = system_actor(shop)
     push_spend(shop, c, day, "100.00")
     assert services.ad_spend_sync(actor=actor) == 1

@@ -8,7 +8,6 @@ from decimal import ROUND_HALF_UP, Decimal
 
 import pytest
 from django.db import transaction
-from django.utils import timezone
 from hypothesis import HealthCheck, settings
 from hypothesis import strategies as st
 from hypothesis.stateful import RuleBasedStateMachine, invariant, precondition, rule, run_state_machine_as_test
@@ -18,6 +17,7 @@ from orders.tests.factories import make_sku, order_in
 from payouts import services
 from payouts.models import Account
 from payouts.tests.factories import assert_invariants, balances, campaign, push_spend, refund, settle
+from tests.fixtures import shop_today
 
 pytestmark = pytest.mark.django_db
 D = Decimal
@@ -35,7 +35,7 @@ def test_random_event_sequences_keep_the_ledger_sound(shop):
     sku, _wh = make_sku(shop, stock=10_000, price="100.00")
     ad = campaign(shop, sku.product)
     actor = system_actor(shop)
-    today = timezone.localdate()
+    today = shop_today(shop)
 
     class Ledger(RuleBasedStateMachine):
         def __init__(self):

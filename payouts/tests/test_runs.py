@@ -29,7 +29,7 @@ from payouts.models import Account, Kind, LedgerTransaction, StatementJob
 from payouts.services import events, withdrawals
 from payouts.services import statements as statement_services
 from payouts.tests.factories import assert_invariants, balances, campaign, push_spend
-from tests.fixtures import make_member, owner_actor, web_client_for
+from tests.fixtures import make_member, owner_actor, shop_today, web_client_for
 from tests.races import require_postgresql
 
 pytestmark = pytest.mark.django_db
@@ -161,7 +161,7 @@ def test_an_ad_spend_run_writes_one_audit_entry_for_its_charges(shop):
     services.settle_matured(actor=system_actor(shop))
     sku, _wh = make_sku(shop, stock=5, price="100.00")
     c1, c2 = campaign(shop, sku.product), campaign(shop, sku.product)
-    day = timezone.localdate() - timedelta(days=1)
+    day = shop_today(shop) - timedelta(days=1)
     for c in (c1, c2):
         push_spend(shop, c, day, "10.00")
         push_spend(shop, c, day - timedelta(days=1), "5.00")
@@ -266,7 +266,7 @@ def test_a_background_csv_statement_is_the_streamed_csv_built_through_a_temporar
         sale(shop, 90_000 + n, days_ago=0)
     services.settle_matured(actor=system_actor(shop), now=timezone.now() + timedelta(days=30))
     owner = owner_actor(shop)
-    month = timezone.localdate().strftime("%Y-%m")
+    month = shop_today(shop).strftime("%Y-%m")
     job = statement_services.statement_export_create(actor=owner, kind="month", fmt="csv", params={"month": month})
     job = statement_services.statement_export_build(actor=system_actor(shop), job_id=job.pk)
     assert job.status == StatementJob.Status.DONE, job.message

@@ -14,7 +14,7 @@ from catalog import services as catalog
 from orders.tests.factories import make_sku
 from promotions.models import PriceFloor, Promotion, PromotionCode, PromotionSettings, PromotionUse
 from promotions.tests.factories import make_promotion
-from tests.fixtures import owner_actor
+from tests.fixtures import owner_actor, shop_today
 from tests.shop_routes import Probe, count_of, fields_of
 
 API = "api:promotions_api:"
@@ -137,7 +137,7 @@ def extend_world(world) -> None:  # noqa: F811 - the promotions' objects, then t
     from backoffice.authz import system_actor
 
     ad_services.ad_stats_push(actor=system_actor(shop), campaign=o["ad_view"],
-                              data={"day": (timezone.localdate() - timedelta(days=1)).isoformat(),
+                              data={"day": (shop_today(shop) - timedelta(days=1)).isoformat(),
                                     "impressions": 100, "clicks": 5, "spend": "10.00"})  # fmt: skip
 
 

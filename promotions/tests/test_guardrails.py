@@ -29,7 +29,7 @@ from promotions.services import ads as ad_services
 from promotions.services import guardrails
 from promotions.tasks import apply_promotion_windows, apply_promotion_windows_for_shop
 from promotions.tests.factories import intake, make_promotion, quote
-from tests.fixtures import api_client_for, make_member, make_shop, owner_actor, web_client_for
+from tests.fixtures import api_client_for, make_member, make_shop, owner_actor, shop_today, web_client_for
 
 pytestmark = pytest.mark.django_db
 
@@ -350,7 +350,7 @@ def test_window_beat_ends_what_is_over_announces_what_started_and_is_idempotent(
     ad_over = _campaign(shop, a.product, "Ad over", ends_at=ago(minutes=1).isoformat())
     rested = _campaign(shop, a.product, "Rested yesterday")
     resting = _campaign(shop, a.product, "Resting today")
-    today = timezone.localdate()  # the test shop's zone is the default one
+    today = shop_today(shop)
     AdCampaign.objects.for_shop(shop).filter(pk=rested.pk).update(paused_for_day=today - timedelta(days=1))
     AdCampaign.objects.for_shop(shop).filter(pk=resting.pk).update(paused_for_day=today)
     assert shop.pk in guardrails.windows_due_shops()

@@ -14,7 +14,7 @@ from django.utils import timezone
 from accounts import services as accounts
 from promotions import services
 from promotions.models import Promotion
-from tests.fixtures import count_queries, make_member, owner_actor, web_client_for
+from tests.fixtures import count_queries, make_member, owner_actor, shop_today, web_client_for
 
 pytestmark = pytest.mark.django_db
 S = Promotion.State
@@ -277,7 +277,7 @@ def test_detail_shows_the_effect_of_orders_that_used_it(shop):
     assert figures == {"orders": "3", "units": "6", "revenue": "540.00", "discount": "60.00", "buyers": "2",
                        "aov": "180.00"}, figures  # fmt: skip
     # The daily chart (and its table for screen readers): one day, in the shop's zone, with all three orders.
-    today = timezone.localdate().isoformat()  # the test shop's zone is the default one
+    today = shop_today(shop).isoformat()
     assert 'data-chart="chart-effect"' in html
     assert re.search(rf'<th scope="row">{today}</th><td>3</td><td>540.00</td><td>60.00</td>', html)
 

@@ -13,20 +13,23 @@ from django.utils import timezone
 from backoffice.authz import load_actor, system_actor
 from backoffice.errors import Forbidden, ValidationFailed
 from backoffice.reports import available_for, clean_params, render, report_type
+from backoffice.tenancy.zones import shop_timezone
 from orders import services as order_services
 from orders.tests.factories import make_sku
 from promotions.models import PromotionEffect
 from promotions.services import ads as ad_services
 from promotions.tests.factories import intake, make_promotion
-from tests.fixtures import make_member, make_shop, owner_actor
+from tests.fixtures import make_member, make_shop, owner_actor, shop_date, shop_today
 
 pytestmark = pytest.mark.django_db
 D = Decimal
 
 
 def run(actor, key: str, **raw) -> list[dict]:
+    """The rows of a run, made as a report run is made: in the shop's zone (a page, the API or its task)."""
     report = report_type(key)
-    result = render(actor, report, clean_params(report, raw))
+    with shop_timezone(actor.shop):
+        result = render(actor, report, clean_params(report, raw))
     keys = [c.key for c in result.columns]
     return [dict(zip(keys, row, strict=True)) for row in result.rows]
 
@@ -53,11 +56,11 @@ def test_promotion_effect_per_promotion_that_ran_in_the_period(db):
     assert row["average_order_value"] == D("180.00")
     assert (row["orders_before"], row["revenue_before"], row["orders_uplift"], row["revenue_uplift"]) == (
         1, D("100.00"), D("0.0"), D("80.0"))  # fmt: skip
-    assert row["starts"] == timezone.localtime(start).date()
+    assert row["starts"] == shop_date(start, shop)
     # The snapshot the report computed is the one the page reads (stored once, not per report run).
     assert PromotionEffect.objects.for_shop(shop).filter(promotion=promo).count() == 1
     # A period that ended before it started leaves it out.
-    today = timezone.localdate()
+    today = shop_today(shop)
     assert run(owner_actor(shop), "promotions", date_from=(today - timedelta(days=60)).isoformat(),
                date_to=(today - timedelta(days=30)).isoformat()) == []  # fmt: skip
 
@@ -80,7 +83,7 @@ def _push(shop, campaign, day, impressions, clicks, spend, orders, revenue):
 def test_ads_ctr_cpc_roas_of_the_periods_sums(db):
     shop = make_shop()
     sku, _wh = make_sku(shop)
-    today = timezone.localdate()
+    today = shop_today(shop)
     winter = _campaign(shop, "Winter", sku.product)
     quiet = _campaign(shop, "Quiet", sku.product)
     _push(shop, winter, today - timedelta(days=2), 1000, 50, "100.00", 5, "500.00")

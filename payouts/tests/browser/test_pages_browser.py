@@ -18,7 +18,7 @@ from payouts import services
 from payouts.models import Account, Kind
 from payouts.tests.factories import delivered, refund, settle
 from tests.browser.test_accessibility_browser import AXE, DANGLING, RUN_AXE, log_in
-from tests.fixtures import make_shop
+from tests.fixtures import make_shop, shop_date
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 
@@ -40,7 +40,7 @@ def test_owner_reads_the_balance_then_filters_the_ledger_by_order(page: Page, br
     expect(page.get_by_role("heading", level=1)).to_have_text("Balance")
     expect(page.locator('[data-figure="available"] .value')).to_have_text("885.00 RUB")  # 950 − 95 + 30
     expect(page.locator('[data-figure="pending"] .value')).to_have_text("380.00 RUB")
-    matures = timezone.localdate(pending.delivered_at + timedelta(days=14))
+    matures = shop_date(pending.delivered_at + timedelta(days=14), shop)
     expect(page.locator(f'#maturity-table tr[data-day="{matures.isoformat()}"]')).to_contain_text("380.00 RUB")
     page.wait_for_function("() => document.querySelector('figure[data-chart-drawn]') !== null")
     series = page.locator("#balance-chart canvas").evaluate(

@@ -24,7 +24,7 @@ from backoffice.authz import system_actor
 from payouts import selectors, services
 from payouts.models import Account, Withdrawal
 from payouts.tests.factories import delivered
-from tests.fixtures import make_platform_user, make_shop
+from tests.fixtures import make_platform_user, make_shop, shop_date
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 
@@ -42,7 +42,7 @@ def test_sale_pending_settled_withdrawn_paid_and_on_the_statement(page: Page, li
     page.goto(balance_url)
     expect(page.locator('[data-figure="pending"] .value')).to_have_text(f"{net} RUB")
     expect(page.locator('[data-figure="available"] .value')).to_have_text("0.00 RUB")
-    matures = timezone.localdate(order.delivered_at + timedelta(days=shop.return_window_days))
+    matures = shop_date(order.delivered_at + timedelta(days=shop.return_window_days), shop)
     expect(page.locator(f'#maturity-table tr[data-day="{matures.isoformat()}"]')).to_contain_text(f"{net} RUB")
 
     # Settlement inside the return window moves nothing; "time travel" past it moves the sale.

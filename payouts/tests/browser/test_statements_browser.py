@@ -12,14 +12,13 @@ import re
 
 import pytest
 from django.contrib.auth import get_user_model
-from django.utils import timezone
 from playwright.sync_api import Page, expect
 
 from payouts import statements
 from payouts.services import withdrawals
 from payouts.tests.factories import delivered, settle
 from tests.browser.test_accessibility_browser import AXE, DANGLING, RUN_AXE, log_in
-from tests.fixtures import make_shop, owner_actor
+from tests.fixtures import make_shop, owner_actor, shop_today
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 
@@ -38,7 +37,7 @@ def test_owner_downloads_a_payout_statement_and_prepares_a_big_month(page: Page,
     w = withdrawals.withdrawal_request(actor=owner_actor(shop), amount="900.00")
     withdrawals.withdrawal_platform_approve(platform_user=staff, withdrawal=w)
     withdrawals.withdrawal_mark_paid(platform_user=staff, withdrawal=w, bank_reference="BANK-77")
-    month = timezone.localdate().strftime("%Y-%m")
+    month = shop_today(shop).strftime("%Y-%m")
 
     login(page, shop.owner)
     page.goto(f"/shops/{shop.pk}/payouts/statements/")
