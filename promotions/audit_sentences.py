@@ -46,6 +46,15 @@ register_action(
     values=lambda e: {"count": e.after("codes") or "—"},
 )  # fmt: skip
 register_action(
+    "promotion.codes_exported", gettext_lazy("Promotion codes downloaded"),
+    gettext_lazy("%(actor)s downloaded %(which)s of %(target)s (%(format)s)"),
+    values=lambda e: {
+        "which": {"unused": gettext_lazy("the unused single-use codes"),
+                  "used": gettext_lazy("the used single-use codes")}.get(e.after("status"),
+                                                                         gettext_lazy("all single-use codes")),
+        "format": str(e.after("format") or "csv").upper()},
+)  # fmt: skip
+register_action(
     "promotion_settings.updated", gettext_lazy("Promotion settings changed"),
     gettext_lazy("%(actor)s set the maximum discount per order to %(cap)s%%"),
     values=lambda e: {"cap": e.after("max_discount_percent") or "—"},

@@ -3,6 +3,7 @@
 from promotions.services.promotions import (
     price_floor_set,
     promotion_activate,
+    promotion_codes_exported,
     promotion_codes_generate,
     promotion_create,
     promotion_end,
@@ -13,6 +14,6 @@ from promotions.services.promotions import (
 from promotions.services.quoting import Priced, PromotionPricing, price, promotion_quote, quote_display
 
 __all__ = [
-    "PromotionPricing", "Priced", "price", "price_floor_set", "promotion_activate", "promotion_codes_generate", "promotion_create",
+    "PromotionPricing", "Priced", "price", "price_floor_set", "promotion_activate", "promotion_codes_exported", "promotion_codes_generate", "promotion_create",
     "promotion_end", "promotion_pause", "promotion_quote", "promotion_update", "quote_display", "settings_update",
 ]  # fmt: skip

@@ -388,3 +388,13 @@ def promotion_codes_generate(*, actor: Actor, promotion: Promotion, count: Any, 
         audit_record(shop=actor.shop, actor=actor, action="promotion.codes_generated", target=promotion,
                      changes={"codes": [None, count]})  # fmt: skip
     return count
+
+
+def promotion_codes_exported(*, actor: Actor, promotion: Promotion, file_format: str, status: str | None) -> None:
+    """Record that ``actor`` downloaded ``promotion``'s single-use codes (``status``: ``unused``/``used``, None for
+    all): each code is money to whoever holds it, so who took a copy, and when, is in the audit log. Called once
+    the download's input is valid, before its first byte."""
+    require(actor, MANAGE, promotion)
+    _require_scope(actor, promotion.scope)
+    audit_record(shop=actor.shop, actor=actor, action="promotion.codes_exported", target=promotion,
+                 changes={"format": [None, file_format], "status": [None, status or "all"]})  # fmt: skip

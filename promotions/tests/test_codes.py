@@ -201,3 +201,28 @@ def test_the_codes_card_costs_the_same_queries_however_many_codes_are_used(shop,
     many, response = count_queries(web, _page(shop, promotion))
     assert response.content.decode().count('data-used="yes"') == 4
     assert many == few
+
+
+def test_each_download_of_the_codes_is_in_the_audit_log_and_a_refused_one_is_not(shop, batch):
+    from accounts.models import AuditEntry
+    from backoffice.audit.sentences import render
+
+    promotion = batch[0]
+
+    def downloads() -> list[dict]:
+        entries = AuditEntry.objects.for_shop(shop).filter(action="promotion.codes_exported").order_by("id")
+        return [e.changes for e in entries]
+
+    api = api_client_for(shop.owner)
+    assert api.get(_api(shop, promotion, "export/"), {"format": "pdf"}).status_code == 400
+    assert api_client_for(make_member(shop, "viewer").user).get(_api(shop, promotion, "export/")).status_code == 403
+    assert downloads() == []
+    assert api.get(_api(shop, promotion, "export/"), {"format": "xlsx", "status": "unused"}).status_code == 200
+    page = web_client_for(shop.owner, reauth=False).get(_page(shop, promotion, "codes/export/"))
+    assert page.status_code == 200 and len(_csv(page)) == 6
+    assert downloads() == [{"format": [None, "xlsx"], "status": [None, "unused"]},
+                           {"format": [None, "csv"], "status": [None, "all"]}]  # fmt: skip
+    entry = AuditEntry.objects.for_shop(shop).filter(action="promotion.codes_exported").order_by("id").first()
+    assert entry.actor == shop.owner
+    [sentence] = render([entry], reader=owner_actor(shop))
+    assert sentence.text.endswith(f"downloaded the unused single-use codes of {promotion.name} (XLSX)"), sentence.text

@@ -125,6 +125,7 @@ def codes_download(*, actor: Actor, promotion: Promotion, fmt: Any, status: Any 
         message = _("Choose one of: %(v)s") % {"v": ", ".join(FORMATS)}
         raise ValidationFailed(message, fields={"format": [message]})
     rows = selectors.promotion_code_rows(actor=actor, promotion=promotion, filters={"status": status})
+    services.promotion_codes_exported(actor=actor, promotion=promotion, file_format=fmt, status=status or None)
     header = selectors.CODE_EXPORT_HEADER
     name = f"promotion-{promotion.pk}-codes.{fmt}"
     if fmt == "csv":
