@@ -37,7 +37,7 @@ from django.utils.translation import gettext as _
 from backoffice.authz import Actor, can, restrict
 from backoffice.errors import ValidationFailed
 from backoffice.parsing import parse_id
-from backoffice.tenancy.zones import local_today, shop_zone
+from backoffice.tenancy.zones import shop_today
 from promotions.models import AdCampaign, AdStat
 
 if TYPE_CHECKING:
@@ -62,11 +62,6 @@ YES_NO = {"yes": True, "no": False}
 MAX_STAT_DAYS = 366
 RATIO = DecimalField(max_digits=20, decimal_places=4)
 ZERO = Decimal("0.00")
-
-
-def shop_today(shop: Shop) -> date:
-    """The shop's calendar day now (a worker or the integration has no shop zone active)."""
-    return local_today(shop_zone(shop))
 
 
 def campaign_status(campaign: AdCampaign, *, today: date, now=None) -> str:

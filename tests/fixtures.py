@@ -15,7 +15,7 @@ from accounts import services
 from accounts.models import Membership, Role, Shop
 from backoffice.authz import load_actor
 from backoffice.authz.actions import ROLE_TEMPLATES
-from backoffice.tenancy.zones import local_today, shop_zone
+from backoffice.tenancy.zones import shop_today, shop_zone  # noqa: F401  (shop_today: re-exported for tests)
 
 PASSWORD = "s3cret-Pass-1"
 _seq = itertools.count(1)
@@ -44,14 +44,10 @@ def owner_actor(shop: Shop):
     return load_actor(shop.owner, shop)
 
 
-def shop_today(shop: Shop) -> date:
-    """The shop's calendar day now. A test shop's zone (Europe/Moscow) is not the server's (UTC): from
-    21:00 to midnight UTC their dates differ, so a test that names "today" takes it here, as the code does."""
-    return local_today(shop_zone(shop))
-
-
 def shop_date(moment: datetime, shop: Shop) -> date:
-    """The shop's calendar day at ``moment``."""
+    """The shop's calendar day at ``moment``. Tests take "today" with ``shop_today(shop)`` and a moment's day
+    here, never from the server's zone: a test shop's (Europe/Moscow) is not the server's, and the test run's
+    server zone is chosen so that their days always differ (tests/settings.py)."""
     return timezone.localtime(moment, shop_zone(shop)).date()
 
 

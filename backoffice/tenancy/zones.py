@@ -65,6 +65,12 @@ def local_today(tz: tzinfo | None = None, *, now: datetime | None = None) -> dat
     return timezone.localdate(now or timezone.now(), tz or timezone.get_current_timezone())
 
 
+def shop_today(shop, *, now: datetime | None = None) -> date:
+    """The shop's calendar day now (or at ``now``), whatever zone is active: a worker, the beat and the
+    integration API have no shop zone active, and 22:30 UTC on the 1st is the 2nd in Moscow."""
+    return local_today(shop_zone(shop), now=now)
+
+
 def day_bounds(day: date, tz: tzinfo | None = None) -> tuple[datetime, datetime]:
     """The instants ``[start, end)`` of the calendar ``day`` in ``tz`` (default: the current zone):
     filter with ``__gte=start, __lt=end``. A day is not always 24 hours (a DST change); a midnight that

@@ -7,7 +7,7 @@ name the shop's zone themselves rather than rely on the one that happens to be a
 
 from __future__ import annotations
 
-from datetime import date, datetime
+from datetime import datetime
 from typing import TYPE_CHECKING
 
 from django.db import transaction
@@ -23,7 +23,7 @@ from orders import selectors
 from orders.models import Order, OrderEvent
 
 if TYPE_CHECKING:
-    from accounts.models import Shop
+    pass
 
 OVERDUE_BATCH = 5000
 
@@ -81,11 +81,6 @@ def overdue_scan(*, actor: Actor, now: datetime | None = None) -> dict[str, int]
             notices = _overdue_notices(shop, ids)
         accounts.notifications_send(actor=actor, notices=notices)
     return {"overdue": len(ids), "notified": len(notices)}
-
-
-def shop_today(*, shop: Shop, now: datetime | None = None) -> date:
-    """The date it is now where the shop is (its zone, not the server's nor the active one)."""
-    return local_today(shop_zone(shop), now=now)
 
 
 def due_today_count(*, actor: Actor, now: datetime | None = None) -> int:

@@ -15,9 +15,10 @@ from django.utils import timezone
 
 from accounts import services as accounts
 from backoffice.authz import load_actor
+from backoffice.tenancy.zones import shop_today
 from orders import selectors, services
 from orders.models import ExportJob, Order, OrderEvent
-from orders.services.deadlines import due_today_count, shop_today
+from orders.services.deadlines import due_today_count
 from orders.tasks import scan_overdue_for_shop
 from orders.tests.factories import intake, make_sku
 from tests.fixtures import api_client_for, make_shop, web_client_for
