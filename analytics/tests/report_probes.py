@@ -4,13 +4,11 @@ member holding analytics.view sees it), of a report type every such role may run
 
 from __future__ import annotations
 
-import time
-
 from analytics.models import ReportRun
 from analytics.services import runs
 from backoffice import reports
 from backoffice.authz import system_actor
-from tests.fixtures import owner_actor
+from tests.fixtures import owner_actor, wait_until
 from tests.shop_routes import Probe, count_of
 
 VIEW, EXPORT = "analytics.view", "analytics.export"
@@ -29,11 +27,7 @@ def extend_world(world) -> None:
     done = runs.report_run_execute(actor=system_actor(shop), run_id=run.pk)
     # Outside a transaction (the embedded-default test builds this world on SQLite) the on-commit enqueue may
     # already run it on the in-process job pool: then this call leaves it to that thread; wait for it.
-    for _ in range(300):
-        if done.is_finished:
-            break
-        time.sleep(0.1)
-        done.refresh_from_db()
+    wait_until(lambda: done.refresh_from_db() or done.is_finished)
     world.objects["report_run"] = done
     assert done.status == ReportRun.Status.DONE, done.message
 

@@ -8,7 +8,6 @@ name the shop's zone themselves rather than rely on the one that happens to be a
 from __future__ import annotations
 
 from datetime import datetime
-from typing import TYPE_CHECKING
 
 from django.db import transaction
 from django.urls import reverse
@@ -21,9 +20,6 @@ from backoffice.authz import Actor, require, tenant_model
 from backoffice.tenancy.zones import day_bounds, local_today, shop_zone
 from orders import selectors
 from orders.models import Order, OrderEvent
-
-if TYPE_CHECKING:
-    pass
 
 OVERDUE_BATCH = 5000
 
